@@ -1,0 +1,100 @@
+package server
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"io/fs"
+	"mime"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+)
+
+// asset is one embedded file, read once at start: embedded files never
+// change while the binary runs, so validators are computed once.
+type asset struct {
+	body     []byte
+	gzip     []byte // the precompressed sibling NAME.gz, when there is one
+	ctype    string
+	etag     string
+	gzipETag string
+}
+
+// assets serves the page files from an fs.FS, with strong ETags, and a
+// precompressed NAME.gz instead of NAME to clients that accept gzip.
+type assets struct {
+	files map[string]*asset
+}
+
+func newAssets(fsys fs.FS) (*assets, error) {
+	a := &assets{files: make(map[string]*asset)}
+	err := fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || strings.HasSuffix(name, ".gz") {
+			return err
+		}
+		body, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return err
+		}
+		f := &asset{body: body, ctype: mime.TypeByExtension(path.Ext(name)), etag: etagOf(body)}
+		if f.ctype == "" {
+			f.ctype = http.DetectContentType(body)
+		}
+		if gz, err := fs.ReadFile(fsys, name+".gz"); err == nil {
+			f.gzip, f.gzipETag = gz, etagOf(gz)
+		}
+		a.files["/"+name] = f
+		return nil
+	})
+	return a, err
+}
+
+func etagOf(b []byte) string {
+	sum := sha256.Sum256(b)
+	return `"` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`
+}
+
+func (a *assets) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	name := r.URL.Path
+	if strings.HasSuffix(name, "/") {
+		name += "index.html"
+	}
+	f, ok := a.files[name]
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", f.ctype)
+	h.Set("Cache-Control", "no-cache") // revalidate with the ETag: cheap, and never stale
+	h.Set("X-Content-Type-Options", "nosniff")
+	body, etag := f.body, f.etag
+	if f.gzip != nil {
+		h.Add("Vary", "Accept-Encoding")
+		if acceptsGzip(r) {
+			body, etag = f.gzip, f.gzipETag
+			h.Set("Content-Encoding", "gzip")
+		}
+	}
+	h.Set("ETag", etag)
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
+}
+
+// acceptsGzip reports whether Accept-Encoding lists gzip without q=0.
+func acceptsGzip(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.EqualFold(strings.TrimSpace(coding), "gzip") {
+			q := strings.ReplaceAll(params, " ", "")
+			return q != "q=0" && q != "q=0.0" && q != "q=0.00" && q != "q=0.000"
+		}
+	}
+	return false
+}

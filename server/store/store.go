@@ -1,0 +1,38 @@
+// Package store keeps UserManager's users. Store is the small interface the
+// service needs; Bolt is the default backend, an embedded bbolt file. Every
+// backend passes the conformance suite in package storetest.
+package store
+
+import (
+	"context"
+	"errors"
+
+	"github.com/grpcplay/playground/pb"
+)
+
+// ErrNotFound is returned by Get for an id no user has.
+var ErrNotFound = errors.New("user not found")
+
+// ErrExists is returned by Add when the id is already taken.
+var ErrExists = errors.New("user already exists")
+
+// Store is what the service needs from a user database. Implementations are
+// safe for concurrent use.
+type Store interface {
+	// Get returns the user with that id, or ErrNotFound.
+	Get(ctx context.Context, id uint32) (*pb.User, error)
+	// Add stores a new user; it is durable when Add returns nil. An id
+	// already taken gives ErrExists and changes nothing.
+	Add(ctx context.Context, u *pb.User) error
+	// ListByType returns at most limit users of type t whose id is greater
+	// than after, in ascending id order. Paging keeps memory bounded however
+	// many users match: call again with the last id returned until a page
+	// comes back shorter than limit.
+	ListByType(ctx context.Context, t pb.User_UserType, after uint32, limit int) ([]*pb.User, error)
+	// Init loads users into a store that has never been initialised, in one
+	// transaction, and does nothing on a store that has. It reports whether
+	// it loaded them.
+	Init(ctx context.Context, users []*pb.User) (bool, error)
+	// Close releases the store.
+	Close() error
+}

@@ -1,0 +1,84 @@
+package wire
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Frame flags: the first byte of the 5-byte prefix.
+const (
+	// FlagData marks an uncompressed message frame.
+	FlagData byte = 0x00
+	// FlagCompressed marks a compressed message frame; nothing here
+	// compresses, so a peer sending one gets Unimplemented.
+	FlagCompressed byte = 0x01
+	// FlagTrailer marks a gRPC-Web header block: the trailers, or in the
+	// grpc-websockets protocol also the response headers.
+	FlagTrailer byte = 0x80
+)
+
+// PrefixLen is the size of a frame's prefix: a flag byte and a 4-byte
+// big-endian payload length.
+const PrefixLen = 5
+
+// Frame is one length-prefixed gRPC frame.
+type Frame struct {
+	Flag    byte
+	Payload []byte
+}
+
+// IsTrailer reports whether the frame is a header block rather than a message.
+func (f Frame) IsTrailer() bool { return f.Flag&FlagTrailer != 0 }
+
+// ErrFrameTooLarge is wrapped by the error Reader.Next returns for a frame
+// whose prefix announces more than the reader's limit.
+var ErrFrameTooLarge = errors.New("frame larger than the message size limit")
+
+// AppendFrame appends a frame with flag and payload to dst.
+func AppendFrame(dst []byte, flag byte, payload []byte) []byte {
+	dst = append(dst, flag)
+	dst = binary.BigEndian.AppendUint32(dst, uint32(len(payload)))
+	return append(dst, payload...)
+}
+
+// Reader reads frames from a byte stream, however the stream was split into
+// reads, checking each announced length against a limit before it reads
+// the payload.
+type Reader struct {
+	r      io.Reader
+	max    int
+	prefix [PrefixLen]byte
+	buf    []byte
+}
+
+// NewReader returns a Reader of r for payloads of at most maxSize bytes.
+func NewReader(r io.Reader, maxSize int) *Reader {
+	return &Reader{r: r, max: maxSize}
+}
+
+// Next returns the next frame. Its Payload is valid until the next call. At
+// the end of the stream it returns io.EOF between frames and
+// io.ErrUnexpectedEOF inside one.
+func (r *Reader) Next() (Frame, error) {
+	if _, err := io.ReadFull(r.r, r.prefix[:]); err != nil {
+		return Frame{}, err
+	}
+	flag := r.prefix[0]
+	n := binary.BigEndian.Uint32(r.prefix[1:])
+	if uint64(n) > uint64(r.max) {
+		return Frame{}, fmt.Errorf("%w: %d bytes, limit %d", ErrFrameTooLarge, n, r.max)
+	}
+	if cap(r.buf) < int(n) {
+		r.buf = make([]byte, n)
+	}
+	payload := r.buf[:n]
+	if _, err := io.ReadFull(r.r, payload); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return Frame{}, err
+	}
+	return Frame{Flag: flag, Payload: payload}, nil
+}

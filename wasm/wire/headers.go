@@ -1,0 +1,136 @@
+package wire
+
+import (
+	"encoding/base64"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Header and trailer names of gRPC and gRPC-Web.
+const (
+	HeaderContentType   = "content-type"
+	HeaderStatus        = "grpc-status"
+	HeaderMessage       = "grpc-message"
+	HeaderStatusDetails = "grpc-status-details-bin"
+	HeaderTimeout       = "grpc-timeout"
+	HeaderXGRPCWeb      = "x-grpc-web"
+	HeaderUserAgent     = "x-user-agent"
+)
+
+// Content types and the WebSocket subprotocol.
+const (
+	ContentTypeProto = "application/grpc-web+proto"
+	ContentTypeWeb   = "application/grpc-web"
+	ContentTypeText  = "application/grpc-web-text"
+	// WebSocketProtocol is the subprotocol of improbable-eng's grpc-websockets.
+	WebSocketProtocol = "grpc-websockets"
+)
+
+// In the grpc-websockets protocol every client message after the header
+// block starts with one of these bytes.
+const (
+	// WSData prefixes request bytes: a frame, part of one, or several.
+	WSData byte = 0x00
+	// WSHalfClose, alone, means the client has finished sending.
+	WSHalfClose byte = 0x01
+)
+
+// MD is metadata: lower-case names to values, as grpc's metadata.MD. Values
+// of names ending in "-bin" are raw bytes; on the wire they are base64.
+type MD map[string][]string
+
+// AppendHeaderBlock appends md to dst as "name: value\r\n" lines, names in
+// lower case and sorted, "-bin" values base64-encoded. Names and values that
+// would break the line format are left out.
+func AppendHeaderBlock(dst []byte, md MD) []byte {
+	keys := make([]string, 0, len(md))
+	for k := range md {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		name := strings.ToLower(k)
+		if !validName(name) {
+			continue
+		}
+		bin := strings.HasSuffix(name, "-bin")
+		for _, v := range md[k] {
+			if bin {
+				v = base64.RawStdEncoding.EncodeToString([]byte(v))
+			} else if strings.ContainsAny(v, "\r\n") {
+				continue
+			}
+			dst = append(dst, name...)
+			dst = append(dst, ": "...)
+			dst = append(dst, v...)
+			dst = append(dst, "\r\n"...)
+		}
+	}
+	return dst
+}
+
+// ParseHeaderBlock parses "name: value" lines separated by CRLF (or LF), as
+// the header and trailer blocks of gRPC-Web and the first message of a
+// grpc-websockets stream carry them. Names are lower-cased, values trimmed,
+// "-bin" values base64-decoded (padded or not).
+func ParseHeaderBlock(b []byte) (MD, error) {
+	md := MD{}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		line = strings.TrimSuffix(line, "\r")
+		if line == "" {
+			continue
+		}
+		name, value, ok := strings.Cut(line, ":")
+		name = strings.ToLower(strings.TrimSpace(name))
+		if !ok || !validName(name) {
+			return nil, fmt.Errorf("header block: malformed line %q", truncate(line))
+		}
+		value = strings.TrimSpace(value)
+		if strings.HasSuffix(name, "-bin") {
+			raw, err := decodeBinary(value)
+			if err != nil {
+				return nil, fmt.Errorf("header block: %s: %w", name, err)
+			}
+			value = string(raw)
+		}
+		md[name] = append(md[name], value)
+	}
+	return md, nil
+}
+
+// Get returns the first value of name, or "".
+func (md MD) Get(name string) string {
+	if v := md[name]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+func decodeBinary(v string) ([]byte, error) {
+	if strings.HasSuffix(v, "=") {
+		return base64.StdEncoding.DecodeString(v)
+	}
+	return base64.RawStdEncoding.DecodeString(v)
+}
+
+// validName reports whether name is a non-empty HTTP token.
+func validName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte("\"(),/:;<=>?@[\\]{}", c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func truncate(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "..."
+	}
+	return s
+}
