@@ -13,6 +13,7 @@ CHROMIUM_VERSION ?= 156.0.8078.79-1~deb12u1
 
 .DEFAULT_GOAL := help
 .PHONY: help build run test proto proto-check wasm wasm-size chromium bench clean
+BENCH_RUN := PLAYGROUND_BIN=$(CURDIR)/bin/playground $(GO) test -run '^$$' ./cmd/playground
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -58,6 +59,12 @@ chromium: ## make sure Debian's Chromium is installed for the browser tests
 	if [ "$$(id -u)" != 0 ]; then echo "Chromium is missing. Run: sudo apt-get update && sudo apt-get install -y --no-install-recommends chromium"; exit 1; fi; \
 	export DEBIAN_FRONTEND=noninteractive; apt-get update -q && \
 	{ apt-get install -y -q --no-install-recommends chromium=$(CHROMIUM_VERSION) || apt-get install -y -q --no-install-recommends chromium; }
+
+bench: build ## run the benchmarks, servers in their own processes (about 3 minutes), and print the table
+	@mkdir -p .tmp/bench
+	$(BENCH_RUN) -bench 'Unary|BidiRoundTrip|ServerStream|ClientStream|AddUser' -benchtime 1s -count 5 | tee .tmp/bench/raw.txt
+	$(BENCH_RUN) -bench IdleBridgeStreams -benchtime 1x -count 3 | tee -a .tmp/bench/raw.txt
+	@echo; $(GO) run ./cmd/benchtable -wasm $(WASM_DIR)/main.wasm -page-load .tmp/bench/page-load.txt .tmp/bench/raw.txt | tee .tmp/bench/table.md
 
 clean: ## remove build outputs
 	rm -rf bin .tmp $(WASM_DIR)/main.wasm* $(WASM_DIR)/wasm_exec.js*

@@ -3,6 +3,7 @@ module github.com/grpcplay/playground
 go 1.26.0
 
 require (
+	github.com/gorilla/websocket v1.5.3
 	github.com/improbable-eng/grpc-web v0.15.0
 	go.etcd.io/bbolt v1.5.0
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20261110000943-09e21b237f2c

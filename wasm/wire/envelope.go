@@ -38,9 +38,15 @@ var ErrFrameTooLarge = errors.New("frame larger than the message size limit")
 
 // AppendFrame appends a frame with flag and payload to dst.
 func AppendFrame(dst []byte, flag byte, payload []byte) []byte {
+	return append(AppendPrefix(dst, flag, len(payload)), payload...)
+}
+
+// AppendPrefix appends only the prefix of a frame with flag and an n-byte
+// payload, for a writer that appends the payload itself right after it (a
+// message marshaled in place into the output buffer, with no copy).
+func AppendPrefix(dst []byte, flag byte, n int) []byte {
 	dst = append(dst, flag)
-	dst = binary.BigEndian.AppendUint32(dst, uint32(len(payload)))
-	return append(dst, payload...)
+	return binary.BigEndian.AppendUint32(dst, uint32(n))
 }
 
 // Reader reads frames from a byte stream, however the stream was split into

@@ -54,11 +54,9 @@ func AppendHeaderBlock(dst []byte, md MD) []byte {
 		if !validName(name) {
 			continue
 		}
-		bin := strings.HasSuffix(name, "-bin")
 		for _, v := range md[k] {
-			if bin {
-				v = base64.RawStdEncoding.EncodeToString([]byte(v))
-			} else if strings.ContainsAny(v, "\r\n") {
+			v, ok := EncodeValue(name, v)
+			if !ok {
 				continue
 			}
 			dst = append(dst, name...)
@@ -86,13 +84,9 @@ func ParseHeaderBlock(b []byte) (MD, error) {
 		if !ok || !validName(name) {
 			return nil, fmt.Errorf("header block: malformed line %q", truncate(line))
 		}
-		value = strings.TrimSpace(value)
-		if strings.HasSuffix(name, "-bin") {
-			raw, err := decodeBinary(value)
-			if err != nil {
-				return nil, fmt.Errorf("header block: %s: %w", name, err)
-			}
-			value = string(raw)
+		value, err := DecodeValue(name, strings.TrimSpace(value))
+		if err != nil {
+			return nil, fmt.Errorf("header block: %w", err)
 		}
 		md[name] = append(md[name], value)
 	}
@@ -106,6 +100,34 @@ func (md MD) Get(name string) string {
 	}
 	return ""
 }
+
+// EncodeValue returns value as it travels in a header or header block under
+// name (lower case): base64 without padding for a "-bin" name, unchanged
+// otherwise. ok is false for a text value that a header line cannot carry
+// (one with CR or LF).
+func EncodeValue(name, value string) (encoded string, ok bool) {
+	if strings.HasSuffix(name, "-bin") {
+		return base64.RawStdEncoding.EncodeToString([]byte(value)), true
+	}
+	return value, !strings.ContainsAny(value, "\r\n")
+}
+
+// DecodeValue undoes EncodeValue for a value received under name (lower
+// case): "-bin" values are base64-decoded, padded or not.
+func DecodeValue(name, value string) (string, error) {
+	if !strings.HasSuffix(name, "-bin") {
+		return value, nil
+	}
+	raw, err := decodeBinary(value)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", name, err)
+	}
+	return string(raw), nil
+}
+
+// ValidName reports whether name can be a header name: a non-empty HTTP
+// token. Metadata under any other name cannot be sent.
+func ValidName(name string) bool { return validName(name) }
 
 func decodeBinary(v string) ([]byte, error) {
 	if strings.HasSuffix(v, "=") {

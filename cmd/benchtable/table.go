@@ -1,0 +1,194 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// samples maps a benchmark's name (without "Benchmark" and the -GOMAXPROCS
+// suffix) and a unit to the values of every count.
+type samples map[string]map[string][]float64
+
+var benchLine = regexp.MustCompile(`^Benchmark(\S+?)(?:-\d+)?\s+\d+\s+(.*)$`)
+
+// parse reads `go test -bench` output.
+func parse(r io.Reader) (samples, error) {
+	s := samples{}
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		m := benchLine.FindStringSubmatch(sc.Text())
+		if m == nil {
+			continue
+		}
+		fields := strings.Fields(m[2])
+		for i := 0; i+1 < len(fields); i += 2 {
+			v, err := strconv.ParseFloat(fields[i], 64)
+			if err != nil {
+				continue
+			}
+			if s[m[1]] == nil {
+				s[m[1]] = map[string][]float64{}
+			}
+			s[m[1]][fields[i+1]] = append(s[m[1]][fields[i+1]], v)
+		}
+	}
+	return s, sc.Err()
+}
+
+// stat is a median and the largest distance of a sample from it, in percent.
+type stat struct {
+	median, spread float64
+	n              int
+}
+
+func (s samples) stat(name, unit string) (stat, bool) {
+	vs := slices.Clone(s[name][unit])
+	if len(vs) == 0 {
+		return stat{}, false
+	}
+	slices.Sort(vs)
+	med := vs[len(vs)/2]
+	if len(vs)%2 == 0 {
+		med = (vs[len(vs)/2-1] + vs[len(vs)/2]) / 2
+	}
+	dev := max(med-vs[0], vs[len(vs)-1]-med)
+	return stat{median: med, spread: 100 * dev / med, n: len(vs)}, true
+}
+
+// row is one line of the table: ours against a baseline, in one unit.
+type row struct {
+	what, ours, base, unit string
+	// goal is the ratio ours/base to meet; higher says whether a ratio above
+	// it is good (throughput) or bad (latency, cost).
+	goal   float64
+	higher bool
+	// note, when set, stands in the goal column; with a goal of 1.0 beside
+	// it, the ratio must not exceed the peer's own (see peerRatio).
+	note string
+}
+
+var rows = []row{
+	{what: "unary GetUser latency: gRPC-Web over HTTP/1.1 vs native gRPC", ours: "Unary/grpcweb", base: "Unary/native", unit: "ns/op", goal: 1.3},
+	{what: "unary GetUser latency: WebSocket bridge vs native gRPC", ours: "Unary/bridge", base: "Unary/native", unit: "ns/op", goal: 1.2},
+	{what: "bidi round trip: WebSocket bridge vs native gRPC", ours: "BidiRoundTrip/bridge", base: "BidiRoundTrip/native", unit: "ns/op", goal: 1.0, note: "goal: at most the peer's ratio (next rows)"},
+	{what: "peer: improbable-eng bidi round trip vs native gRPC", ours: "BidiRoundTrip/peer-bridge", base: "BidiRoundTrip/native", unit: "ns/op", note: "the peer's own ratio"},
+	{what: "ours vs peer: bidi round trip over WebSockets", ours: "BidiRoundTrip/bridge", base: "BidiRoundTrip/peer-bridge", unit: "ns/op", goal: 1.0},
+	{what: "ours vs peer: unary gRPC-Web", ours: "Unary/grpcweb", base: "Unary/peer-grpcweb", unit: "ns/op", goal: 1.0},
+	{what: "ours vs peer: unary over WebSockets", ours: "Unary/bridge", base: "Unary/peer-bridge", unit: "ns/op", goal: 1.0},
+	{what: "our native gRPC path vs a plain grpc.Server.Serve", ours: "Unary/native", base: "Unary/native-plain", unit: "ns/op", goal: 1.1},
+	{what: "our native bidi round trip vs a plain grpc.Server.Serve", ours: "BidiRoundTrip/native", base: "BidiRoundTrip/native-plain", unit: "ns/op", goal: 1.1},
+	{what: "GetUsersByType throughput, 100,000 users: gRPC-Web vs native", ours: "ServerStream/grpcweb", base: "ServerStream/native", unit: "msgs/s", goal: 0.7, higher: true},
+	{what: "CountAlreadyUsers throughput, 100,000 ids: bridge vs native", ours: "ClientStream/bridge", base: "ClientStream/native", unit: "msgs/s", goal: 0.7, higher: true},
+	{what: "AddUser cost: 100,000 users stored vs 1,000", ours: "AddUser/100k", base: "AddUser/1k", unit: "ns/op", goal: 1.5},
+	{what: "memory per idle bridged bidi stream (1,000 streams, server RSS)", ours: "IdleBridgeStreams", unit: "B/stream", goal: 64 << 10},
+}
+
+// extra is a figure that does not come from the benchmarks.
+type extra struct{ what, value, goal, verdict string }
+
+func extras(wasm, pageLoad string) []extra {
+	var out []extra
+	if wasm != "" {
+		raw, err1 := os.Stat(wasm)
+		gz, err2 := os.Stat(wasm + ".gz")
+		if err1 == nil && err2 == nil {
+			out = append(out, extra{"main.wasm size", fmt.Sprintf("%.2f MB raw, %.2f MB gzip", mb(raw.Size()), mb(gz.Size())), "<= 2.00 MB gzip", verdict(mb(gz.Size()) <= 2.0)})
+		}
+	}
+	if pageLoad != "" {
+		if b, err := os.ReadFile(pageLoad); err == nil {
+			var ms []float64
+			for f := range strings.FieldsSeq(string(b)) {
+				if v, err := strconv.ParseFloat(f, 64); err == nil {
+					ms = append(ms, v)
+				}
+			}
+			if st, ok := (samples{"p": {"ms": ms}}).stat("p", "ms"); ok {
+				out = append(out, extra{"navigation to first GetUser result, cold cache, headless Chromium", fmt.Sprintf("%.0f ms ± %.0f%% (n=%d)", st.median, st.spread, st.n), "< 400 ms", verdict(st.median < 400)})
+			}
+		}
+	}
+	return out
+}
+
+func mb(n int64) float64 { return float64(n) / 1e6 }
+
+func verdict(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "MISSED"
+}
+
+// render prints the table in Markdown.
+func render(w io.Writer, s samples, ex []extra) {
+	fmt.Fprintln(w, "| what | ours (median ± spread) | baseline (median ± spread) | ratio | goal | verdict |")
+	fmt.Fprintln(w, "| --- | --- | --- | --- | --- | --- |")
+	for _, r := range rows {
+		o, ok := s.stat(r.ours, r.unit)
+		if !ok {
+			fmt.Fprintf(w, "| %s | not measured | | | | |\n", r.what)
+			continue
+		}
+		if r.base == "" {
+			fmt.Fprintf(w, "| %s | %s | | | <= %s | %s |\n", r.what, format(o, r.unit), human(r.goal, r.unit), verdict(o.median <= r.goal))
+			continue
+		}
+		b, ok := s.stat(r.base, r.unit)
+		if !ok {
+			fmt.Fprintf(w, "| %s | %s | not measured | | | |\n", r.what, format(o, r.unit))
+			continue
+		}
+		ratio := o.median / b.median
+		goal, v := "", ""
+		switch {
+		case r.note != "" && r.goal == 0:
+			goal = r.note
+		case r.note != "":
+			goal, v = r.note, verdict(ratio <= peerRatio(s))
+		case r.higher:
+			goal, v = fmt.Sprintf(">= %.2fx", r.goal), verdict(ratio >= r.goal)
+		default:
+			goal, v = fmt.Sprintf("<= %.2fx", r.goal), verdict(ratio <= r.goal)
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %.2fx | %s | %s |\n", r.what, format(o, r.unit), format(b, r.unit), ratio, goal, v)
+	}
+	for _, e := range ex {
+		fmt.Fprintf(w, "| %s | %s | | | %s | %s |\n", e.what, e.value, e.goal, e.verdict)
+	}
+}
+
+// peerRatio is the peer's bidi round trip over native gRPC's, the goal of ours.
+func peerRatio(s samples) float64 {
+	p, ok1 := s.stat("BidiRoundTrip/peer-bridge", "ns/op")
+	n, ok2 := s.stat("BidiRoundTrip/native", "ns/op")
+	if !ok1 || !ok2 {
+		return 0
+	}
+	return p.median / n.median
+}
+
+func format(st stat, unit string) string {
+	return fmt.Sprintf("%s ± %.0f%%", human(st.median, unit), st.spread)
+}
+
+func human(v float64, unit string) string {
+	switch unit {
+	case "ns/op":
+		if v >= 1e6 {
+			return fmt.Sprintf("%.2f ms", v/1e6)
+		}
+		return fmt.Sprintf("%.1f µs", v/1e3)
+	case "msgs/s":
+		return fmt.Sprintf("%.0fk msgs/s", v/1e3)
+	case "B/stream":
+		return fmt.Sprintf("%.1f KiB/stream", v/1024)
+	}
+	return fmt.Sprintf("%g %s", v, unit)
+}

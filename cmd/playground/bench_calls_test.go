@@ -1,0 +1,275 @@
+package main
+
+import (
+	"context"
+	"io"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/grpcplay/playground/pb"
+	"github.com/grpcplay/playground/wasm/client"
+)
+
+// webClient dials addr with our client core: gRPC-Web over HTTP/1.1 for
+// unary and server streaming, or every call over the WebSocket bridge.
+func webClient(b *testing.B, addr string, allWebSocket bool) *client.UserManagerClient {
+	b.Helper()
+	var opts []client.DialOption
+	if allWebSocket {
+		opts = append(opts, client.WithWebSocketForAll())
+	}
+	conn, err := client.Dial("http://"+addr, opts...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { conn.Close() })
+	return client.NewUserManagerClient(conn)
+}
+
+// BenchmarkUnary measures one sequential GetUser call.
+func BenchmarkUnary(b *testing.B) {
+	f := fix.get(b)
+	ctx := context.Background()
+	req := &pb.UserRequest{Id: 1}
+	native := func(addr string) func() error {
+		c := nativeClient(b, addr)
+		return func() error { _, err := c.GetUser(ctx, req); return err }
+	}
+	web := func(addr string, ws bool) func() error {
+		c := webClient(b, addr, ws)
+		return func() error { _, err := c.GetUser(ctx, req); return err }
+	}
+	cases := []struct {
+		name string
+		call func() func() error
+	}{
+		{"native", func() func() error { return native(f.ours) }},
+		{"native-plain", func() func() error { return native(f.peerPlain) }},
+		{"grpcweb", func() func() error { return web(f.ours, false) }},
+		{"bridge", func() func() error { return web(f.ours, true) }},
+		{"peer-grpcweb", func() func() error { return web(f.peerWeb, false) }},
+		{"peer-bridge", func() func() error { return web(f.peerWeb, true) }},
+	}
+	for _, tc := range cases {
+		b.Run(tc.name, func(b *testing.B) {
+			call := tc.call()
+			if err := call(); err != nil { // warm the connection
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				if err := call(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// pingPong is a bidi GetUsersByIds stream, ours or grpc-go's.
+type pingPong interface {
+	Send(*pb.UserRequest) error
+	Recv() (*pb.UserResponse, error)
+	CloseSend() error
+}
+
+// BenchmarkBidiRoundTrip measures one id in, one user out, on an open
+// GetUsersByIds stream.
+func BenchmarkBidiRoundTrip(b *testing.B) {
+	f := fix.get(b)
+	cases := []struct {
+		name string
+		open func(ctx context.Context) (pingPong, error)
+	}{
+		{"native", func(ctx context.Context) (pingPong, error) { return nativeClient(b, f.ours).GetUsersByIds(ctx) }},
+		{"native-plain", func(ctx context.Context) (pingPong, error) { return nativeClient(b, f.peerPlain).GetUsersByIds(ctx) }},
+		{"bridge", func(ctx context.Context) (pingPong, error) { return webClient(b, f.ours, false).GetUsersByIds(ctx) }},
+		{"peer-bridge", func(ctx context.Context) (pingPong, error) { return webClient(b, f.peerWeb, false).GetUsersByIds(ctx) }},
+	}
+	for _, tc := range cases {
+		b.Run(tc.name, func(b *testing.B) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			s, err := tc.open(ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			req := &pb.UserRequest{Id: 3}
+			for b.Loop() {
+				if err := s.Send(req); err != nil {
+					b.Fatal(err)
+				}
+				if r, err := s.Recv(); err != nil || r.GetUser().GetId() != 3 {
+					b.Fatal(r, err)
+				}
+			}
+			s.CloseSend()
+			if _, err := s.Recv(); err != io.EOF {
+				b.Fatal("stream end:", err)
+			}
+		})
+	}
+}
+
+// userStream is a GetUsersByType stream, ours or grpc-go's.
+type userStream interface {
+	Recv() (*pb.UserResponse, error)
+}
+
+// BenchmarkServerStream streams bigUsers users of one type per op.
+func BenchmarkServerStream(b *testing.B) {
+	f := fix.get(b)
+	req := &pb.UserTypeRequest{UserType: pb.UserTypeRequest_NORMAL}
+	cases := []struct {
+		name string
+		open func(ctx context.Context) (userStream, error)
+	}{
+		{"native", func(ctx context.Context) (userStream, error) { return nativeClient(b, f.big).GetUsersByType(ctx, req) }},
+		{"grpcweb", func(ctx context.Context) (userStream, error) { return webClient(b, f.big, false).GetUsersByType(ctx, req) }},
+	}
+	for _, tc := range cases {
+		b.Run(tc.name, func(b *testing.B) {
+			ctx := context.Background()
+			start := time.Now()
+			msgs := 0
+			for b.Loop() {
+				s, err := tc.open(ctx)
+				if err != nil {
+					b.Fatal(err)
+				}
+				n := 0
+				for {
+					_, err := s.Recv()
+					if err == io.EOF {
+						break
+					}
+					if err != nil {
+						b.Fatal(err)
+					}
+					n++
+				}
+				if n != bigUsers {
+					b.Fatalf("streamed %d users; want %d", n, bigUsers)
+				}
+				msgs += n
+			}
+			b.ReportMetric(float64(msgs)/time.Since(start).Seconds(), "msgs/s")
+		})
+	}
+}
+
+// countStream is a CountAlreadyUsers stream, ours or grpc-go's.
+type countStream interface {
+	Send(*pb.UserRequest) error
+	CloseAndRecv() (*pb.UserCntResponse, error)
+}
+
+// BenchmarkClientStream sends bigUsers ids per op, half of them known.
+func BenchmarkClientStream(b *testing.B) {
+	f := fix.get(b)
+	cases := []struct {
+		name string
+		open func(ctx context.Context) (countStream, error)
+	}{
+		{"native", func(ctx context.Context) (countStream, error) { return nativeClient(b, f.ours).CountAlreadyUsers(ctx) }},
+		{"bridge", func(ctx context.Context) (countStream, error) { return webClient(b, f.ours, false).CountAlreadyUsers(ctx) }},
+	}
+	reqs := make([]*pb.UserRequest, 12)
+	for i := range reqs {
+		reqs[i] = &pb.UserRequest{Id: uint32(i + 1)} // ids 1-6 exist, 7-12 do not
+	}
+	want := uint32(0)
+	for i := range bigUsers {
+		if reqs[i%len(reqs)].Id <= 6 {
+			want++
+		}
+	}
+	for _, tc := range cases {
+		b.Run(tc.name, func(b *testing.B) {
+			ctx := context.Background()
+			start := time.Now()
+			msgs := 0
+			for b.Loop() {
+				s, err := tc.open(ctx)
+				if err != nil {
+					b.Fatal(err)
+				}
+				for i := range bigUsers {
+					if err := s.Send(reqs[i%len(reqs)]); err != nil {
+						b.Fatal(err)
+					}
+				}
+				r, err := s.CloseAndRecv()
+				if err != nil || r.GetUserCnt() != want {
+					b.Fatalf("count = %v, %v; want %d", r, err, want)
+				}
+				msgs += bigUsers
+			}
+			b.ReportMetric(float64(msgs)/time.Since(start).Seconds(), "msgs/s")
+		})
+	}
+}
+
+// nextID hands out ids no data set uses, for AddUser.
+var nextID atomic.Uint32
+
+func init() { nextID.Store(10_000_000) }
+
+// BenchmarkAddUser measures one durable AddUser with 1,000 and with
+// bigUsers users already stored.
+func BenchmarkAddUser(b *testing.B) {
+	f := fix.get(b)
+	for _, tc := range []struct{ name, addr string }{{"1k", f.small}, {"100k", f.big}} {
+		b.Run(tc.name, func(b *testing.B) {
+			c := nativeClient(b, tc.addr)
+			ctx := context.Background()
+			for b.Loop() {
+				r, err := c.AddUser(ctx, &pb.User{Id: nextID.Add(1), Nickname: "bench", MailAddress: "bench@example.com", UserType: pb.User_GUEST})
+				if err != nil || r.GetError() {
+					b.Fatal(r, err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkIdleBridgeStreams opens 1,000 bidi streams over the bridge, each
+// answered once, and reports how much the server's resident memory grew per
+// stream while they sit idle. Run it with -benchtime=1x.
+func BenchmarkIdleBridgeStreams(b *testing.B) {
+	const streams = 1000
+	f := fix.get(b)
+	c := webClient(b, f.ours, false)
+	for b.Loop() {
+		ctx, cancel := context.WithCancel(context.Background())
+		before, err := rssBytes(f.oursPID)
+		if err != nil {
+			b.Fatal(err)
+		}
+		open := make([]pingPong, 0, streams)
+		for range streams {
+			s, err := c.GetUsersByIds(ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := s.Send(&pb.UserRequest{Id: 1}); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := s.Recv(); err != nil {
+				b.Fatal(err)
+			}
+			open = append(open, s)
+		}
+		time.Sleep(500 * time.Millisecond) // let the server settle before reading its memory
+		after, err := rssBytes(f.oursPID)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(after-before)/streams, "B/stream")
+		for _, s := range open {
+			s.CloseSend()
+			s.Recv()
+		}
+		cancel()
+	}
+}

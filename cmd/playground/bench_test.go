@@ -1,0 +1,275 @@
+package main
+
+// The playground's benchmarks, run by `make bench` and printed as one table
+// by cmd/benchtable. Every benchmark crosses loopback TCP to a server in its
+// own process: the built playground binary, and a peer process (this test
+// binary re-executed) that serves the same service through improbable-eng's
+// grpcweb wrapper and through a plain grpc.Server.Serve.
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/improbable-eng/grpc-web/go/grpcweb"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/grpcplay/playground/pb"
+	"github.com/grpcplay/playground/server"
+)
+
+// peerEnv, when set, makes this test binary run as the peer server.
+const peerEnv = "PLAYGROUND_BENCH_PEER"
+
+// bigUsers is the size of the large data sets: users of one type for the
+// server-streaming benchmark, ids for the client-streaming one, stored users
+// for the AddUser cost.
+const bigUsers = 100_000
+
+func TestMain(m *testing.M) {
+	if os.Getenv(peerEnv) != "" {
+		if err := runPeer(); err != nil {
+			fmt.Fprintln(os.Stderr, "peer:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	code := m.Run()
+	fix.stop()
+	os.Exit(code)
+}
+
+// runPeer serves UserManager, seeded from PLAYGROUND_BENCH_SEED, on two
+// loopback ports: improbable-eng's wrapper (gRPC-Web and its websockets)
+// and a plain grpc.Server.Serve, the fastest native gRPC there is. It prints
+// both addresses and serves until its standard input closes.
+func runPeer() error {
+	dir, err := os.MkdirTemp("", "peer")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	st, err := server.OpenStore(context.Background(), filepath.Join(dir, "users.db"), os.Getenv("PLAYGROUND_BENCH_SEED"))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	svc := server.NewService(st, 0)
+
+	wrapped := grpc.NewServer()
+	pb.RegisterUserManagerServer(wrapped, svc)
+	web := grpcweb.WrapServer(wrapped,
+		grpcweb.WithWebsockets(true),
+		grpcweb.WithWebsocketOriginFunc(func(*http.Request) bool { return true }),
+	)
+	webLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	go http.Serve(webLn, web)
+
+	plain := grpc.NewServer()
+	pb.RegisterUserManagerServer(plain, svc)
+	plainLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	go plain.Serve(plainLn)
+
+	fmt.Printf("peer web=%s plain=%s\n", webLn.Addr(), plainLn.Addr())
+	io.Copy(io.Discard, os.Stdin)
+	return nil
+}
+
+// fixture holds the server processes, started on first use and shared by
+// every benchmark of the run; TestMain stops them.
+type fixture struct {
+	once sync.Once
+	err  error
+	dir  string
+	// ours serves the tutorial's six users; big serves bigUsers NORMAL users;
+	// small serves 1,000.
+	ours, big, small string
+	// peerWeb is improbable-eng's wrapper, peerPlain a plain grpc.Server,
+	// both in the peer process, with the tutorial's users.
+	peerWeb, peerPlain string
+	// oursPID is the process whose memory the idle-stream benchmark reads.
+	oursPID int
+	procs   []*exec.Cmd
+}
+
+var fix fixture
+
+func (f *fixture) get(b *testing.B) *fixture {
+	b.Helper()
+	f.once.Do(func() { f.err = f.start() })
+	if f.err != nil {
+		b.Fatal(f.err)
+	}
+	return f
+}
+
+func (f *fixture) start() error {
+	dir, err := os.MkdirTemp("", "playground-bench")
+	if err != nil {
+		return err
+	}
+	f.dir = dir
+	bin := os.Getenv("PLAYGROUND_BIN")
+	if bin == "" {
+		bin = filepath.Join(dir, "playground")
+		if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+			return fmt.Errorf("build the server: %v\n%s", err, out)
+		}
+	}
+	bigSeed, err := writeSeed(dir, "big.json", bigUsers)
+	if err != nil {
+		return err
+	}
+	smallSeed, err := writeSeed(dir, "small.json", 1000)
+	if err != nil {
+		return err
+	}
+	url := regexp.MustCompile(`url=http://(\S+)`)
+	for _, s := range []struct {
+		addr *string
+		name string
+		seed string
+	}{{&f.ours, "ours", ""}, {&f.big, "big", bigSeed}, {&f.small, "small", smallSeed}} {
+		args := []string{"-addr", "127.0.0.1:0", "-data", filepath.Join(dir, s.name+".db")}
+		if s.seed != "" {
+			args = append(args, "-seed-file", s.seed)
+		}
+		cmd := exec.Command(bin, args...)
+		m, err := f.spawn(cmd, url, true)
+		if err != nil {
+			return fmt.Errorf("start %s server: %w", s.name, err)
+		}
+		*s.addr = m[1]
+		if s.name == "ours" {
+			f.oursPID = cmd.Process.Pid
+		}
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	peer := exec.Command(self)
+	peer.Env = append(os.Environ(), peerEnv+"=1")
+	m, err := f.spawn(peer, regexp.MustCompile(`peer web=(\S+) plain=(\S+)`), false)
+	if err != nil {
+		return fmt.Errorf("start the peer: %w", err)
+	}
+	f.peerWeb, f.peerPlain = m[1], m[2]
+	return nil
+}
+
+// spawn starts cmd and waits for a line of its output (stderr or stdout)
+// that matches re, returning the submatches.
+func (f *fixture) spawn(cmd *exec.Cmd, re *regexp.Regexp, fromStderr bool) ([]string, error) {
+	var out io.ReadCloser
+	var err error
+	if fromStderr {
+		out, err = cmd.StderrPipe()
+	} else {
+		out, err = cmd.StdoutPipe()
+		cmd.Stderr = os.Stderr
+	}
+	if err != nil {
+		return nil, err
+	}
+	if _, err := cmd.StdinPipe(); err != nil { // closed at exit: the peer's stop signal
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	f.procs = append(f.procs, cmd)
+	found := make(chan []string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if m := re.FindStringSubmatch(sc.Text()); m != nil {
+				found <- m
+				break
+			}
+		}
+		io.Copy(io.Discard, out)
+	}()
+	select {
+	case m := <-found:
+		return m, nil
+	case <-time.After(2 * time.Minute):
+		return nil, fmt.Errorf("%s did not report its address", cmd.Path)
+	}
+}
+
+func (f *fixture) stop() {
+	for _, p := range f.procs {
+		p.Process.Signal(syscall.SIGTERM)
+		p.Wait()
+	}
+	if f.dir != "" {
+		os.RemoveAll(f.dir)
+	}
+}
+
+// writeSeed writes n NORMAL users in the seed file format.
+func writeSeed(dir, name string, n int) (string, error) {
+	type seedUser struct {
+		ID          uint32 `json:"id"`
+		Nickname    string `json:"nickname"`
+		MailAddress string `json:"mail_address"`
+		UserType    string `json:"user_type"`
+	}
+	users := make(map[string]seedUser, n)
+	for i := 1; i <= n; i++ {
+		users[strconv.Itoa(i)] = seedUser{uint32(i), "user" + strconv.Itoa(i), "user" + strconv.Itoa(i) + "@example.com", "NORMAL"}
+	}
+	b, err := json.Marshal(users)
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, name)
+	return path, os.WriteFile(path, b, 0o600)
+}
+
+func nativeClient(b *testing.B, addr string) pb.UserManagerClient {
+	b.Helper()
+	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { cc.Close() })
+	return pb.NewUserManagerClient(cc)
+}
+
+// rssBytes reads a process's resident set size from /proc.
+func rssBytes(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kb << 10, err
+		}
+	}
+	return 0, fmt.Errorf("no VmRSS for pid %d", pid)
+}

@@ -1,0 +1,234 @@
+//go:build !js
+
+package client_test
+
+import (
+	"context"
+	"io"
+	"net"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/grpcplay/playground/pb"
+	"github.com/grpcplay/playground/wasm/client"
+	"github.com/grpcplay/playground/wasm/wire"
+)
+
+// transports are the two ways a Conn can carry unary and server-streaming
+// calls; client and bidi streams always take the WebSocket bridge.
+var transports = []struct {
+	name string
+	opts []client.DialOption
+}{
+	{"grpc-web", nil},
+	{"websocket", []client.DialOption{client.WithWebSocketForAll()}},
+}
+
+// testTimeout bounds a test's calls so a broken client fails instead of
+// hanging; no test asserts on time.
+const testTimeout = time.Minute
+
+func dial(t *testing.T, url string, opts ...client.DialOption) *client.Conn {
+	t.Helper()
+	c, err := client.Dial(url, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func TestUserManager(t *testing.T) {
+	url := startServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	for i, tr := range transports {
+		t.Run(tr.name, func(t *testing.T) {
+			checkAllFive(t, ctx, client.NewUserManagerClient(dial(t, url, tr.opts...)), uint32(100+i))
+		})
+	}
+}
+
+func TestPeer(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	checkPeer(t, ctx, startPeer(t), "native")
+}
+
+// An error before any message comes as a trailers-only response: the status
+// in the HTTP headers, no body.
+func TestTrailersOnly(t *testing.T) {
+	url := startServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	um := client.NewUserManagerClient(dial(t, url))
+	var hdr, tr wire.MD
+	_, err := um.GetUser(ctx, &pb.UserRequest{Id: 0}, client.Header(&hdr), client.Trailer(&tr))
+	wantCode(t, err, codes.InvalidArgument)
+	if !strings.Contains(status.Convert(err).Message(), "id") {
+		t.Errorf("message %q does not name the id", status.Convert(err).Message())
+	}
+	if tr.Get(wire.HeaderStatus) != "3" {
+		t.Errorf("trailers %v, want grpc-status 3", tr)
+	}
+	if hdr.Get(wire.HeaderContentType) != wire.ContentTypeProto || hdr.Get(wire.HeaderStatus) != "3" {
+		t.Errorf("trailers-only headers %v, want content-type %s and grpc-status 3", hdr, wire.ContentTypeProto)
+	}
+
+	// A server stream failing before its first message, the same way.
+	st, err := um.GetUsersByType(ctx, &pb.UserTypeRequest{UserType: 99})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = st.Recv()
+	wantCode(t, err, codes.InvalidArgument)
+	if st.Trailer().Get(wire.HeaderStatus) != "3" {
+		t.Errorf("trailers %v, want grpc-status 3", st.Trailer())
+	}
+
+	// An unknown method.
+	err = dial(t, url).Invoke(ctx, "/UserManager/Nope", &pb.UserRequest{Id: 1}, new(pb.UserResponse))
+	wantCode(t, err, codes.Unimplemented)
+}
+
+func TestDeadlineAndCancel(t *testing.T) {
+	url := startServer(t)
+	for _, tr := range transports {
+		t.Run(tr.name, func(t *testing.T) { checkDeadlineAndCancel(t, dial(t, url, tr.opts...)) })
+	}
+}
+
+func checkDeadlineAndCancel(t *testing.T, conn *client.Conn) {
+	um := client.NewUserManagerClient(conn)
+
+	past, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancel()
+	_, err := um.GetUser(past, &pb.UserRequest{Id: 1})
+	wantCode(t, err, codes.DeadlineExceeded)
+
+	// A bidi stream that waits for requests that never come.
+	short, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	bidi, err := um.GetUsersByIds(short)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = bidi.Recv()
+	wantCode(t, err, codes.DeadlineExceeded)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	bidi, err = um.GetUsersByIds(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bidi.Send(&pb.UserRequest{Id: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bidi.Recv(); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	_, err = bidi.Recv()
+	wantCode(t, err, codes.Canceled)
+
+	ctx, cancel = context.WithCancel(context.Background())
+	cancel()
+	_, err = um.GetUser(ctx, &pb.UserRequest{Id: 1})
+	wantCode(t, err, codes.Canceled)
+}
+
+func TestMaxMessageSize(t *testing.T) {
+	url := startServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	for _, tr := range transports {
+		t.Run(tr.name, func(t *testing.T) {
+			um := client.NewUserManagerClient(dial(t, url, append(tr.opts, client.WithMaxMessageSize(16))...))
+			// The admin's reply is longer than 16 bytes.
+			_, err := um.GetUser(ctx, &pb.UserRequest{Id: 1})
+			wantCode(t, err, codes.ResourceExhausted)
+			_, err = um.AddUser(ctx, &pb.User{Id: 7, Nickname: strings.Repeat("n", 32), MailAddress: "n@example.com", UserType: pb.User_GUEST})
+			wantCode(t, err, codes.ResourceExhausted)
+		})
+	}
+}
+
+func TestDialAndCallErrors(t *testing.T) {
+	for _, target := range []string{"", "127.0.0.1:1", "ftp://x", "http://"} {
+		if _, err := client.Dial(target); status.Code(err) != codes.InvalidArgument {
+			t.Errorf("Dial(%q) = %v, want InvalidArgument", target, err)
+		}
+	}
+	// A port nobody listens on.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "http://" + ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	for _, tr := range transports {
+		um := client.NewUserManagerClient(dial(t, url, tr.opts...))
+		_, err := um.GetUser(ctx, &pb.UserRequest{Id: 1})
+		wantCode(t, err, codes.Unavailable)
+		_, err = um.CountAlreadyUsers(ctx)
+		wantCode(t, err, codes.Unavailable)
+	}
+	c := dial(t, "http://127.0.0.1:1")
+	wantCode(t, c.Invoke(ctx, "no-slash", &pb.UserRequest{}, new(pb.UserResponse)), codes.Internal)
+	odd := client.AppendToOutgoingContext(ctx, "lonely")
+	wantCode(t, c.Invoke(odd, "/UserManager/GetUser", &pb.UserRequest{}, new(pb.UserResponse)), codes.Internal)
+}
+
+// countingListener counts the connections it accepted.
+type countingListener struct {
+	net.Listener
+	n atomic.Int64
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.n.Add(1)
+	}
+	return c, err
+}
+
+// Sequential gRPC-Web calls share one HTTP/1.1 connection: the client reads
+// every response to its end, trailers-only error responses included.
+func TestConnectionReuse(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	counted := &countingListener{Listener: ln}
+	um := client.NewUserManagerClient(dial(t, startServerOn(t, counted)))
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	for range 20 {
+		if _, err := um.GetUser(ctx, &pb.UserRequest{Id: 1}); err != nil {
+			t.Fatal(err)
+		}
+		_, err := um.GetUser(ctx, &pb.UserRequest{Id: 0})
+		wantCode(t, err, codes.InvalidArgument)
+		st, err := um.GetUsersByType(ctx, &pb.UserTypeRequest{UserType: pb.UserTypeRequest_NORMAL})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for err == nil {
+			_, err = st.Recv()
+		}
+		if err != io.EOF {
+			t.Fatal(err)
+		}
+	}
+	if n := counted.n.Load(); n != 1 {
+		t.Errorf("60 sequential calls opened %d connections, want 1", n)
+	}
+}

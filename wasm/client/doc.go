@@ -1,0 +1,22 @@
+// Package client calls gRPC services from a GOOS=js GOARCH=wasm program in
+// the browser, and from native programs with the very same protocol code.
+//
+// Unary and server-streaming calls travel as gRPC-Web
+// (application/grpc-web+proto) over the browser's fetch, whose response body
+// is read as a stream, so each server message reaches the caller when it
+// arrives. Client-streaming and bidirectional calls, which fetch cannot
+// carry, travel over a WebSocket in improbable-eng's grpc-websockets
+// protocol; WithWebSocketForAll sends every call that way.
+//
+// The protocol core (request headers, framing with package wire, the
+// response state machine, status mapping) is shared by all builds. Only the
+// transport glue differs: syscall/js fetch and WebSocket in transport_js.go,
+// net/http and a WebSocket client in transport_native.go. The browser build
+// imports neither net/http nor package google.golang.org/grpc, which keeps
+// the page's wasm small; failures are still grpc status errors
+// (status.FromError and status.Code work on them).
+//
+// In the browser every call blocks its goroutine until the network answers,
+// so call from a goroutine of your own, never from inside a js.Func
+// callback, which would deadlock the page.
+package client

@@ -1,0 +1,70 @@
+//go:build js && wasm
+
+package client_test
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+
+	"github.com/grpcplay/playground/pb"
+	"github.com/grpcplay/playground/wasm/client"
+)
+
+// TestJSCalls runs the native tests' scenarios through the browser glue:
+// fetch with a streamed body for gRPC-Web, WebSocket for the bridge.
+func TestJSCalls(t *testing.T) {
+	serverURL, peerURL, improbableURL := os.Getenv(envServerURL), os.Getenv(envPeerURL), os.Getenv(envImprobableURL)
+	if serverURL == "" || peerURL == "" || improbableURL == "" {
+		t.Skip("run by TestJSGlue, which starts the servers: go test -run TestJSGlue ./wasm/client/")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for i, tr := range []struct {
+		name string
+		url  string
+		opts []client.DialOption
+	}{
+		{"grpc-web", serverURL, nil},
+		{"websocket", serverURL, []client.DialOption{client.WithWebSocketForAll()}},
+		{"improbable-websocket", improbableURL, []client.DialOption{client.WithWebSocketForAll()}},
+	} {
+		t.Run(tr.name, func(t *testing.T) {
+			c, err := client.Dial(tr.url, tr.opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			um := client.NewUserManagerClient(c)
+			checkAllFive(t, ctx, um, uint32(200+i))
+
+			_, err = um.GetUser(ctx, &pb.UserRequest{Id: 0})
+			wantCode(t, err, codes.InvalidArgument)
+
+			short, cancelShort := context.WithTimeout(ctx, 100*time.Millisecond)
+			defer cancelShort()
+			bidi, err := um.GetUsersByIds(short)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = bidi.Recv()
+			wantCode(t, err, codes.DeadlineExceeded)
+
+			cctx, cancelC := context.WithCancel(ctx)
+			bidi, err = um.GetUsersByIds(cctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cancelC()
+			_, err = bidi.Recv()
+			wantCode(t, err, codes.Canceled)
+		})
+	}
+	t.Run("peer", func(t *testing.T) { checkPeer(t, ctx, peerURL, "js") })
+	t.Run("no page origin in Node", func(t *testing.T) {
+		_, err := client.Dial("")
+		wantCode(t, err, codes.InvalidArgument)
+	})
+}

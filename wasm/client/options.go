@@ -1,0 +1,68 @@
+package client
+
+import "github.com/grpcplay/playground/wasm/wire"
+
+// DefaultMaxMessageSize bounds one message in each direction unless
+// WithMaxMessageSize says otherwise: gRPC's own default, 4 MiB.
+const DefaultMaxMessageSize = 4 << 20
+
+// DialOption configures a Conn.
+type DialOption struct {
+	apply func(*dialOptions)
+}
+
+type dialOptions struct {
+	wsForAll bool
+	maxSize  int
+	native   nativeOptions // the native build's own settings; empty in the browser
+}
+
+// WithWebSocketForAll routes unary and server-streaming calls over the
+// WebSocket bridge too, instead of gRPC-Web over HTTP.
+func WithWebSocketForAll() DialOption {
+	return DialOption{func(o *dialOptions) { o.wsForAll = true }}
+}
+
+// WithMaxMessageSize bounds one message, in bytes, in both directions: a
+// larger request fails before it is sent, a larger response ends the call,
+// both with codes.ResourceExhausted. n <= 0 keeps DefaultMaxMessageSize.
+func WithMaxMessageSize(n int) DialOption {
+	return DialOption{func(o *dialOptions) {
+		if n > 0 {
+			o.maxSize = n
+		}
+	}}
+}
+
+// CallOption configures one call.
+type CallOption struct {
+	apply func(*callOptions)
+}
+
+type callOptions struct {
+	header  *wire.MD
+	trailer *wire.MD
+}
+
+// Header stores the call's response headers in *md once they arrive: for a
+// unary call when Invoke returns, for a stream when Header or RecvMsg first
+// sees them.
+func Header(md *wire.MD) CallOption {
+	return CallOption{func(o *callOptions) { o.header = md }}
+}
+
+// Trailer stores the call's trailers in *md when the call ends: for a unary
+// call when Invoke returns, for a stream when RecvMsg returns an error.
+func Trailer(md *wire.MD) CallOption {
+	return CallOption{func(o *callOptions) { o.trailer = md }}
+}
+
+func newCallOptions(opts []CallOption) callOptions {
+	var o callOptions
+	for _, opt := range opts {
+		if opt.apply != nil {
+			opt.apply(&o)
+		}
+	}
+	return o
+}

@@ -1,0 +1,92 @@
+package client
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/grpcplay/playground/wasm/wire"
+)
+
+// eventKind says what a parser event carries.
+type eventKind int
+
+const (
+	// evHeaders: the response headers (grpc-websockets only; over HTTP
+	// they come with the response).
+	evHeaders eventKind = iota + 1
+	// evMessage: one response message, serialized.
+	evMessage
+	// evTrailers: the trailers; nothing follows.
+	evTrailers
+)
+
+// event is one step of a response.
+type event struct {
+	kind eventKind
+	msg  []byte  // evMessage: valid until the next call to next
+	md   wire.MD // evHeaders, evTrailers
+}
+
+// parser reads a response body, a sequence of gRPC-Web frames, one event
+// at a time, however the bytes were split on their way. Over gRPC-Web the
+// body holds messages and a final trailer block; over grpc-websockets a
+// header block comes first.
+type parser struct {
+	r           *wire.Reader
+	wantHeaders bool // the next header block is the response headers
+	done        bool // trailers were read
+}
+
+func newParser(body io.Reader, maxSize int, headersInBody bool) *parser {
+	return &parser{r: wire.NewReader(body, maxSize), wantHeaders: headersInBody}
+}
+
+// errNoTrailers is what next returns when the body ends cleanly, between
+// frames, before the trailers: the caller decides what that means (over
+// HTTP, a trailers-only response carries its status in the headers).
+var errNoTrailers = errors.New("response ended without trailers")
+
+// next returns the next event. Its errors are errNoTrailers, a status error
+// for a response that breaks the protocol, or the body's own read error.
+// After evTrailers it returns io.EOF.
+func (p *parser) next() (event, error) {
+	if p.done {
+		return event{}, io.EOF
+	}
+	f, err := p.r.Next()
+	switch {
+	case err == io.EOF:
+		return event{}, errNoTrailers
+	case errors.Is(err, wire.ErrFrameTooLarge):
+		return event{}, status.Error(codes.ResourceExhausted, "received message larger than the limit: "+err.Error())
+	case err == io.ErrUnexpectedEOF:
+		return event{}, status.Error(codes.Internal, "response ended inside a frame")
+	case err != nil:
+		return event{}, err
+	}
+	if f.IsTrailer() {
+		md, err := wire.ParseHeaderBlock(f.Payload)
+		if err != nil {
+			return event{}, status.Error(codes.Internal, "malformed header block in response: "+err.Error())
+		}
+		if p.wantHeaders {
+			p.wantHeaders = false
+			if _, trailersOnly := md[wire.HeaderStatus]; !trailersOnly {
+				return event{kind: evHeaders, md: md}, nil
+			}
+		}
+		p.done = true
+		return event{kind: evTrailers, md: md}, nil
+	}
+	if p.wantHeaders {
+		return event{}, status.Error(codes.Internal, "response message before the response headers")
+	}
+	if f.Flag != wire.FlagData {
+		return event{}, status.Error(codes.Internal, fmt.Sprintf("compressed or unknown frame (flag %#x) but no compression was negotiated", f.Flag))
+	}
+	return event{kind: evMessage, msg: f.Payload}, nil
+}

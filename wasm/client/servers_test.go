@@ -1,0 +1,230 @@
+//go:build !js
+
+package client_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/grpcplay/playground/server"
+	"github.com/grpcplay/playground/wasm/wire"
+)
+
+// startServer serves the real playground server, on a fresh store seeded
+// with the tutorial's six users, on 127.0.0.1 until the test ends. It
+// returns the server's URL.
+func startServer(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return startServerOn(t, ln)
+}
+
+// startServerOn is startServer on a listener of the caller's.
+func startServerOn(t testing.TB, ln net.Listener) string {
+	t.Helper()
+	st, err := server.OpenStore(context.Background(), filepath.Join(t.TempDir(), "users.db"), "")
+	if err != nil {
+		t.Fatalf("OpenStore: %v", err)
+	}
+	srv, err := server.New(server.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, st)
+	if err != nil {
+		t.Fatalf("server.New: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+		st.Close()
+	})
+	return "http://" + ln.Addr().String()
+}
+
+// peer serves the test methods above.
+type peer struct {
+	mu    sync.Mutex
+	gates map[string]chan struct{}
+	up    websocket.Upgrader
+}
+
+// startPeer serves a peer on 127.0.0.1 until the test ends and returns its URL.
+func startPeer(t testing.TB) string {
+	t.Helper()
+	p := &peer{gates: map[string]chan struct{}{}, up: websocket.Upgrader{Subprotocols: []string{wire.WebSocketProtocol}}}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan struct{})
+	go func() { hs.Serve(ln); close(done) }()
+	t.Cleanup(func() {
+		hs.Close()
+		<-done
+	})
+	return "http://" + ln.Addr().String()
+}
+
+func (p *peer) gate(name string) chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	g, ok := p.gates[name]
+	if !ok {
+		g = make(chan struct{})
+		p.gates[name] = g
+	}
+	return g
+}
+
+// echoMD is the metadata the peer sends back: every x-test-* entry, and
+// the request's grpc-timeout as x-seen-grpc-timeout.
+func echoMD(req wire.MD) wire.MD {
+	md := wire.MD{}
+	for k, v := range req {
+		if strings.HasPrefix(k, "x-test-") {
+			md[k] = v
+		}
+	}
+	if v := req.Get(wire.HeaderTimeout); v != "" {
+		md["x-seen-grpc-timeout"] = []string{v}
+	}
+	return md
+}
+
+func (p *peer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == peerWSEcho {
+		p.serveWS(w, r)
+		return
+	}
+	reqMD := wire.MD{}
+	for k, vs := range r.Header {
+		name := strings.ToLower(k)
+		for _, v := range vs {
+			if dv, err := wire.DecodeValue(name, v); err == nil {
+				reqMD[name] = append(reqMD[name], dv)
+			}
+		}
+	}
+	f, err := wire.NewReader(r.Body, 1<<20).Next()
+	if err != nil || f.IsTrailer() {
+		http.Error(w, "want one request frame", http.StatusBadRequest)
+		return
+	}
+	msg := bytes.Clone(f.Payload)
+	if r.URL.Path == peerHTTP {
+		code, _ := strconv.Atoi(reqMD.Get("x-test-http-status"))
+		http.Error(w, "test status", code)
+		return
+	}
+	echo := echoMD(reqMD)
+	for k, vs := range echo {
+		for _, v := range vs {
+			ev, _ := wire.EncodeValue(k, v)
+			w.Header().Add(k, ev)
+		}
+	}
+	w.Header().Set("Content-Type", wire.ContentTypeProto)
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	switch r.URL.Path {
+	case peerEcho:
+		w.Write(wire.AppendFrame(nil, wire.FlagData, msg))
+	case peerRelease:
+		close(p.gate(reqMD.Get("x-test-gate")))
+		w.Write(wire.AppendFrame(nil, wire.FlagData, msg))
+	case peerGate:
+		w.Write(wire.AppendFrame(nil, wire.FlagData, msg))
+		rc.Flush()
+		select {
+		case <-p.gate(reqMD.Get("x-test-gate")):
+		case <-r.Context().Done():
+			return
+		}
+		w.Write(wire.AppendFrame(nil, wire.FlagData, msg))
+	case peerTwice:
+		w.Write(wire.AppendFrame(nil, wire.FlagData, msg))
+		w.Write(wire.AppendFrame(nil, wire.FlagData, msg))
+	case peerNone:
+	case peerHang:
+		rc.Flush()
+		<-r.Context().Done()
+		return
+	default:
+		unknown := wire.MD{}
+		wire.AppendStatus(unknown, status.New(codes.Unimplemented, "unknown test method "+r.URL.Path))
+		w.Write(wire.AppendFrame(nil, wire.FlagTrailer, wire.AppendHeaderBlock(nil, unknown)))
+		return
+	}
+	trailers := wire.MD{wire.HeaderStatus: {"0"}}
+	for k, v := range echo {
+		trailers[k] = v
+	}
+	w.Write(wire.AppendFrame(nil, wire.FlagTrailer, wire.AppendHeaderBlock(nil, trailers)))
+}
+
+// serveWS echoes a grpc-websockets stream: the metadata in the response
+// headers and trailers, each request frame as a response message.
+func (p *peer) serveWS(w http.ResponseWriter, r *http.Request) {
+	c, err := p.up.Upgrade(w, r, nil)
+	if err != nil {
+		return
+	}
+	defer c.Close()
+	_, first, err := c.ReadMessage()
+	if err != nil {
+		return
+	}
+	reqMD, err := wire.ParseHeaderBlock(first)
+	if err != nil {
+		return
+	}
+	echo := echoMD(reqMD)
+	c.WriteMessage(websocket.BinaryMessage, wire.AppendFrame(nil, wire.FlagTrailer, wire.AppendHeaderBlock(nil, echo)))
+	for {
+		_, m, err := c.ReadMessage()
+		if err != nil {
+			return
+		}
+		if len(m) == 1 && m[0] == wire.WSHalfClose {
+			break
+		}
+		// The client under test sends one whole frame per message.
+		f, err := wire.NewReader(bytes.NewReader(m[1:]), 1<<20).Next()
+		if err != nil {
+			return
+		}
+		// Split the reply in two messages: the client must not care.
+		out := wire.AppendFrame(nil, wire.FlagData, f.Payload)
+		c.WriteMessage(websocket.BinaryMessage, out[:3])
+		c.WriteMessage(websocket.BinaryMessage, out[3:])
+	}
+	trailers := wire.MD{wire.HeaderStatus: {"0"}}
+	for k, v := range echo {
+		trailers[k] = v
+	}
+	c.WriteMessage(websocket.BinaryMessage, wire.AppendFrame(nil, wire.FlagTrailer, wire.AppendHeaderBlock(nil, trailers)))
+	c.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
+}

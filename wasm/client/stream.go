@@ -1,0 +1,425 @@
+package client
+
+import (
+	"context"
+	"io"
+	"strings"
+	"sync"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/grpcplay/playground/wasm/wire"
+)
+
+// StreamDesc says which sides of a call stream. A call where only the
+// server streams (or neither) goes as gRPC-Web over HTTP unless the Conn
+// was dialed WithWebSocketForAll; one where the client streams goes over
+// the WebSocket bridge.
+type StreamDesc struct {
+	ClientStreams bool
+	ServerStreams bool
+}
+
+// Stream is one call in flight. SendMsg and CloseSend may run concurrently
+// with RecvMsg and Header, but not with themselves. Cancel the context the
+// stream was made with, or call RecvMsg until it returns an error, to
+// release the stream.
+type Stream struct {
+	c      *Conn
+	desc   StreamDesc
+	method string
+	opts   callOptions
+	ctx    context.Context
+	cancel context.CancelFunc
+	reqMD  wire.MD
+	ws     wsConn // the bridge's socket, or nil for gRPC-Web over HTTP
+
+	sendMu   sync.Mutex
+	sendDone bool   // the client has sent its last message
+	reqBody  []byte // gRPC-Web: the request frame, posted when the response is first wanted
+
+	// recvLock is held by whoever reads the response. It is a channel so
+	// that Header can wait for it and for hdrReady at once.
+	recvLock chan struct{}
+	posted   bool // gRPC-Web: the request was posted
+	body     io.ReadCloser
+	p        *parser
+	gotMsg   bool // a call whose server does not stream received its message
+
+	hdrReady chan struct{} // closed once header and hdrErr are set
+	header   wire.MD
+	hdrErr   error
+
+	mu      sync.Mutex // guards trailer and err, which Trailer reads
+	trailer wire.MD
+	err     error // once set the call has ended: io.EOF (status OK) or a status error
+}
+
+// NewStream starts a call of method ("/UserManager/GetUsersByIds"). A call
+// over the WebSocket bridge opens its socket here and sends the request
+// metadata; a gRPC-Web call is posted when its response is first wanted
+// (Header or RecvMsg), after SendMsg gave it its one request message.
+func (c *Conn) NewStream(ctx context.Context, desc StreamDesc, method string, opts ...CallOption) (*Stream, error) {
+	if !strings.HasPrefix(method, "/") || strings.ContainsAny(method, "?# \r\n") {
+		return nil, status.Errorf(codes.Internal, "malformed method name %q", method)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, status.FromContextError(err).Err()
+	}
+	md, err := requestMetadata(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	s := &Stream{
+		c:        c,
+		desc:     desc,
+		method:   method,
+		opts:     newCallOptions(opts),
+		ctx:      ctx,
+		cancel:   cancel,
+		reqMD:    md,
+		recvLock: make(chan struct{}, 1),
+		hdrReady: make(chan struct{}),
+	}
+	if desc.ClientStreams || c.opts.wsForAll {
+		if err := s.openSocket(); err != nil {
+			cancel()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// openSocket dials the bridge and sends the header block, the first
+// message of a grpc-websockets stream.
+func (s *Stream) openSocket() error {
+	ws, err := s.c.tr.dial(s.ctx, s.c.wsBase+s.method)
+	if err != nil {
+		return s.transportError("websocket", err)
+	}
+	context.AfterFunc(s.ctx, func() { ws.close() })
+	if err := ws.send(wire.AppendHeaderBlock(nil, s.reqMD)); err != nil {
+		return s.transportError("websocket", err)
+	}
+	s.ws = ws
+	s.p = newParser(&wsReader{c: ws}, s.c.opts.maxSize, true)
+	return nil
+}
+
+// Context returns the stream's context: the caller's, cancelled too when
+// the call ends.
+func (s *Stream) Context() context.Context { return s.ctx }
+
+// SendMsg sends m. A call whose client does not stream takes exactly one
+// message, after which the client has finished sending. When the call has
+// already ended SendMsg returns io.EOF, and RecvMsg returns its status.
+func (s *Stream) SendMsg(m proto.Message) error {
+	b, err := proto.Marshal(m)
+	if err != nil {
+		return status.Error(codes.Internal, "marshal request: "+err.Error())
+	}
+	if len(b) > s.c.opts.maxSize {
+		return status.Errorf(codes.ResourceExhausted, "request message of %d bytes is larger than the limit of %d", len(b), s.c.opts.maxSize)
+	}
+	s.sendMu.Lock()
+	defer s.sendMu.Unlock()
+	if s.sendDone {
+		return status.Error(codes.Internal, "SendMsg called after CloseSend")
+	}
+	if s.ws == nil {
+		s.reqBody = wire.AppendFrame(nil, wire.FlagData, b)
+		s.sendDone = true
+		return nil
+	}
+	if err := s.ws.send(wire.AppendFrame([]byte{wire.WSData}, wire.FlagData, b)); err != nil {
+		return io.EOF
+	}
+	if !s.desc.ClientStreams {
+		s.sendDone = true
+		if err := s.ws.send([]byte{wire.WSHalfClose}); err != nil {
+			return io.EOF
+		}
+	}
+	return nil
+}
+
+// CloseSend says the client has finished sending. Errors of the socket
+// show in RecvMsg, so CloseSend returns nil.
+func (s *Stream) CloseSend() error {
+	s.sendMu.Lock()
+	defer s.sendMu.Unlock()
+	if s.sendDone {
+		return nil
+	}
+	s.sendDone = true
+	if s.ws != nil {
+		s.ws.send([]byte{wire.WSHalfClose}) // a failure ends the call, and RecvMsg reports it
+	}
+	return nil
+}
+
+// Header returns the response headers, waiting for them. For a
+// trailers-only response they are the trailers. It returns the call's
+// status error when the call failed before headers arrived.
+func (s *Stream) Header() (wire.MD, error) {
+	for {
+		select {
+		case <-s.hdrReady:
+			return s.header, s.hdrErr
+		case s.recvLock <- struct{}{}:
+			s.awaitHeaderLocked()
+			<-s.recvLock
+		}
+	}
+}
+
+// Trailer returns the trailers. They are complete once RecvMsg returned an
+// error (io.EOF included), or, for a call whose server does not stream,
+// once RecvMsg returned.
+func (s *Stream) Trailer() wire.MD {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.trailer
+}
+
+// RecvMsg receives the next response message into m. At the end of the
+// call it returns io.EOF when the status is OK, and the status error
+// otherwise. For a call whose server does not stream it receives the one
+// message and the status together: nil means both arrived and the status
+// is OK.
+func (s *Stream) RecvMsg(m proto.Message) error {
+	s.recvLock <- struct{}{}
+	defer func() { <-s.recvLock }()
+	if s.desc.ServerStreams {
+		return s.recvInto(m)
+	}
+	if s.gotMsg {
+		return s.ended()
+	}
+	if err := s.recvInto(m); err != nil {
+		if err == io.EOF {
+			return status.Error(codes.Internal, "the server ended the call with status OK but sent no response message")
+		}
+		return err
+	}
+	s.gotMsg = true
+	if _, err := s.nextMsgLocked(); err != nil {
+		if err == io.EOF {
+			return nil
+		}
+		return err
+	}
+	err := status.Error(codes.Internal, "the server sent more than one response message to a call whose server does not stream")
+	s.end(nil, err)
+	return err
+}
+
+// recvInto receives the next message into m; the caller holds recvLock.
+func (s *Stream) recvInto(m proto.Message) error {
+	b, err := s.nextMsgLocked()
+	if err != nil {
+		return err
+	}
+	if err := proto.Unmarshal(b, m); err != nil {
+		err = status.Error(codes.Internal, "unmarshal response: "+err.Error())
+		s.end(nil, err)
+		return err
+	}
+	return nil
+}
+
+// ended returns the call's final error, or nil while it goes on.
+func (s *Stream) ended() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// nextMsgLocked returns the next response message's bytes, valid until the
+// next call, or the call's final error. The caller holds recvLock.
+func (s *Stream) nextMsgLocked() ([]byte, error) {
+	for {
+		if err := s.ended(); err != nil {
+			return nil, err
+		}
+		if s.p == nil {
+			s.post()
+			continue
+		}
+		ev, err := s.p.next()
+		if err != nil {
+			s.end(nil, s.readError(err))
+			continue
+		}
+		switch ev.kind {
+		case evHeaders:
+			s.setHeader(ev.md, nil)
+		case evMessage:
+			return ev.msg, nil
+		case evTrailers:
+			s.setHeader(ev.md, nil) // a trailers-only response: the headers were the trailers
+			s.endWithTrailers(ev.md)
+		}
+	}
+}
+
+// awaitHeaderLocked reads until the headers arrived or the call ended. The
+// caller holds recvLock. Only a header block can come before the headers,
+// so no message is lost.
+func (s *Stream) awaitHeaderLocked() {
+	for {
+		select {
+		case <-s.hdrReady:
+			return
+		default:
+		}
+		if s.ended() != nil {
+			return
+		}
+		if s.p == nil {
+			s.post()
+			continue
+		}
+		ev, err := s.p.next()
+		switch {
+		case err != nil:
+			s.end(nil, s.readError(err))
+		case ev.kind == evHeaders:
+			s.setHeader(ev.md, nil)
+		case ev.kind == evTrailers:
+			s.setHeader(ev.md, nil)
+			s.endWithTrailers(ev.md)
+		default:
+			s.end(nil, status.Error(codes.Internal, "response message before the response headers"))
+		}
+	}
+}
+
+// post sends a gRPC-Web request and reads the response's headers: a
+// trailers-only response, or an HTTP error without grpc-status, ends the
+// call here. The caller holds recvLock.
+func (s *Stream) post() {
+	s.sendMu.Lock()
+	body := s.reqBody
+	s.sendDone = true
+	s.sendMu.Unlock()
+	if body == nil {
+		s.end(nil, status.Error(codes.Internal, "a call whose client does not stream needs its one request message (SendMsg) before its response"))
+		return
+	}
+	resp, err := s.c.tr.post(s.ctx, s.c.base+s.method, requestHeader(s.reqMD), body)
+	if err != nil {
+		s.end(nil, s.transportError("post", err))
+		return
+	}
+	s.body = resp.body
+	if _, trailersOnly := resp.header[wire.HeaderStatus]; trailersOnly {
+		s.setHeader(resp.header, nil)
+		s.endWithTrailers(resp.header)
+		return
+	}
+	if resp.status != 200 {
+		st := status.Newf(wire.CodeFromHTTP(resp.status), "HTTP status %d without grpc-status", resp.status)
+		s.end(nil, st.Err())
+		return
+	}
+	if ct := resp.header.Get(wire.HeaderContentType); !isGRPCWebProto(ct) {
+		s.end(nil, status.Errorf(codes.Unknown, "response content-type %q is not gRPC-Web", ct))
+		return
+	}
+	s.setHeader(resp.header, nil)
+	s.p = newParser(resp.body, s.c.opts.maxSize, false)
+}
+
+// setHeader records the response headers once.
+func (s *Stream) setHeader(md wire.MD, err error) {
+	select {
+	case <-s.hdrReady:
+		return
+	default:
+	}
+	if md == nil && err == nil {
+		md = wire.MD{}
+	}
+	s.header, s.hdrErr = md, err
+	if s.opts.header != nil && md != nil {
+		*s.opts.header = md
+	}
+	close(s.hdrReady)
+}
+
+// endWithTrailers ends the call with the status its trailers carry.
+func (s *Stream) endWithTrailers(md wire.MD) {
+	var err error = io.EOF
+	if st := wire.StatusFromTrailers(md); st.Code() != codes.OK {
+		err = st.Err()
+	}
+	if s.body != nil {
+		// The response is complete: reading the body's end lets a native
+		// transport reuse the connection.
+		var b [1]byte
+		s.body.Read(b[:])
+	}
+	s.end(md, err)
+}
+
+// end records how the call ended (io.EOF for status OK), once, and
+// releases its request or socket.
+func (s *Stream) end(trailer wire.MD, err error) {
+	s.mu.Lock()
+	if s.err != nil {
+		s.mu.Unlock()
+		return
+	}
+	if trailer == nil {
+		trailer = wire.MD{}
+	}
+	s.trailer, s.err = trailer, err
+	s.mu.Unlock()
+	if err == io.EOF {
+		s.setHeader(nil, nil)
+	} else {
+		s.setHeader(nil, err)
+	}
+	if s.opts.trailer != nil {
+		*s.opts.trailer = trailer
+	}
+	if s.body != nil {
+		s.body.Close()
+	}
+	s.cancel()
+}
+
+// readError turns a failure to read the response into the call's status.
+func (s *Stream) readError(err error) error {
+	if err == errNoTrailers {
+		if ctxErr := s.ctx.Err(); ctxErr != nil {
+			return status.FromContextError(ctxErr).Err()
+		}
+		return wire.StatusFromTrailers(nil).Err()
+	}
+	return s.transportError("read response", err)
+}
+
+// transportError turns a transport failure into a status error: the
+// context's when it ended, a status the glue already chose, or Unavailable.
+func (s *Stream) transportError(op string, err error) error {
+	if ctxErr := s.ctx.Err(); ctxErr != nil {
+		return status.FromContextError(ctxErr).Err()
+	}
+	if _, ok := err.(interface{ GRPCStatus() *status.Status }); ok {
+		return err
+	}
+	return status.Error(codes.Unavailable, op+": "+err.Error())
+}
+
+// isGRPCWebProto reports whether a response's content type is binary
+// gRPC-Web with protobuf messages, the only kind this client asks for.
+func isGRPCWebProto(ct string) bool {
+	ct, _, _ = strings.Cut(ct, ";")
+	ct = strings.TrimSpace(ct)
+	return ct == wire.ContentTypeWeb || ct == wire.ContentTypeProto
+}
