@@ -92,7 +92,7 @@ func (l *chanListener) Accept() (net.Conn, error) {
 }
 
 // Close closes the shared listener: both sides stop accepting.
-func (l *chanListener) Close() error { return l.p.close() }
+func (l *chanListener) Close() error   { return l.p.close() }
 func (l *chanListener) Addr() net.Addr { return l.p.base.Addr() }
 
 // peekedConn replays the bytes read while sniffing.

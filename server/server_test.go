@@ -149,9 +149,19 @@ func TestInvalidArgument(t *testing.T) {
 		{"GetUser id 0", func() error { _, err := c.GetUser(ctx, &pb.UserRequest{}); return err }, "id"},
 		{"AddUser id 0", func() error { u := good(); u.Id = 0; _, err := c.AddUser(ctx, u); return err }, "id"},
 		{"AddUser empty nickname", func() error { u := good(); u.Nickname = ""; _, err := c.AddUser(ctx, u); return err }, "nickname"},
-		{"AddUser long nickname", func() error { u := good(); u.Nickname = strings.Repeat("x", 65); _, err := c.AddUser(ctx, u); return err }, "nickname"},
+		{"AddUser long nickname", func() error {
+			u := good()
+			u.Nickname = strings.Repeat("x", 65)
+			_, err := c.AddUser(ctx, u)
+			return err
+		}, "nickname"},
 		{"AddUser bad mail", func() error { u := good(); u.MailAddress = "not-a-mail"; _, err := c.AddUser(ctx, u); return err }, "mail_address"},
-		{"AddUser mail with name", func() error { u := good(); u.MailAddress = "N <n@example.com>"; _, err := c.AddUser(ctx, u); return err }, "mail_address"},
+		{"AddUser mail with name", func() error {
+			u := good()
+			u.MailAddress = "N <n@example.com>"
+			_, err := c.AddUser(ctx, u)
+			return err
+		}, "mail_address"},
 		{"AddUser type out of range", func() error { u := good(); u.UserType = 9; _, err := c.AddUser(ctx, u); return err }, "user_type"},
 		{"GetUsersByType out of range", func() error {
 			s, err := c.GetUsersByType(ctx, &pb.UserTypeRequest{UserType: 5})

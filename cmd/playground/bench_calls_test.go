@@ -125,7 +125,9 @@ func BenchmarkServerStream(b *testing.B) {
 		open func(ctx context.Context) (userStream, error)
 	}{
 		{"native", func(ctx context.Context) (userStream, error) { return nativeClient(b, f.big).GetUsersByType(ctx, req) }},
-		{"grpcweb", func(ctx context.Context) (userStream, error) { return webClient(b, f.big, false).GetUsersByType(ctx, req) }},
+		{"grpcweb", func(ctx context.Context) (userStream, error) {
+			return webClient(b, f.big, false).GetUsersByType(ctx, req)
+		}},
 	}
 	for _, tc := range cases {
 		b.Run(tc.name, func(b *testing.B) {
@@ -172,7 +174,9 @@ func BenchmarkClientStream(b *testing.B) {
 		open func(ctx context.Context) (countStream, error)
 	}{
 		{"native", func(ctx context.Context) (countStream, error) { return nativeClient(b, f.ours).CountAlreadyUsers(ctx) }},
-		{"bridge", func(ctx context.Context) (countStream, error) { return webClient(b, f.ours, false).CountAlreadyUsers(ctx) }},
+		{"bridge", func(ctx context.Context) (countStream, error) {
+			return webClient(b, f.ours, false).CountAlreadyUsers(ctx)
+		}},
 	}
 	reqs := make([]*pb.UserRequest, 12)
 	for i := range reqs {
