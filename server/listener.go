@@ -49,7 +49,7 @@ func (p *portSplitter) run() error {
 
 func (p *portSplitter) route(c net.Conn) {
 	c.SetReadDeadline(time.Now().Add(sniffTimeout))
-	br := bufio.NewReader(c)
+	br := bufio.NewReaderSize(c, 64) // only the first bytes are ever buffered
 	head, err := br.Peek(len(h2Preface))
 	if err != nil {
 		c.Close()
@@ -95,15 +95,19 @@ func (l *chanListener) Accept() (net.Conn, error) {
 func (l *chanListener) Close() error   { return l.p.close() }
 func (l *chanListener) Addr() net.Addr { return l.p.base.Addr() }
 
-// peekedConn replays the bytes read while sniffing.
+// peekedConn replays the bytes read while sniffing, then drops its buffer
+// so a long-lived connection does not keep it.
 type peekedConn struct {
 	net.Conn
 	r *bufio.Reader
 }
 
 func (c *peekedConn) Read(b []byte) (int, error) {
-	if c.r.Buffered() > 0 {
-		return c.r.Read(b)
+	if c.r != nil {
+		if c.r.Buffered() > 0 {
+			return c.r.Read(b)
+		}
+		c.r = nil
 	}
 	return c.Conn.Read(b)
 }

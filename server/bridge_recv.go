@@ -1,0 +1,249 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"github.com/grpcplay/playground/wasm/wire"
+)
+
+// reservedRequestHeaders are header block names that are the protocol's
+// own, not metadata for the handler (as in grpc-go's transports).
+var reservedRequestHeaders = []string{
+	wire.HeaderTimeout, "grpc-encoding", "grpc-message-type", "te",
+	wire.HeaderStatus, wire.HeaderMessage, wire.HeaderStatusDetails,
+}
+
+// readRequestHeaders reads the call's first message, the request header
+// block, within the header timeout. It returns the handler's incoming
+// metadata and the grpc-timeout (negative: none); errClientGone when the
+// socket failed; or a status error for the client.
+func (s *bridgeStream) readRequestHeaders() (metadata.MD, time.Duration, error) {
+	s.conn.SetReadDeadline(time.Now().Add(s.b.cfg.headerTimeout))
+	typ, r, err := s.conn.NextReader()
+	if err != nil {
+		return nil, 0, errClientGone
+	}
+	if typ != websocket.BinaryMessage {
+		return nil, 0, status.Error(codes.InvalidArgument, "grpc-websockets: the first message must be the request headers, in a binary message; got a text message")
+	}
+	block, err := io.ReadAll(io.LimitReader(r, bridgeMaxHeaderBytes+1))
+	if err != nil {
+		return nil, 0, errClientGone
+	}
+	if len(block) > bridgeMaxHeaderBytes {
+		return nil, 0, status.Errorf(codes.ResourceExhausted, "grpc-websockets: request headers larger than %d bytes", bridgeMaxHeaderBytes)
+	}
+	hdr, err := wire.ParseHeaderBlock(block)
+	if err != nil {
+		return nil, 0, status.Errorf(codes.InvalidArgument, "grpc-websockets: first message: %v", err)
+	}
+	if err := checkContentType(hdr.Get(wire.HeaderContentType)); err != nil {
+		return nil, 0, err
+	}
+	timeout := time.Duration(-1)
+	if v := hdr.Get(wire.HeaderTimeout); v != "" {
+		if timeout, err = wire.DecodeTimeout(v); err != nil {
+			return nil, 0, status.Errorf(codes.InvalidArgument, "grpc-websockets: %v", err)
+		}
+	}
+	md := metadata.MD(hdr)
+	for _, k := range reservedRequestHeaders {
+		delete(md, k)
+	}
+	md[":authority"] = []string{s.req.Host}
+	return md, timeout, nil
+}
+
+// checkContentType accepts what gRPC-Web clients send for protobuf
+// messages; an absent content-type means the same.
+func checkContentType(ct string) error {
+	base, _, _ := strings.Cut(ct, ";")
+	switch strings.ToLower(strings.TrimSpace(base)) {
+	case "", wire.ContentTypeWeb, wire.ContentTypeProto, "application/grpc", "application/grpc+proto":
+		return nil
+	}
+	return status.Errorf(codes.InvalidArgument, "grpc-websockets: content-type %q is not supported; messages travel as %s", ct, wire.ContentTypeProto)
+}
+
+// bridgeConnError is a failure of the socket itself, as opposed to bad
+// input on a working one.
+type bridgeConnError struct{ err error }
+
+func (e bridgeConnError) Error() string { return "grpc-websockets: read: " + e.err.Error() }
+func (e bridgeConnError) Unwrap() error { return e.err }
+
+// readRequests is the stream's reader goroutine. It hands the requests to
+// RecvMsg, closes s.in at the half-close, and cancels the stream when the
+// client breaks the protocol or goes away. Once the call is over it reads on
+// (discarding) until the client answers the close.
+func (s *bridgeStream) readRequests() {
+	defer close(s.readDone)
+	cause := s.readFrames()
+	for cause == nil {
+		// Half-closed: nothing more may come but the close.
+		s.refreshReadDeadline()
+		if _, _, err := s.conn.NextReader(); err != nil {
+			cause = errClientGone
+			break
+		}
+		cause = status.Error(codes.InvalidArgument, "grpc-websockets: message after the half-close")
+	}
+	s.cancel(cause)
+	if cause == errClientGone {
+		return
+	}
+	for {
+		s.refreshReadDeadline()
+		if _, _, err := s.conn.NextReader(); err != nil {
+			return
+		}
+	}
+}
+
+// bridgeKeepFrame is the largest request payload whose buffer a stream
+// keeps for the next request; a larger one is let go once unmarshaled, so
+// an idle stream never sits on a big buffer.
+const bridgeKeepFrame = 16 << 10
+
+// readFrames hands each request frame's payload to RecvMsg, waiting until
+// RecvMsg has it. It returns nil after the half-close, else why it stopped.
+//
+// Two wire.Readers take turns on the one byte stream: while RecvMsg
+// unmarshals one's payload, the other reads the next frame, so a request
+// is read ahead (and a client that goes away is noticed) without copying
+// payloads and with at most two requests in memory.
+func (s *bridgeStream) readFrames() error {
+	body := &bridgeBody{s: s}
+	max := s.b.cfg.maxMsgSize
+	frames := [2]*wire.Reader{wire.NewReader(body, max), wire.NewReader(body, max)}
+	for i := 0; ; i ^= 1 {
+		f, err := frames[i].Next()
+		if err != nil {
+			if err == io.EOF {
+				close(s.in)
+				return nil
+			}
+			return frameError(err)
+		}
+		switch f.Flag {
+		case wire.FlagData:
+		case wire.FlagCompressed:
+			return status.Error(codes.Unimplemented, "grpc-websockets: compressed messages are not supported")
+		default:
+			return status.Errorf(codes.InvalidArgument, "grpc-websockets: request frame with flag 0x%02x", f.Flag)
+		}
+		select {
+		case s.in <- f.Payload:
+		case <-s.ctx.Done():
+			return errStreamDone
+		}
+		if len(f.Payload) > bridgeKeepFrame {
+			select {
+			case <-s.bigDone: // RecvMsg is done with it
+			case <-s.ctx.Done():
+				return errStreamDone
+			}
+			frames[i] = wire.NewReader(body, max)
+		}
+	}
+}
+
+// frameError turns a failed frame read into the stream's cancel cause.
+func frameError(err error) error {
+	if _, ok := errors.AsType[bridgeConnError](err); ok {
+		return errClientGone
+	}
+	if _, ok := status.FromError(err); ok {
+		return err
+	}
+	if errors.Is(err, wire.ErrFrameTooLarge) {
+		return status.Errorf(codes.ResourceExhausted, "grpc-websockets: %v", err)
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return status.Error(codes.InvalidArgument, "grpc-websockets: half-close inside a frame: the request bytes end before the length their prefix announces")
+	}
+	return status.Errorf(codes.Internal, "grpc-websockets: read: %v", err)
+}
+
+// refreshReadDeadline pushes the read deadline readTimeout ahead before a
+// read: a peer that sends nothing, not even a pong, for that long is dead.
+// It touches the socket's deadline only when an eighth of readTimeout has
+// passed, not on every read. Reader goroutine only.
+func (s *bridgeStream) refreshReadDeadline() {
+	now := time.Now()
+	if now.Sub(s.lastRefresh) < s.readTimeout/8 {
+		return
+	}
+	s.lastRefresh = now
+	s.conn.SetReadDeadline(now.Add(s.readTimeout))
+}
+
+// onPong runs in the reader goroutine, inside a read.
+func (s *bridgeStream) onPong(string) error {
+	s.lastRefresh = time.Time{}
+	s.refreshReadDeadline()
+	return nil
+}
+
+// bridgeBody is the client's request byte stream: the data of its binary
+// messages after their 0x00 type byte, ending (io.EOF) at the half-close
+// message 0x01. Bad messages give a status error, socket failures a
+// bridgeConnError.
+type bridgeBody struct {
+	s   *bridgeStream
+	cur io.Reader // the current message's rest; nil between messages
+	one [1]byte
+}
+
+func (b *bridgeBody) Read(p []byte) (int, error) {
+	for {
+		b.s.refreshReadDeadline()
+		if b.cur != nil {
+			n, err := b.cur.Read(p)
+			if err == io.EOF {
+				b.cur = nil
+				if n == 0 {
+					continue
+				}
+				err = nil
+			}
+			if err != nil {
+				return n, bridgeConnError{err}
+			}
+			return n, nil
+		}
+		typ, r, err := b.s.conn.NextReader()
+		if err != nil {
+			return 0, bridgeConnError{err}
+		}
+		if typ != websocket.BinaryMessage {
+			return 0, status.Error(codes.InvalidArgument, "grpc-websockets: text message; requests travel in binary messages")
+		}
+		if _, err := io.ReadFull(r, b.one[:]); err != nil {
+			if err == io.EOF {
+				continue // an empty message carries nothing
+			}
+			return 0, bridgeConnError{err}
+		}
+		switch b.one[0] {
+		case wire.WSData:
+			b.cur = r
+		case wire.WSHalfClose:
+			if n, _ := io.ReadFull(r, b.one[:]); n > 0 {
+				return 0, status.Error(codes.InvalidArgument, "grpc-websockets: the half-close message 0x01 must be alone")
+			}
+			return 0, io.EOF
+		default:
+			return 0, status.Error(codes.InvalidArgument, fmt.Sprintf("grpc-websockets: message type byte 0x%02x; 0x00 (data) and 0x01 (half-close) are defined", b.one[0]))
+		}
+	}
+}
