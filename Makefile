@@ -9,7 +9,7 @@ WASM_DIR  := static/wasm
 ADDR      ?= 127.0.0.1:8080
 # Debian's Chromium for the browser tests; a newer security update of the
 # same major is taken when this exact build has left the archive.
-CHROMIUM_VERSION ?= 156.0.8078.79-1~deb12u1
+CHROMIUM_VERSION ?= 156.0.8078.108-1~deb12u1
 
 .DEFAULT_GOAL := help
 .PHONY: help build run test proto proto-check wasm wasm-size chromium bench clean

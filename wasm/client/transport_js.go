@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"syscall/js"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -96,6 +97,68 @@ func await(p js.Value) (js.Value, error) {
 	return r.v, r.err
 }
 
+// pacer hands the page its event loop back between time slices of a
+// reader's work. The slice counts what the caller does with the bytes too:
+// a chunk of a response body can hold thousands of messages, and the page
+// needs its turn while they are handled, not only between chunks.
+type pacer struct{ start time.Time }
+
+// readSlice is how long a reader runs before the page gets a turn: short
+// enough for input to be handled and frames to be painted on time.
+const readSlice = 8 * time.Millisecond
+
+// check yields to the page when the current slice is over.
+func (p *pacer) check() {
+	if time.Since(p.start) >= readSlice {
+		yieldToPage()
+		p.start = time.Now()
+	}
+}
+
+// yielder wakes goroutines waiting in yieldToPage, in the order they
+// posted their messages.
+var yielder struct {
+	once    sync.Once
+	port    js.Value // the sending end of a MessageChannel
+	mu      sync.Mutex
+	waiting []chan struct{}
+}
+
+// yieldToPage waits for one turn of the page's event loop. A body whose
+// bytes are already buffered resolves every read at once, in a microtask,
+// and a chain of microtasks lets the page neither handle input nor paint
+// until the stream ends; a reader that yields between slices keeps the page
+// responsive. The turn is a MessageChannel message, which, unlike
+// setTimeout, browsers do not clamp to 4 ms.
+func yieldToPage() {
+	yielder.once.Do(func() {
+		ch := js.Global().Get("MessageChannel")
+		if ch.Type() != js.TypeFunction {
+			return
+		}
+		mc := ch.New()
+		mc.Get("port1").Set("onmessage", js.FuncOf(func(js.Value, []js.Value) any {
+			yielder.mu.Lock()
+			if len(yielder.waiting) > 0 {
+				close(yielder.waiting[0])
+				yielder.waiting = yielder.waiting[1:]
+			}
+			yielder.mu.Unlock()
+			return nil
+		}))
+		yielder.port = mc.Get("port2")
+	})
+	if yielder.port.IsUndefined() {
+		return
+	}
+	done := make(chan struct{})
+	yielder.mu.Lock()
+	yielder.waiting = append(yielder.waiting, done)
+	yielder.mu.Unlock()
+	yielder.port.Call("postMessage", js.Null())
+	<-done
+}
+
 // ignoreRejection keeps a promise whose outcome nobody waits for from being
 // an unhandled rejection.
 func ignoreRejection(p js.Value) {
@@ -164,9 +227,11 @@ type jsBody struct {
 	buf    []byte // the unread rest of the last chunk
 	eof    bool
 	once   sync.Once
+	pace   pacer
 }
 
 func (b *jsBody) Read(p []byte) (int, error) {
+	b.pace.check()
 	for len(b.buf) == 0 {
 		if b.eof {
 			return 0, io.EOF
@@ -245,6 +310,7 @@ type jsWS struct {
 	ended  error         // set when the socket closed: io.EOF after a normal close
 	wake   chan struct{} // signals recv that queue or ended changed
 	closed bool
+	pace   pacer // recv only
 }
 
 func (c *jsWS) handle(event string, f func(js.Value)) {
@@ -325,6 +391,7 @@ func (c *jsWS) send(b []byte) error {
 }
 
 func (c *jsWS) recv() ([]byte, error) {
+	c.pace.check()
 	for {
 		c.mu.Lock()
 		if len(c.queue) > 0 {

@@ -1,0 +1,380 @@
+package static_test
+
+// The playground in a real browser: Debian's Chromium, headless, driven with
+// chromedp against the real server. Built with `make test`, which builds
+// main.wasm first and installs Chromium when it is missing.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+
+	"github.com/grpcplay/playground/server"
+	"github.com/grpcplay/playground/static"
+)
+
+const chromiumPath = "/usr/bin/chromium"
+
+// bigType is the type of the many users the cancel test streams.
+const (
+	bigType  = "DISABLED"
+	bigUsers = 50_000
+)
+
+// pageServer starts the real server on a fresh store that holds the
+// tutorial's six users plus bigUsers users of bigType.
+func pageServer(t *testing.T) (url string, stop func()) {
+	t.Helper()
+	dir := t.TempDir()
+	type seedUser struct {
+		ID          uint32 `json:"id"`
+		Nickname    string `json:"nickname"`
+		MailAddress string `json:"mail_address"`
+		UserType    string `json:"user_type"`
+	}
+	var tutorial map[string]seedUser
+	b, err := os.ReadFile("../server/store/users.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &tutorial); err != nil {
+		t.Fatal(err)
+	}
+	for i := range bigUsers {
+		id := uint32(1000 + i)
+		tutorial[strconv.Itoa(int(id))] = seedUser{id, "bulk" + strconv.Itoa(i), "bulk" + strconv.Itoa(i) + "@example.com", bigType}
+	}
+	b, _ = json.Marshal(tutorial)
+	seed := filepath.Join(dir, "seed.json")
+	if err := os.WriteFile(seed, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	st, err := server.OpenStore(context.Background(), filepath.Join(dir, "users.db"), seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(server.Config{}, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+		<-done
+		st.Close()
+	}
+	t.Cleanup(stop)
+	return "http://" + ln.Addr().String() + "/", stop
+}
+
+// browser starts headless Chromium with a fresh profile (a cold cache).
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Fatalf("Chromium is missing at %s: run `make chromium` (as root: apt-get update && apt-get install -y --no-install-recommends chromium)", chromiumPath)
+	}
+	if _, err := fs.Stat(static.FS, "wasm/main.wasm"); err != nil {
+		t.Fatal("static/wasm/main.wasm was not built into this test binary: run `make wasm` first (make test does)")
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromiumPath),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Headless,
+		chromedp.NoSandbox, // root in CI
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.WindowSize(1400, 1500),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelAlloc)
+	ctx, cancel := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
+	t.Cleanup(cancel)
+	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil { // start the browser
+		t.Fatalf("start Chromium: %v", err)
+	}
+	return ctx
+}
+
+// in scopes a CSS selector to one method's card.
+func in(method, sel string) chromedp.CSS {
+	return chromedp.CSS(`[data-method="` + method + `"] ` + sel)
+}
+
+func click(method, action string) chromedp.Action[chromedp.Void] {
+	return chromedp.Click(in(method, `[data-action="`+action+`"]:not([disabled])`))
+}
+
+func setField(method, name, value string) chromedp.Action[chromedp.Void] {
+	return chromedp.SetValue(in(method, `[name="`+name+`"]`), value)
+}
+
+func waitFor(sel chromedp.CSS) chromedp.Action[chromedp.Void] { return chromedp.WaitVisible(sel) }
+
+// stepTimeout bounds one step, so a broken page fails its step with the
+// page's state in the log instead of hanging the whole test.
+const stepTimeout = 30 * time.Second
+
+func run(ctx context.Context, t *testing.T, what string, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	sctx, cancel := context.WithTimeout(ctx, stepTimeout)
+	defer cancel()
+	if err := chromedp.Do(sctx, steps...); err != nil {
+		t.Fatalf("%s: %v\npage state:\n%s", what, err, pageState(ctx))
+	}
+}
+
+// pageState describes every card (status, message, log) and the
+// connection banner, for a failed step's report.
+func pageState(ctx context.Context) string {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`[document.getElementById("conn").textContent,
+		...[...document.querySelectorAll("[data-method]")].map(c => c.dataset.method + ": status=" +
+			c.querySelector('[data-role="status"]').textContent + " message=" +
+			c.querySelector('[data-role="message"]').textContent + "\n    log: " +
+			[...c.querySelectorAll('[data-role="log"] li')].slice(-8).map(li => li.textContent).join("\n         "))].join("\n  ")`))
+	if err != nil {
+		return "(unavailable: " + err.Error() + ")"
+	}
+	return "  " + s
+}
+
+// text returns the text of the first element matching sel.
+func text(ctx context.Context, t *testing.T, sel chromedp.CSS) string {
+	t.Helper()
+	s, err := chromedp.Run(ctx, chromedp.TextContent(sel))
+	if err != nil {
+		t.Fatalf("text of %s: %v", sel, err)
+	}
+	return strings.TrimSpace(s)
+}
+
+// finalStatus waits until the card shows a final status, and returns it.
+func finalStatus(ctx context.Context, t *testing.T, method string) string {
+	t.Helper()
+	run(ctx, t, method+" status", waitFor(in(method, `[data-role="status"][data-code]`)))
+	return text(ctx, t, in(method, `[data-role="status"]`))
+}
+
+func count(ctx context.Context, t *testing.T, sel chromedp.CSS) int {
+	t.Helper()
+	n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll(`+strconv.Quote(string(sel))+`).length`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestPlaygroundInChromium(t *testing.T) {
+	url, stopServer := pageServer(t)
+	ctx := browser(t)
+
+	// Navigation to the first GetUser result, on a cold cache: measured and
+	// written down, not asserted, on the page's own clock from the start of
+	// the navigation. A script in the page calls GetUser the moment the
+	// page is ready, as a person with no reaction time would.
+	callGetUserWhenReady(ctx, t)
+	run(ctx, t, "load the page and call GetUser",
+		chromedp.Navigate(url),
+		waitFor(`body[data-ready="true"]`),
+		waitFor(in("GetUser", `[data-role="response"][data-user-id="1"]`)),
+	)
+	marks, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]float64](`({
+		ready: performance.getEntriesByName("playground-ready")[0].startTime,
+		result: window.firstGetUserResult})`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("navigation to the first GetUser result, cold cache: %.0f ms (main.wasm running and the page ready at %.0f ms)", marks["result"], marks["ready"])
+	recordPageLoad(t, marks["result"])
+
+	t.Run("GetUser", func(t *testing.T) {
+		code, resp := finalStatus(ctx, t, "GetUser"), text(ctx, t, in("GetUser", `[data-role="response"]`))
+		if code != "OK" || !strings.Contains(resp, "admin") {
+			t.Fatalf("GetUser 1: status %q, response %q", code, resp)
+		}
+		run(ctx, t, "GetUser 99", setField("GetUser", "id", "99"), click("GetUser", "call"),
+			waitFor(in("GetUser", `[data-role="response"][data-error="true"]`)))
+		code, resp = finalStatus(ctx, t, "GetUser"), text(ctx, t, in("GetUser", `[data-role="response"]`))
+		if code != "OK" || !strings.Contains(resp, "not found") {
+			t.Fatalf("GetUser 99: status %q, response %q", code, resp)
+		}
+	})
+
+	t.Run("AddUser", func(t *testing.T) {
+		add := func(id, mail string) chromedp.Action[chromedp.Void] {
+			return chromedp.Steps(
+				setField("AddUser", "id", id), setField("AddUser", "nickname", "browser"),
+				setField("AddUser", "mail_address", mail), setField("AddUser", "user_type", "GUEST"),
+				click("AddUser", "call"))
+		}
+		run(ctx, t, "AddUser 70", add("70", "b@example.com"), waitFor(in("AddUser", `[data-role="response"][data-user-id="70"]`)))
+		if code := finalStatus(ctx, t, "AddUser"); code != "OK" {
+			t.Fatalf("AddUser 70: status %q", code)
+		}
+		run(ctx, t, "AddUser 70 again", add("70", "b@example.com"), waitFor(in("AddUser", `[data-role="response"][data-error="true"]`)))
+		code, resp := finalStatus(ctx, t, "AddUser"), text(ctx, t, in("AddUser", `[data-role="response"]`))
+		if code != "OK" || !strings.Contains(resp, "already exist") {
+			t.Fatalf("AddUser 70 again: status %q, response %q", code, resp)
+		}
+		run(ctx, t, "AddUser with a bad mail", add("71", "not a mail"))
+		code, msg := finalStatus(ctx, t, "AddUser"), text(ctx, t, in("AddUser", `[data-role="message"]`))
+		if code != "InvalidArgument" || !strings.Contains(msg, "mail_address") {
+			t.Fatalf("invalid AddUser: status %q, message %q", code, msg)
+		}
+	})
+
+	t.Run("GetUsersByType", func(t *testing.T) {
+		run(ctx, t, "GetUsersByType NORMAL", setField("GetUsersByType", "user_type", "NORMAL"), click("GetUsersByType", "call"))
+		code := finalStatus(ctx, t, "GetUsersByType")
+		ids, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('[data-method="GetUsersByType"] [data-role="response"]')].map(e => e.dataset.userId)`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if code != "OK" || strings.Join(ids, ",") != "3,5,6" {
+			t.Fatalf("GetUsersByType NORMAL: status %q, ids %v; want OK, 3,5,6", code, ids)
+		}
+	})
+
+	t.Run("GetUsersByTypeCancel", func(t *testing.T) {
+		run(ctx, t, "start a long stream and cancel it", setField("GetUsersByType", "user_type", bigType),
+			click("GetUsersByType", "call"),
+			// Present, not visible: the page hides all but the newest responses.
+			chromedp.WaitReady(in("GetUsersByType", `[data-role="response"]:nth-child(20)`)),
+			click("GetUsersByType", "cancel"))
+		code := finalStatus(ctx, t, "GetUsersByType")
+		got := count(ctx, t, in("GetUsersByType", `[data-role="response"]`))
+		if code != "Canceled" || got >= bigUsers {
+			t.Fatalf("cancelled stream: status %q after %d of %d users; want Canceled before the end", code, got, bigUsers)
+		}
+		t.Logf("cancelled after %d of %d users", got, bigUsers)
+	})
+
+	t.Run("CountAlreadyUsers", func(t *testing.T) {
+		run(ctx, t, "open", click("CountAlreadyUsers", "open"), waitFor(in("CountAlreadyUsers", `[data-action="send"]:not([disabled])`)))
+		for i, id := range []string{"1", "99", "2", "2"} {
+			run(ctx, t, "send "+id, setField("CountAlreadyUsers", "id", id), click("CountAlreadyUsers", "send"),
+				waitFor(in("CountAlreadyUsers", fmt.Sprintf(`[data-role="sent"] li:nth-child(%d)`, i+1))))
+		}
+		run(ctx, t, "finish", click("CountAlreadyUsers", "close-send"))
+		code, n := finalStatus(ctx, t, "CountAlreadyUsers"), text(ctx, t, in("CountAlreadyUsers", `[data-role="count"]`))
+		if code != "OK" || n != "3" {
+			t.Fatalf("CountAlreadyUsers 1 99 2 2: status %q, count %q; want OK, 3", code, n)
+		}
+	})
+
+	t.Run("GetUsersByIds", func(t *testing.T) {
+		run(ctx, t, "open and send 2", click("GetUsersByIds", "open"),
+			waitFor(in("GetUsersByIds", `[data-action="send"]:not([disabled])`)),
+			setField("GetUsersByIds", "id", "2"), click("GetUsersByIds", "send"),
+			// The reply to the first id shows while the second is unsent.
+			waitFor(in("GetUsersByIds", `[data-role="response"][data-user-id="2"]`)))
+		if sent := count(ctx, t, in("GetUsersByIds", `[data-role="sent"] li`)); sent != 1 {
+			t.Fatalf("%d ids sent when the first reply appeared; want 1", sent)
+		}
+		run(ctx, t, "send 99 then 5, close", setField("GetUsersByIds", "id", "99"), click("GetUsersByIds", "send"),
+			setField("GetUsersByIds", "id", "5"), click("GetUsersByIds", "send"),
+			waitFor(in("GetUsersByIds", `[data-role="response"][data-user-id="5"]`)),
+			click("GetUsersByIds", "close-send"))
+		code := finalStatus(ctx, t, "GetUsersByIds")
+		if n := count(ctx, t, in("GetUsersByIds", `[data-role="response"]`)); code != "OK" || n != 2 {
+			t.Fatalf("GetUsersByIds 2 99 5: status %q, %d replies; want OK, 2", code, n)
+		}
+	})
+
+	screenshot(ctx, t, "playground.png")
+
+	t.Run("ServerGone", func(t *testing.T) {
+		stopServer()
+		run(ctx, t, "GetUser with the server gone", setField("GetUser", "id", "1"), click("GetUser", "call"),
+			waitFor(in("GetUser", `[data-role="status"][data-code="Unavailable"]`)))
+		if banner := text(ctx, t, `#conn`); !strings.Contains(banner, "not answering") {
+			t.Fatalf("banner with the server gone = %q", banner)
+		}
+	})
+}
+
+// callGetUserWhenReady makes every page the browser opens call GetUser for
+// id 1 as soon as it is ready, and note in window.firstGetUserResult when
+// the result entered the page, in ms since the navigation started.
+func callGetUserWhenReady(ctx context.Context, t *testing.T) {
+	t.Helper()
+	_, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: `
+		new MutationObserver((_, obs) => {
+			const card = document.querySelector('[data-method="GetUser"]');
+			if (document.body?.dataset.ready === "true" && !window.calledGetUser) {
+				window.calledGetUser = true;
+				card.querySelector('[name="id"]').value = "1";
+				card.querySelector('[data-action="call"]').click();
+			}
+			if (card?.querySelector('[data-role="response"]')) {
+				window.firstGetUserResult = performance.now();
+				obs.disconnect();
+			}
+		}).observe(document, {childList: true, subtree: true, attributes: true});`})
+	if err != nil {
+		t.Fatalf("install the page-load script: %v", err)
+	}
+}
+
+// screenshot saves the page where a person can look at it: .tmp/screenshots
+// at the repository's root (git-ignored).
+func screenshot(ctx context.Context, t *testing.T, name string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	dir := filepath.Join("..", ".tmp", "screenshots")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", path)
+}
+
+// recordPageLoad appends a page-load time, in ms, for `make bench`'s table.
+func recordPageLoad(t *testing.T, ms float64) {
+	dir := filepath.Join("..", ".tmp", "bench")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, "page-load.txt"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fmt.Fprintf(f, "%.1f\n", ms)
+}

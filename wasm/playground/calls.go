@@ -1,0 +1,281 @@
+//go:build js && wasm
+
+package main
+
+import (
+	"io"
+	"strconv"
+	"sync"
+
+	"google.golang.org/grpc/codes"
+
+	"github.com/grpcplay/playground/pb"
+	"github.com/grpcplay/playground/wasm/client"
+	"github.com/grpcplay/playground/wasm/wire"
+)
+
+// page is the playground: the client, the connection banner and the cards.
+type page struct {
+	users  *client.UserManagerClient
+	conn   elem
+	frames *frames
+
+	getUser, addUser, byType, count, byIDs *card
+}
+
+func newPage(users *client.UserManagerClient) *page {
+	p := &page{users: users, conn: byID("conn"), frames: newFrames()}
+	p.getUser = newCard(p, "GetUser")
+	p.addUser = newCard(p, "AddUser")
+	p.byType = newCard(p, "GetUsersByType")
+	p.count = newCard(p, "CountAlreadyUsers")
+	p.byIDs = newCard(p, "GetUsersByIds")
+	return p
+}
+
+func (p *page) up() {
+	p.conn.v.Set("className", "conn up")
+	p.conn.setText("Ready · Go client running")
+}
+
+func (p *page) down(msg string) {
+	p.conn.v.Set("className", "conn down")
+	p.conn.setText(msg)
+}
+
+// observe keeps the banner true to the last call: Unavailable means the
+// server went away; any other answer means it is there.
+func (p *page) observe(code codes.Code) {
+	if code == codes.Unavailable {
+		p.down("The server is not answering (Unavailable). Is it still running?")
+		return
+	}
+	p.up()
+}
+
+// wire connects every card's buttons to its call.
+func (p *page) wire() {
+	p.getUser.root.find("form").on("submit", p.callGetUser)
+	p.getUser.buttons("call")
+
+	p.addUser.root.find("form").on("submit", p.callAddUser)
+	p.addUser.buttons("call")
+
+	p.byType.root.find("form").on("submit", p.callGetUsersByType)
+	p.byType.button("cancel").on("click", p.byType.abort)
+	p.byType.buttons("call")
+
+	p.wireCount()
+	p.count.buttons("open")
+	p.wireByIDs()
+	p.byIDs.buttons("open")
+}
+
+func (p *page) callGetUser() {
+	c := p.getUser
+	id, err := parseID(c.field("id").value())
+	if err != nil {
+		c.fail(err.Error())
+		return
+	}
+	c.buttons()
+	defer c.buttons("call")
+	ctx := c.begin()
+	var header, trailer wire.MD
+	c.logf("→ UserRequest{id: " + c.field("id").value() + "}")
+	r, err := p.users.GetUser(ctx, &pb.UserRequest{Id: id}, client.Header(&header), client.Trailer(&trailer))
+	if err == nil {
+		c.received(r)
+	}
+	c.end(err, header, trailer)
+}
+
+func (p *page) callAddUser() {
+	c := p.addUser
+	id, err := parseID(c.field("id").value())
+	if err != nil {
+		c.fail(err.Error())
+		return
+	}
+	u := &pb.User{
+		Id:          id,
+		Nickname:    c.field("nickname").value(),
+		MailAddress: c.field("mail_address").value(),
+		UserType:    pb.User_UserType(pb.User_UserType_value[c.field("user_type").value()]),
+	}
+	c.buttons()
+	defer c.buttons("call")
+	ctx := c.begin()
+	var header, trailer wire.MD
+	c.logf("→ User{" + describe(u) + "}")
+	r, err := p.users.AddUser(ctx, u, client.Header(&header), client.Trailer(&trailer))
+	if err == nil {
+		c.received(r)
+	}
+	c.end(err, header, trailer)
+}
+
+func (p *page) callGetUsersByType() {
+	c := p.byType
+	typ := c.field("user_type").value()
+	c.buttons("cancel")
+	defer c.buttons("call")
+	ctx := c.begin()
+	c.logf("→ UserTypeRequest{user_type: " + typ + "}")
+	s, err := p.users.GetUsersByType(ctx, &pb.UserTypeRequest{UserType: pb.UserTypeRequest_UserType(pb.UserTypeRequest_UserType_value[typ])})
+	if err != nil {
+		c.end(err, nil, nil)
+		return
+	}
+	for {
+		r, err := s.Recv()
+		if err != nil {
+			header, _ := s.Header()
+			c.end(err, header, s.Trailer())
+			return
+		}
+		n := c.received(r)
+		c.setProgress(strconv.Itoa(n) + " users · " + ms(c.elapsed()))
+	}
+}
+
+// wireCount drives CountAlreadyUsers: open, send ids one at a time, finish
+// (half-close) for the count, or cancel.
+func (p *page) wireCount() {
+	c := p.count
+	var mu sync.Mutex
+	var s *client.ClientStreamClient[pb.UserRequest, pb.UserCntResponse]
+	take := func() *client.ClientStreamClient[pb.UserRequest, pb.UserCntResponse] {
+		mu.Lock()
+		defer mu.Unlock()
+		cur := s
+		s = nil
+		return cur
+	}
+	finish := func(cur *client.ClientStreamClient[pb.UserRequest, pb.UserCntResponse]) {
+		r, err := cur.CloseAndRecv()
+		if err == nil {
+			c.root.find(`[data-role="count"]`).setText(strconv.Itoa(int(r.GetUserCnt())))
+			c.logf("← UserCntResponse{user_cnt: " + strconv.Itoa(int(r.GetUserCnt())) + "}")
+		}
+		header, _ := cur.Header()
+		c.end(err, header, cur.Trailer())
+		c.buttons("open")
+	}
+	c.button("open").on("click", func() {
+		c.buttons()
+		ctx := c.begin()
+		c.root.find(`[data-role="count"]`).clear()
+		cur, err := p.users.CountAlreadyUsers(ctx)
+		if err != nil {
+			c.end(err, nil, nil)
+			c.buttons("open")
+			return
+		}
+		mu.Lock()
+		s = cur
+		mu.Unlock()
+		c.logf("stream open")
+		c.buttons("send", "close-send", "cancel")
+	})
+	c.root.find("form").on("submit", func() {
+		mu.Lock()
+		cur := s
+		mu.Unlock()
+		if cur == nil {
+			return
+		}
+		id, err := parseID(c.field("id").value())
+		if err != nil {
+			c.fail(err.Error())
+			return
+		}
+		if err := cur.Send(&pb.UserRequest{Id: id}); err != nil {
+			if cur := take(); cur != nil {
+				finish(cur) // the stream ended: show why
+			}
+			return
+		}
+		c.sentID(id)
+	})
+	c.button("close-send").on("click", func() {
+		if cur := take(); cur != nil {
+			c.buttons()
+			c.logf("→ half-close")
+			finish(cur)
+		}
+	})
+	c.button("cancel").on("click", func() {
+		if cur := take(); cur != nil {
+			c.buttons()
+			c.abort()
+			finish(cur)
+		}
+	})
+}
+
+// wireByIDs drives GetUsersByIds: open, send ids one at a time while a
+// receiver shows each reply as it arrives, close (half-close), or cancel.
+func (p *page) wireByIDs() {
+	c := p.byIDs
+	var mu sync.Mutex
+	var s *client.BidiStreamClient[pb.UserRequest, pb.UserResponse]
+	current := func() *client.BidiStreamClient[pb.UserRequest, pb.UserResponse] {
+		mu.Lock()
+		defer mu.Unlock()
+		return s
+	}
+	c.button("open").on("click", func() {
+		c.buttons()
+		ctx := c.begin()
+		cur, err := p.users.GetUsersByIds(ctx)
+		if err != nil {
+			c.end(err, nil, nil)
+			c.buttons("open")
+			return
+		}
+		mu.Lock()
+		s = cur
+		mu.Unlock()
+		c.logf("stream open")
+		c.buttons("send", "close-send", "cancel")
+		for { // the receiver: runs until the stream ends
+			r, err := cur.Recv()
+			if err != nil {
+				mu.Lock()
+				s = nil
+				mu.Unlock()
+				if err == io.EOF {
+					c.logf("← end of stream")
+				}
+				header, _ := cur.Header()
+				c.end(err, header, cur.Trailer())
+				c.buttons("open")
+				return
+			}
+			c.received(r)
+		}
+	})
+	c.root.find("form").on("submit", func() {
+		cur := current()
+		if cur == nil {
+			return
+		}
+		id, err := parseID(c.field("id").value())
+		if err != nil {
+			c.fail(err.Error())
+			return
+		}
+		if err := cur.Send(&pb.UserRequest{Id: id}); err == nil {
+			c.sentID(id)
+		}
+	})
+	c.button("close-send").on("click", func() {
+		if cur := current(); cur != nil {
+			c.buttons("cancel")
+			c.logf("→ half-close")
+			cur.CloseSend()
+		}
+	})
+	c.button("cancel").on("click", c.abort)
+}

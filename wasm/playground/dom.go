@@ -1,0 +1,101 @@
+//go:build js && wasm
+
+package main
+
+import (
+	"sync"
+	"syscall/js"
+)
+
+// elem is a DOM element. Its methods are the few the page needs.
+type elem struct{ v js.Value }
+
+func document() js.Value { return js.Global().Get("document") }
+
+// byID returns the element with that id.
+func byID(id string) elem { return elem{document().Call("getElementById", id)} }
+
+// create makes a new element with a class and text.
+func create(tag, class, text string) elem {
+	e := elem{document().Call("createElement", tag)}
+	if class != "" {
+		e.v.Set("className", class)
+	}
+	if text != "" {
+		e.v.Set("textContent", text)
+	}
+	return e
+}
+
+// find returns the first descendant matching a CSS selector.
+func (e elem) find(sel string) elem { return elem{e.v.Call("querySelector", sel)} }
+
+func (e elem) setText(s string)        { e.v.Set("textContent", s) }
+func (e elem) setAttr(name, v string)  { e.v.Call("setAttribute", name, v) }
+func (e elem) removeAttr(name string)  { e.v.Call("removeAttribute", name) }
+func (e elem) append(child elem)       { e.v.Call("appendChild", child.v) }
+func (e elem) clear()                  { e.v.Set("textContent", "") }
+func (e elem) value() string           { return e.v.Get("value").String() }
+func (e elem) setEnabled(enabled bool) { e.v.Set("disabled", !enabled) }
+
+// appendHTML adds the elements of an HTML fragment at the end of e.
+func (e elem) appendHTML(fragment string) { e.v.Call("insertAdjacentHTML", "beforeend", fragment) }
+
+// trimFront removes e's oldest children until at most max are left.
+func (e elem) trimFront(max int) {
+	extra := e.v.Get("childElementCount").Int() - max
+	if extra <= 0 {
+		return
+	}
+	r := document().Call("createRange")
+	r.Call("setStartBefore", e.v.Get("firstElementChild"))
+	r.Call("setEndAfter", e.v.Get("children").Index(extra-1))
+	r.Call("deleteContents")
+}
+
+// scrollToEnd scrolls e to its newest child.
+func (e elem) scrollToEnd() { e.v.Set("scrollTop", e.v.Get("scrollHeight")) }
+
+// frames draws queued cards once per animation frame.
+type frames struct {
+	mu     sync.Mutex
+	queued []*card
+	draw   js.Func
+}
+
+func newFrames() *frames {
+	f := &frames{}
+	f.draw = js.FuncOf(func(js.Value, []js.Value) any {
+		f.mu.Lock()
+		cards := f.queued
+		f.queued = nil
+		f.mu.Unlock()
+		for _, c := range cards {
+			c.draw()
+		}
+		return nil
+	})
+	return f
+}
+
+// queue draws c at the next animation frame.
+func (f *frames) queue(c *card) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.queued) == 0 {
+		js.Global().Call("requestAnimationFrame", f.draw)
+	}
+	f.queued = append(f.queued, c)
+}
+
+// on runs fn in a goroutine of its own for every event of that kind: calls
+// block until the network answers, and a js callback must never block.
+func (e elem) on(event string, fn func()) {
+	e.v.Call("addEventListener", event, js.FuncOf(func(this js.Value, args []js.Value) any {
+		if len(args) > 0 {
+			args[0].Call("preventDefault")
+		}
+		go fn()
+		return nil
+	}))
+}

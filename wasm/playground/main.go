@@ -1,0 +1,28 @@
+//go:build js && wasm
+
+// Command playground is the playground page's logic, compiled to main.wasm:
+// it wires the five UserManager cards of index.html to the Go gRPC-Web
+// client in package client, then marks the page ready
+// (<body data-ready="true">).
+package main
+
+import (
+	"syscall/js"
+
+	"github.com/grpcplay/playground/wasm/client"
+)
+
+func main() {
+	conn, err := client.Dial("")
+	if err != nil {
+		p := &page{conn: byID("conn")}
+		p.down("The Go client could not start: " + err.Error())
+		return
+	}
+	p := newPage(client.NewUserManagerClient(conn))
+	p.wire()
+	p.up()
+	document().Get("body").Get("dataset").Set("ready", "true")
+	js.Global().Get("performance").Call("mark", "playground-ready")
+	select {} // serve the page's events until it closes
+}
