@@ -190,18 +190,20 @@ func (b *bridge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	b.track(conn)
 	defer b.untrack(conn)
 
+	// Every upgraded socket counts against the cap, refused ones too: a
+	// refusal holds its socket until the client has read the trailers.
+	n := b.open.Add(1)
+	defer b.open.Add(-1)
+	if n > int64(b.cfg.maxStreams) {
+		b.refuse(conn, status.Newf(codes.ResourceExhausted, "server has %d WebSocket streams open, its limit", b.cfg.maxStreams))
+		return
+	}
 	method := r.URL.Path
 	h, ok := b.reg.lookup(method)
 	if !ok {
 		b.refuse(conn, status.Newf(codes.Unimplemented, "unknown method %s", method))
 		return
 	}
-	if n := b.open.Add(1); n > int64(b.cfg.maxStreams) {
-		b.open.Add(-1)
-		b.refuse(conn, status.Newf(codes.ResourceExhausted, "server has %d WebSocket streams open, its limit", b.cfg.maxStreams))
-		return
-	}
-	defer b.open.Add(-1)
 	newBridgeStream(b, conn, r, method, h).serve()
 }
 

@@ -381,6 +381,7 @@ func TestBridgeUnary(t *testing.T) {
 
 func TestBridgeServerStreaming(t *testing.T) {
 	ts := bridgeStart(t, Config{}, nil)
+	base := bridgeBaseline(t, ts.addr)
 	tests := []struct {
 		typ  pb.UserTypeRequest_UserType
 		want []uint32
@@ -413,12 +414,14 @@ func TestBridgeServerStreaming(t *testing.T) {
 			bridgeWantCode(t, c.finish(), tc.code, "")
 		})
 	}
+	bridgeWaitGoroutines(t, base)
 }
 
 // TestBridgeClientStreaming sends the requests cut into WebSocket messages
 // in several ways: the server must reassemble frames whatever the cut.
 func TestBridgeClientStreaming(t *testing.T) {
 	ts := bridgeStart(t, Config{}, nil)
+	base := bridgeBaseline(t, ts.addr)
 	ids := []uint32{1, 2, 99, 1, 6, 4242}
 	var stream []byte
 	for _, id := range ids {
@@ -484,12 +487,14 @@ func TestBridgeClientStreaming(t *testing.T) {
 		}
 		bridgeWantCode(t, c.finish(), codes.OK, "")
 	})
+	bridgeWaitGoroutines(t, base)
 }
 
 // TestBridgeBidiPingPong shows each reply arrives before the client sends
 // its next id, unknown ids get none, and the half-close ends the call.
 func TestBridgeBidiPingPong(t *testing.T) {
 	ts := bridgeStart(t, Config{}, nil)
+	base := bridgeBaseline(t, ts.addr)
 	c := bridgeOpen(t, ts.addr, "/UserManager/GetUsersByIds", nil)
 	for _, id := range []uint32{2, 99, 5, 2} {
 		c.send(&pb.UserRequest{Id: id})
@@ -506,15 +511,18 @@ func TestBridgeBidiPingPong(t *testing.T) {
 	}
 	c.halfClose()
 	bridgeWantCode(t, c.finish(), codes.OK, "")
+	bridgeWaitGoroutines(t, base)
 }
 
 func TestBridgeDeadline(t *testing.T) {
 	ts := bridgeStart(t, Config{}, nil)
+	base := bridgeBaseline(t, ts.addr)
 	md := bridgeDefaultHeaders()
 	md[wire.HeaderTimeout] = []string{"50m"}
 	c := bridgeOpen(t, ts.addr, "/UserManager/GetUsersByIds", md)
 	// The handler waits in Recv, and nothing comes until the deadline.
 	bridgeWantCode(t, c.finish(), codes.DeadlineExceeded, "")
+	bridgeWaitGoroutines(t, base)
 }
 
 // TestBridgeMalformed sends what the protocol does not allow: each call
@@ -700,6 +708,9 @@ func TestBridgeStreamCap(t *testing.T) {
 
 	c := bridgeOpen(t, ts.addr, "/UserManager/GetUsersByIds", nil)
 	bridgeWantCode(t, c.finish(), codes.ResourceExhausted, "limit")
+	// A socket that asks for an unknown method counts too.
+	c = bridgeOpen(t, ts.addr, "/UserManager/NoSuchMethod", nil)
+	bridgeWantCode(t, c.finish(), codes.ResourceExhausted, "limit")
 
 	// The open streams are unharmed; once one ends its slot is free again.
 	b.send(&pb.UserRequest{Id: 2})
@@ -783,6 +794,7 @@ func TestBridgeAbortCancelsHandler(t *testing.T) {
 func TestBridgeMetadata(t *testing.T) {
 	probe := newBridgeProbe()
 	ts := bridgeStart(t, Config{}, func(s *Server) { s.reg.RegisterService(bridgeProbeDesc(), probe) })
+	base := bridgeBaseline(t, ts.addr)
 	md := bridgeDefaultHeaders()
 	md["x-probe"] = []string{"hello"}
 	md["x-probe-bin"] = []string{"\x00\xffbin"}
@@ -837,6 +849,7 @@ func TestBridgeMetadata(t *testing.T) {
 	if got := c.trailer.Get("x-tail"); got != "t1" {
 		t.Errorf("error trailer x-tail = %q; want t1", got)
 	}
+	bridgeWaitGoroutines(t, base)
 }
 
 func TestBridgeMessageSizeLimit(t *testing.T) {

@@ -5,11 +5,12 @@ import (
 )
 
 // registry is the grpc.ServiceRegistrar every service is registered on. It
-// registers each service on the gRPC server and records its handlers by full
-// method name ("/UserManager/GetUser"), so the WebSocket bridge can call them
-// directly, without a second trip through an HTTP/2 transport.
+// registers each service on every gRPC server of the port and records its
+// handlers by full method name ("/UserManager/GetUser"), so the WebSocket
+// bridge can call them directly, without a second trip through an HTTP/2
+// transport.
 type registry struct {
-	grpc    *grpc.Server
+	servers []*grpc.Server
 	methods map[string]handler
 }
 
@@ -21,13 +22,15 @@ type handler struct {
 	stream *grpc.StreamDesc
 }
 
-func newRegistry(s *grpc.Server) *registry {
-	return &registry{grpc: s, methods: make(map[string]handler)}
+func newRegistry(servers ...*grpc.Server) *registry {
+	return &registry{servers: servers, methods: make(map[string]handler)}
 }
 
 // RegisterService implements grpc.ServiceRegistrar.
 func (r *registry) RegisterService(sd *grpc.ServiceDesc, impl any) {
-	r.grpc.RegisterService(sd, impl)
+	for _, s := range r.servers {
+		s.RegisterService(sd, impl)
+	}
 	for i := range sd.Methods {
 		r.methods["/"+sd.ServiceName+"/"+sd.Methods[i].MethodName] = handler{impl: impl, unary: &sd.Methods[i]}
 	}
@@ -37,7 +40,9 @@ func (r *registry) RegisterService(sd *grpc.ServiceDesc, impl any) {
 }
 
 // GetServiceInfo implements reflection.GRPCServer.
-func (r *registry) GetServiceInfo() map[string]grpc.ServiceInfo { return r.grpc.GetServiceInfo() }
+func (r *registry) GetServiceInfo() map[string]grpc.ServiceInfo {
+	return r.servers[0].GetServiceInfo()
+}
 
 // lookup returns the handler of a full method name.
 func (r *registry) lookup(fullMethod string) (handler, bool) {

@@ -55,9 +55,15 @@ type Config struct {
 // Server serves the playground on one listener. Create it with New, run it
 // with Serve, stop it with Shutdown.
 type Server struct {
-	log    *slog.Logger
-	grpc   *grpc.Server
-	reg    *registry
+	log *slog.Logger
+	// native serves HTTP/2 connections from the port; webGRPC serves the
+	// same services behind the gRPC-Web wrapper. Two servers, so that
+	// Shutdown can drain native connections while gRPC-Web calls finish:
+	// a grpc.Server's GracefulStop cuts off the calls it serves through
+	// ServeHTTP.
+	native  *grpc.Server
+	webGRPC *grpc.Server
+	reg     *registry
 	health *health.Server
 	web    *grpcweb.WrappedGrpcServer
 	bridge *bridge
@@ -88,20 +94,22 @@ func New(cfg Config, st store.Store) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: read page assets: %w", err)
 	}
+	limits := []grpc.ServerOption{grpc.MaxRecvMsgSize(cfg.MaxMsgSize), grpc.MaxSendMsgSize(cfg.MaxMsgSize)}
 	s := &Server{
-		log:    cfg.Logger,
-		grpc:   grpc.NewServer(grpc.MaxRecvMsgSize(cfg.MaxMsgSize), grpc.MaxSendMsgSize(cfg.MaxMsgSize)),
-		health: health.NewServer(),
-		assets: files,
-		origin: newOriginPolicy(cfg.AllowedOrigins),
+		log:     cfg.Logger,
+		native:  grpc.NewServer(limits...),
+		webGRPC: grpc.NewServer(limits...),
+		health:  health.NewServer(),
+		assets:  files,
+		origin:  newOriginPolicy(cfg.AllowedOrigins),
 	}
-	s.reg = newRegistry(s.grpc)
+	s.reg = newRegistry(s.native, s.webGRPC)
 	pb.RegisterUserManagerServer(s.reg, NewService(st, cfg.MaxStreamMsgs))
 	healthpb.RegisterHealthServer(s.reg, s.health)
 	reflection.Register(s.reg)
 	s.health.SetServingStatus(pb.UserManager_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
 
-	s.web = grpcweb.WrapServer(s.grpc,
+	s.web = grpcweb.WrapServer(s.webGRPC,
 		grpcweb.WithOriginFunc(s.origin.isListed),
 		grpcweb.WithWebsockets(false), // our own bridge serves grpc-websockets
 	)
@@ -150,7 +158,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	s.mu.Unlock()
 
 	errc := make(chan error, 2)
-	go func() { errc <- s.grpc.Serve(split.h2) }()
+	go func() { errc <- s.native.Serve(split.h2) }()
 	go func() { errc <- s.http.Serve(split.h1) }()
 	err := split.run()
 	for range 2 {
@@ -165,8 +173,8 @@ func (s *Server) Serve(ln net.Listener) error {
 }
 
 // Shutdown stops accepting connections, reports NOT_SERVING, and lets calls
-// in flight finish until ctx ends; then it cuts the rest off. It returns
-// ctx's error if it had to cut calls off.
+// in flight finish until ctx ends, on every protocol; then it cuts the rest
+// off. It returns ctx's error if it had to cut calls off.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.health.Shutdown()
 	s.mu.Lock()
@@ -178,8 +186,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() {
 		var wg sync.WaitGroup
-		wg.Go(s.grpc.GracefulStop)
-		wg.Go(func() { s.http.Shutdown(ctx) })
+		wg.Go(s.native.GracefulStop)
+		wg.Go(func() {
+			// gRPC-Web calls are HTTP/1.1 requests, which http.Shutdown
+			// waits for; the server behind the wrapper stops after them.
+			s.http.Shutdown(ctx)
+			s.webGRPC.Stop()
+		})
 		wg.Go(func() { s.bridge.shutdown(ctx) })
 		wg.Wait()
 		close(done)
@@ -188,8 +201,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-done:
 		return nil
 	case <-ctx.Done():
-		s.grpc.Stop()
+		s.native.Stop()
 		s.http.Close()
+		s.webGRPC.Stop()
 		<-done
 		return ctx.Err()
 	}

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/binary"
@@ -575,18 +576,7 @@ func TestShutdownLetsCallsFinish(t *testing.T) {
 	go func() { ts.stop(); close(stopped) }()
 
 	// New connections are refused once shutdown has begun.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		conn, err := net.Dial("tcp", ts.addr)
-		if err != nil {
-			break
-		}
-		conn.Close()
-		if time.Now().After(deadline) {
-			t.Fatal("the port still accepts connections during shutdown")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitRefused(t, ts.addr)
 	select {
 	case <-stopped:
 		t.Fatal("Shutdown returned while a call was in flight")
@@ -603,4 +593,71 @@ func TestShutdownLetsCallsFinish(t *testing.T) {
 		t.Fatalf("stream end = %v; want io.EOF", err)
 	}
 	<-stopped
+}
+
+// TestShutdownLetsGRPCWebCallsFinish starts a gRPC-Web call whose request
+// body is still arriving when Shutdown begins: the call completes with its
+// reply and grpc-status 0 once the rest arrives, and only then does
+// Shutdown return.
+func TestShutdownLetsGRPCWebCallsFinish(t *testing.T) {
+	_, ts := newUserManager(t)
+	msg, err := proto.Marshal(&pb.UserRequest{Id: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	frame := binary.BigEndian.AppendUint32([]byte{0}, uint32(len(msg)))
+	frame = append(frame, msg...)
+
+	conn, err := net.Dial("tcp", ts.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(20 * time.Second))
+	fmt.Fprintf(conn, "POST /UserManager/GetUser HTTP/1.1\r\nHost: %s\r\nContent-Type: application/grpc-web+proto\r\nX-Grpc-Web: 1\r\nContent-Length: %d\r\n\r\n", ts.addr, len(frame))
+	conn.Write(frame[:3]) // the call is in flight, waiting for the rest of its request
+
+	stopped := make(chan struct{})
+	go func() { ts.stop(); close(stopped) }()
+	waitRefused(t, ts.addr)
+	select {
+	case <-stopped:
+		t.Fatal("Shutdown returned while a gRPC-Web call was in flight")
+	default:
+	}
+	conn.Write(frame[3:])
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("in-flight gRPC-Web call: %v", err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("in-flight gRPC-Web call, body: %v", err)
+	}
+	flags, payloads := readFrames(t, body)
+	got := new(pb.UserResponse)
+	if len(flags) != 2 || proto.Unmarshal(payloads[0], got) != nil || got.GetUser().GetId() != 4 {
+		t.Fatalf("in-flight gRPC-Web call: frames % x, reply %v", flags, got)
+	}
+	if !bytes.Contains(bytes.ToLower(payloads[1]), []byte("grpc-status: 0\r\n")) {
+		t.Fatalf("in-flight gRPC-Web call: trailers %q", payloads[1])
+	}
+	<-stopped
+}
+
+// waitRefused waits until addr refuses new connections.
+func waitRefused(t *testing.T, addr string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			return
+		}
+		conn.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("the port still accepts connections during shutdown")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

@@ -137,7 +137,39 @@ func setField(method, name, value string) chromedp.Action[chromedp.Void] {
 	return chromedp.SetValue(in(method, `[name="`+name+`"]`), value)
 }
 
-func waitFor(sel chromedp.CSS) chromedp.Action[chromedp.Void] { return chromedp.WaitVisible(sel) }
+// waitFor waits until an element matching sel is displayed.
+func waitFor(sel chromedp.CSS) chromedp.Action[chromedp.Void] {
+	return waitJS(`document.querySelector(` + strconv.Quote(string(sel)) + `)?.checkVisibility()`)
+}
+
+// waitPresent waits until an element matching sel is in the page, shown or
+// not (the page hides all but the newest responses of a long stream).
+func waitPresent(sel chromedp.CSS) chromedp.Action[chromedp.Void] {
+	return waitJS(`document.querySelector(` + strconv.Quote(string(sel)) + `) !== null`)
+}
+
+// waitJS polls a JavaScript condition until it is true. The waits evaluate
+// in the page rather than use DevTools' DOM queries: a DOM query makes the
+// browser report every later change under the nodes it returned, and a
+// stream of thousands of responses would then flood the test with events.
+func waitJS(cond string) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, target *chromedp.Target) (chromedp.Void, error) {
+		for {
+			ok, err := chromedp.Evaluate[bool]("!!(" + cond + ")")(ctx, target)
+			if err != nil {
+				return chromedp.Void{}, fmt.Errorf("wait for %s: %w", cond, err)
+			}
+			if ok {
+				return chromedp.Void{}, nil
+			}
+			select {
+			case <-ctx.Done():
+				return chromedp.Void{}, fmt.Errorf("wait for %s: %w", cond, ctx.Err())
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}
+}
 
 // stepTimeout bounds one step, so a broken page fails its step with the
 // page's state in the log instead of hanging the whole test.
@@ -268,13 +300,16 @@ func TestPlaygroundInChromium(t *testing.T) {
 	t.Run("GetUsersByTypeCancel", func(t *testing.T) {
 		run(ctx, t, "start a long stream and cancel it", setField("GetUsersByType", "user_type", bigType),
 			click("GetUsersByType", "call"),
-			// Present, not visible: the page hides all but the newest responses.
-			chromedp.WaitReady(in("GetUsersByType", `[data-role="response"]:nth-child(20)`)),
+			waitPresent(in("GetUsersByType", `[data-role="response"]:nth-child(20)`)),
 			click("GetUsersByType", "cancel"))
 		code := finalStatus(ctx, t, "GetUsersByType")
 		got := count(ctx, t, in("GetUsersByType", `[data-role="response"]`))
 		if code != "Canceled" || got >= bigUsers {
 			t.Fatalf("cancelled stream: status %q after %d of %d users; want Canceled before the end", code, got, bigUsers)
+		}
+		time.Sleep(300 * time.Millisecond)
+		if later := count(ctx, t, in("GetUsersByType", `[data-role="response"]`)); later != got {
+			t.Fatalf("users kept arriving after the cancel: %d, then %d", got, later)
 		}
 		t.Logf("cancelled after %d of %d users", got, bigUsers)
 	})

@@ -99,7 +99,7 @@ func setFromEnv(fs *flag.FlagSet, prefix string) error {
 		name := prefix + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
 		if v, ok := os.LookupEnv(name); ok && err == nil {
 			if e := f.Value.Set(v); e != nil {
-				err = fmt.Errorf("%s=%q: %w", name, v, e)
+				err = fmt.Errorf("%s=%q: not a valid -%s: %w", name, v, f.Name, e)
 			}
 		}
 	})

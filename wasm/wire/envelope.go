@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 )
 
 // Frame flags: the first byte of the 5-byte prefix.
@@ -64,6 +65,12 @@ func NewReader(r io.Reader, maxSize int) *Reader {
 	return &Reader{r: r, max: maxSize}
 }
 
+// trustedSize is how much of an announced payload a Reader allocates before
+// the bytes arrive. Beyond it the buffer grows with the bytes read: a peer
+// that announces the largest message and sends nothing costs this, not the
+// message size limit.
+const trustedSize = 32 << 10
+
 // Next returns the next frame. Its Payload is valid until the next call. At
 // the end of the stream it returns io.EOF between frames and
 // io.ErrUnexpectedEOF inside one.
@@ -76,15 +83,33 @@ func (r *Reader) Next() (Frame, error) {
 	if uint64(n) > uint64(r.max) {
 		return Frame{}, fmt.Errorf("%w: %d bytes, limit %d", ErrFrameTooLarge, n, r.max)
 	}
-	if cap(r.buf) < int(n) {
-		r.buf = make([]byte, n)
-	}
-	payload := r.buf[:n]
-	if _, err := io.ReadFull(r.r, payload); err != nil {
+	payload, err := r.readPayload(int(n))
+	if err != nil {
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF
 		}
 		return Frame{}, err
 	}
 	return Frame{Flag: flag, Payload: payload}, nil
+}
+
+// readPayload reads n bytes into r.buf, growing it (at most doubling) as
+// they arrive once n is past trustedSize.
+func (r *Reader) readPayload(n int) ([]byte, error) {
+	if cap(r.buf) < min(n, trustedSize) {
+		r.buf = make([]byte, 0, min(n, trustedSize))
+	}
+	buf := r.buf[:0]
+	for len(buf) < n {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, min(n-len(buf), cap(buf)))
+		}
+		m, err := io.ReadFull(r.r, buf[len(buf):min(n, cap(buf))])
+		buf = buf[:len(buf)+m]
+		if err != nil {
+			return nil, err
+		}
+	}
+	r.buf = buf
+	return buf, nil
 }

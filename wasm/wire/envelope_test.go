@@ -2,7 +2,11 @@ package wire_test
 
 import (
 	"bytes"
+	"errors"
+	"io"
+	"runtime"
 	"testing"
+	"testing/iotest"
 
 	"github.com/grpcplay/playground/wasm/wire"
 )
@@ -21,5 +25,30 @@ func TestAppendPrefix(t *testing.T) {
 	f, err := wire.NewReader(bytes.NewReader(got[1:]), 64).Next()
 	if err != nil || f.Flag != wire.FlagData || string(f.Payload) != "in place" {
 		t.Fatalf("read back %v %q, %v", f.Flag, f.Payload, err)
+	}
+}
+
+// TestReaderGrowsWithTheBytes: a frame that announces more than the reader
+// trusts up front is read whole, across many small reads, and a frame that
+// announces the limit but ends early allocates only what arrived.
+func TestReaderGrowsWithTheBytes(t *testing.T) {
+	big := bytes.Repeat([]byte("0123456789abcdef"), 20_000) // 320 kB
+	stream := wire.AppendFrame(nil, wire.FlagData, big)
+	f, err := wire.NewReader(iotest.HalfReader(bytes.NewReader(stream)), 1<<20).Next()
+	if err != nil || !bytes.Equal(f.Payload, big) {
+		t.Fatalf("big frame: %d bytes, %v; want %d bytes", len(f.Payload), err, len(big))
+	}
+
+	lying := append([]byte{0, 0, 0x40, 0, 0}, "only this"...) // announces 4 MiB
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	before := m.TotalAlloc
+	_, err = wire.NewReader(bytes.NewReader(lying), 4<<20).Next()
+	runtime.ReadMemStats(&m)
+	if !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("truncated frame: %v; want io.ErrUnexpectedEOF", err)
+	}
+	if grew := m.TotalAlloc - before; grew > 64<<10 {
+		t.Fatalf("a frame that announced 4 MiB and sent 9 bytes allocated %d bytes", grew)
 	}
 }
