@@ -64,12 +64,12 @@ type Server struct {
 	native  *grpc.Server
 	webGRPC *grpc.Server
 	reg     *registry
-	health *health.Server
-	web    *grpcweb.WrappedGrpcServer
-	bridge *bridge
-	assets *assets
-	origin originPolicy
-	http   *http.Server
+	health  *health.Server
+	web     *grpcweb.WrappedGrpcServer
+	bridge  *bridge
+	assets  *assets
+	origin  originPolicy
+	http    *http.Server
 
 	mu    sync.Mutex
 	split *portSplitter

@@ -156,6 +156,12 @@ func TestInvalidArgument(t *testing.T) {
 			_, err := c.AddUser(ctx, u)
 			return err
 		}, "nickname"},
+		{"AddUser nickname with a newline", func() error {
+			u := good()
+			u.Nickname = "two\nlines"
+			_, err := c.AddUser(ctx, u)
+			return err
+		}, "nickname"},
 		{"AddUser bad mail", func() error { u := good(); u.MailAddress = "not-a-mail"; _, err := c.AddUser(ctx, u); return err }, "mail_address"},
 		{"AddUser mail with name", func() error {
 			u := good()

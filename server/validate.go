@@ -2,6 +2,8 @@ package server
 
 import (
 	"net/mail"
+	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"google.golang.org/grpc/codes"
@@ -42,6 +44,8 @@ func ValidateUser(u *pb.User) error {
 		return invalid("nickname: must be valid UTF-8")
 	case utf8.RuneCountInString(nick) > maxNicknameLen:
 		return invalid("nickname: must be at most %d characters", maxNicknameLen)
+	case strings.IndexFunc(nick, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0:
+		return invalid("nickname: %q has a control or other unprintable character", nick)
 	}
 	addr := u.GetMailAddress()
 	if addr == "" {

@@ -155,7 +155,7 @@ func waitPresent(sel chromedp.CSS) chromedp.Action[chromedp.Void] {
 func waitJS(cond string) chromedp.Action[chromedp.Void] {
 	return func(ctx context.Context, target *chromedp.Target) (chromedp.Void, error) {
 		for {
-			ok, err := chromedp.Evaluate[bool]("!!(" + cond + ")")(ctx, target)
+			ok, err := chromedp.Evaluate[bool]("!!("+cond+")")(ctx, target)
 			if err != nil {
 				return chromedp.Void{}, fmt.Errorf("wait for %s: %w", cond, err)
 			}

@@ -65,6 +65,8 @@ func TestJSGlue(t *testing.T) {
 		"--- PASS: TestJSCalls/improbable-websocket/GetUsersByIds ",
 		"--- PASS: TestJSCalls/peer/MessageBeforeResponseEnds ",
 		"--- PASS: TestJSCalls/peer/MetadataOverWebSocket ",
+		"--- PASS: TestJSCalls/peer/CancelAbortsFetch ",
+		"--- PASS: TestJSCalls/peer/CancelClosesSocket ",
 	} {
 		if !strings.Contains(log, want) {
 			t.Errorf("js test output lacks %q:\n%s", want, log)

@@ -6,14 +6,15 @@ package client_test
 // grpc-status. The peer is a small gRPC-Web and grpc-websockets server,
 // written with package wire, that shows them.
 const (
-	peerEcho    = "/test.Peer/Echo"    // gRPC-Web: echoes the message and the x-test-* metadata
-	peerGate    = "/test.Peer/Gate"    // gRPC-Web: message 1, then waits for Release, then message 2
-	peerRelease = "/test.Peer/Release" // gRPC-Web: opens the gate named by x-test-gate
-	peerHang    = "/test.Peer/Hang"    // gRPC-Web: answers nothing until the client goes away
-	peerHTTP    = "/test.Peer/HTTP"    // gRPC-Web: HTTP status x-test-http-status, no grpc-status
-	peerWSEcho  = "/test.Peer/WSEcho"  // grpc-websockets: echoes every message and the metadata
-	peerTwice   = "/test.Peer/Twice"   // gRPC-Web: two messages and status OK
-	peerNone    = "/test.Peer/None"    // gRPC-Web: no message and status OK
+	peerEcho     = "/test.Peer/Echo"     // gRPC-Web: echoes the message and the x-test-* metadata
+	peerGate     = "/test.Peer/Gate"     // gRPC-Web: message 1, then waits for Release, then message 2
+	peerRelease  = "/test.Peer/Release"  // gRPC-Web: opens the gate named by x-test-gate
+	peerHang     = "/test.Peer/Hang"     // gRPC-Web: answers nothing until the client goes away, then opens the gate x-test-gate
+	peerWaitGate = "/test.Peer/WaitGate" // gRPC-Web: echoes once the gate x-test-gate is open; DeadlineExceeded after 10 s
+	peerHTTP     = "/test.Peer/HTTP"     // gRPC-Web: HTTP status x-test-http-status, no grpc-status
+	peerWSEcho   = "/test.Peer/WSEcho"   // grpc-websockets: echoes every message and the metadata; opens the gate x-test-gate if the client goes away
+	peerTwice    = "/test.Peer/Twice"    // gRPC-Web: two messages and status OK
+	peerNone     = "/test.Peer/None"     // gRPC-Web: no message and status OK
 )
 
 // Environment variables through which TestJSGlue (js_glue_test.go) hands

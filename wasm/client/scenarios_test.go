@@ -289,8 +289,18 @@ func checkPeer(t *testing.T, ctx context.Context, peerURL string, gateName strin
 		err := conn.Invoke(ctx, peerHang, req, new(pb.UserRequest))
 		wantCode(t, err, codes.DeadlineExceeded)
 	})
+	// waitAborted fails the test unless the peer saw the call named by gate
+	// go away.
+	waitAborted := func(t *testing.T, gate string) {
+		t.Helper()
+		gctx := client.AppendToOutgoingContext(ctx, "x-test-gate", gate)
+		if err := conn.Invoke(gctx, peerWaitGate, req, new(pb.UserRequest)); err != nil {
+			t.Fatalf("the peer did not see the cancelled call go away: %v", err)
+		}
+	}
 	t.Run("CancelAbortsFetch", func(t *testing.T) {
-		ctx, cancel := context.WithCancel(ctx)
+		gate := gateName + "-abort-fetch"
+		ctx, cancel := context.WithCancel(client.AppendToOutgoingContext(ctx, "x-test-gate", gate))
 		s, err := conn.NewStream(ctx, client.StreamDesc{ServerStreams: true}, peerHang)
 		if err != nil {
 			t.Fatal(err)
@@ -302,6 +312,21 @@ func checkPeer(t *testing.T, ctx context.Context, peerURL string, gateName strin
 		}
 		cancel()
 		wantCode(t, s.RecvMsg(new(pb.UserRequest)), codes.Canceled)
+		waitAborted(t, gate)
+	})
+	t.Run("CancelClosesSocket", func(t *testing.T) {
+		gate := gateName + "-abort-socket"
+		ctx, cancel := context.WithCancel(client.AppendToOutgoingContext(ctx, "x-test-gate", gate))
+		s, err := conn.NewStream(ctx, client.StreamDesc{ClientStreams: true, ServerStreams: true}, peerWSEcho)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Header(); err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+		wantCode(t, s.RecvMsg(new(pb.UserRequest)), codes.Canceled)
+		waitAborted(t, gate)
 	})
 	t.Run("MetadataOverWebSocket", func(t *testing.T) {
 		ctx := client.AppendToOutgoingContext(ctx, "x-test-text", "ws", "x-test-raw-bin", "\x01\x02")

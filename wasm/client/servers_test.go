@@ -99,6 +99,18 @@ func (p *peer) gate(name string) chan struct{} {
 	return g
 }
 
+// open opens the named gate; opening it twice is no mistake.
+func (p *peer) open(name string) {
+	g := p.gate(name)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	select {
+	case <-g:
+	default:
+		close(g)
+	}
+}
+
 // echoMD is the metadata the peer sends back: every x-test-* entry, and
 // the request's grpc-timeout as x-seen-grpc-timeout.
 func echoMD(req wire.MD) wire.MD {
@@ -153,7 +165,7 @@ func (p *peer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case peerEcho:
 		w.Write(wire.AppendFrame(nil, wire.FlagData, msg))
 	case peerRelease:
-		close(p.gate(reqMD.Get("x-test-gate")))
+		p.open(reqMD.Get("x-test-gate"))
 		w.Write(wire.AppendFrame(nil, wire.FlagData, msg))
 	case peerGate:
 		w.Write(wire.AppendFrame(nil, wire.FlagData, msg))
@@ -171,7 +183,18 @@ func (p *peer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case peerHang:
 		rc.Flush()
 		<-r.Context().Done()
+		p.open(reqMD.Get("x-test-gate"))
 		return
+	case peerWaitGate:
+		select {
+		case <-p.gate(reqMD.Get("x-test-gate")):
+		case <-time.After(10 * time.Second):
+			late := wire.MD{}
+			wire.AppendStatus(late, status.New(codes.DeadlineExceeded, "the gate stayed closed"))
+			w.Write(wire.AppendFrame(nil, wire.FlagTrailer, wire.AppendHeaderBlock(nil, late)))
+			return
+		}
+		w.Write(wire.AppendFrame(nil, wire.FlagData, msg))
 	default:
 		unknown := wire.MD{}
 		wire.AppendStatus(unknown, status.New(codes.Unimplemented, "unknown test method "+r.URL.Path))
@@ -206,6 +229,7 @@ func (p *peer) serveWS(w http.ResponseWriter, r *http.Request) {
 	for {
 		_, m, err := c.ReadMessage()
 		if err != nil {
+			p.open(reqMD.Get("x-test-gate")) // gone without a half-close
 			return
 		}
 		if len(m) == 1 && m[0] == wire.WSHalfClose {
