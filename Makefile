@@ -12,7 +12,7 @@ ADDR      ?= 127.0.0.1:8080
 CHROMIUM_VERSION ?= 156.0.8078.108-1~deb12u1
 
 .DEFAULT_GOAL := help
-.PHONY: help build run test proto proto-check wasm wasm-size chromium bench clean
+.PHONY: help build run test proto proto-check wasm wasm-size chromium bench fuzz clean
 BENCH_RUN := PLAYGROUND_BIN=$(CURDIR)/bin/playground $(GO) test -run '^$$' ./cmd/playground
 
 help: ## list the targets
@@ -66,6 +66,10 @@ bench: build ## run the benchmarks, servers in their own processes (about 3 minu
 	$(BENCH_RUN) -bench 'Unary|BidiRoundTrip|ServerStream|ClientStream|AddUser' -benchtime 1s -count 5 | tee .tmp/bench/raw.txt
 	$(BENCH_RUN) -bench IdleBridgeStreams -benchtime 1x -count 3 | tee -a .tmp/bench/raw.txt
 	@echo; $(GO) run ./cmd/benchtable -wasm $(WASM_DIR)/main.wasm -page-load .tmp/bench/page-load.txt .tmp/bench/raw.txt | tee .tmp/bench/table.md
+
+FUZZTIME ?= 30s
+fuzz: ## fuzz the client's response parser and the frame reader for $(FUZZTIME) each
+	$(GO) test -run '^$$' -fuzz FuzzResponseParser -fuzztime $(FUZZTIME) ./wasm/client
 
 clean: ## remove build outputs
 	rm -rf bin .tmp $(WASM_DIR)/main.wasm* $(WASM_DIR)/wasm_exec.js*

@@ -3,6 +3,7 @@ package server_test
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -15,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"google.golang.org/grpc"
@@ -665,5 +667,66 @@ func waitRefused(t *testing.T, addr string) {
 			t.Fatal("the port still accepts connections during shutdown")
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestWasmServing: main.wasm goes out as application/wasm, gzipped for a
+// client that accepts it, and with an ETag that answers a reload with 304.
+func TestWasmServing(t *testing.T) {
+	raw := bytes.Repeat([]byte("\x00asm fake module "), 4096)
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(raw)
+	zw.Close()
+	assets := fstest.MapFS{
+		"index.html":        {Data: []byte("<html></html>")},
+		"wasm/main.wasm":    {Data: raw},
+		"wasm/main.wasm.gz": {Data: gz.Bytes()},
+	}
+	ts := startServer(t, filepath.Join(t.TempDir(), "users.db"), server.Config{Assets: assets})
+	hc := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+	get := func(acceptEncoding, ifNoneMatch string) (*http.Response, []byte) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, "http://"+ts.addr+"/wasm/main.wasm", nil)
+		if acceptEncoding != "" {
+			req.Header.Set("Accept-Encoding", acceptEncoding)
+		}
+		if ifNoneMatch != "" {
+			req.Header.Set("If-None-Match", ifNoneMatch)
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp, body
+	}
+
+	resp, body := get("gzip, deflate, br", "")
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/wasm" ||
+		resp.Header.Get("Content-Encoding") != "gzip" || !bytes.Equal(body, gz.Bytes()) {
+		t.Fatalf("gzip: %d %q %q, %d bytes", resp.StatusCode, resp.Header.Get("Content-Type"), resp.Header.Get("Content-Encoding"), len(body))
+	}
+	if !strings.Contains(resp.Header.Get("Vary"), "Accept-Encoding") {
+		t.Errorf("Vary = %q; want Accept-Encoding", resp.Header.Get("Vary"))
+	}
+	gzETag := resp.Header.Get("ETag")
+
+	resp, body = get("", "")
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Encoding") != "" || !bytes.Equal(body, raw) {
+		t.Fatalf("identity: %d %q, %d bytes", resp.StatusCode, resp.Header.Get("Content-Encoding"), len(body))
+	}
+	if etag := resp.Header.Get("ETag"); etag == "" || etag == gzETag {
+		t.Errorf("ETags: identity %q, gzip %q; want two different ones", etag, gzETag)
+	}
+	if resp, _ := get("gzip;q=0", ""); resp.Header.Get("Content-Encoding") != "" {
+		t.Errorf("gzip;q=0 got Content-Encoding %q", resp.Header.Get("Content-Encoding"))
+	}
+	if resp, body := get("gzip", gzETag); resp.StatusCode != http.StatusNotModified || len(body) != 0 {
+		t.Fatalf("reload with If-None-Match: %d, %d bytes; want 304 and no body", resp.StatusCode, len(body))
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/chromedp/cdproto/page"
@@ -412,4 +413,46 @@ func recordPageLoad(t *testing.T, ms float64) {
 	}
 	defer f.Close()
 	fmt.Fprintf(f, "%.1f\n", ms)
+}
+
+// TestPlaygroundWithoutWasm serves the page without main.wasm: the page
+// must say plainly that the Go client could not start.
+func TestPlaygroundWithoutWasm(t *testing.T) {
+	assets := fstest.MapFS{}
+	err := fs.WalkDir(static.FS, ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || strings.HasPrefix(name, "wasm/main.wasm") {
+			return err
+		}
+		b, err := fs.ReadFile(static.FS, name)
+		assets[name] = &fstest.MapFile{Data: b}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := server.OpenStore(context.Background(), filepath.Join(t.TempDir(), "users.db"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	srv, err := server.New(server.Config{Assets: assets}, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	defer srv.Shutdown(context.Background())
+
+	ctx := browser(t)
+	run(ctx, t, "load the page", chromedp.Navigate("http://"+ln.Addr().String()+"/"),
+		waitFor(`body[data-ready="error"]`))
+	if banner := text(ctx, t, `#conn`); !strings.Contains(banner, "could not start") {
+		t.Fatalf("banner without main.wasm = %q", banner)
+	}
+	if n := count(ctx, t, `[data-action]:not([disabled])`); n != 0 {
+		t.Fatalf("%d buttons enabled with no client to run them", n)
+	}
 }

@@ -17,7 +17,9 @@ import (
 
 	"github.com/improbable-eng/grpc-web/go/grpcweb"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
@@ -441,6 +443,15 @@ func startRecording(t *testing.T) (rec *recorder, nativeAddr, webAddr string) {
 		}),
 	)
 	pb.RegisterUserManagerServer(gs, server.NewService(openStore(t), 0))
+	nativeAddr, webAddr = serveBoth(t, gs)
+	return rec, nativeAddr, webAddr
+}
+
+// serveBoth serves gs natively on one loopback port and on another behind
+// improbable-eng's grpcweb wrapper, with its grpc-websockets support, until
+// the test ends. It returns the two addresses.
+func serveBoth(t *testing.T, gs *grpc.Server) (nativeAddr, webAddr string) {
+	t.Helper()
 	web := grpcweb.WrapServer(gs, grpcweb.WithWebsockets(true),
 		// Its default wants an Origin header; a native client sends none.
 		grpcweb.WithWebsocketOriginFunc(func(*http.Request) bool { return true }))
@@ -463,7 +474,7 @@ func startRecording(t *testing.T) (rec *recorder, nativeAddr, webAddr string) {
 		gs.Stop()
 		wg.Wait()
 	})
-	return rec, nativeLn.Addr().String(), webLn.Addr().String()
+	return nativeLn.Addr().String(), webLn.Addr().String()
 }
 
 // TestMetadataReachesServer checks that -H metadata, "-bin" values
@@ -502,6 +513,89 @@ func TestMetadataReachesServer(t *testing.T) {
 					if want := timeout != "0"; hasDeadline != want {
 						t.Errorf("-timeout %s: handler had a deadline: %v, want %v", timeout, hasDeadline, want)
 					}
+				}
+			})
+		}
+	}
+}
+
+// gatedService streams two users in GetUsersByType and GetUsersByIds, and
+// sends the second only once the test has seen the first printed (release
+// is closed), or fails the call after a bound.
+type gatedService struct {
+	pb.UnimplementedUserManagerServer
+	release chan struct{}
+}
+
+var gatedUsers = []*pb.User{
+	{Id: 1, Nickname: "first", MailAddress: "first@example.com"},
+	{Id: 2, Nickname: "second", MailAddress: "second@example.com"},
+}
+
+func (g *gatedService) send(ctx context.Context, send func(*pb.UserResponse) error) error {
+	if err := send(&pb.UserResponse{User: gatedUsers[0]}); err != nil {
+		return err
+	}
+	select {
+	case <-g.release:
+	case <-time.After(10 * time.Second):
+		return status.Error(codes.DeadlineExceeded, "the first user was not printed before the second was due")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return send(&pb.UserResponse{User: gatedUsers[1]})
+}
+
+func (g *gatedService) GetUsersByType(_ *pb.UserTypeRequest, s grpc.ServerStreamingServer[pb.UserResponse]) error {
+	return g.send(s.Context(), s.Send)
+}
+
+func (g *gatedService) GetUsersByIds(s grpc.BidiStreamingServer[pb.UserRequest, pb.UserResponse]) error {
+	if _, err := s.Recv(); err != nil {
+		return err
+	}
+	if err := g.send(s.Context(), s.Send); err != nil {
+		return err
+	}
+	for {
+		if _, err := s.Recv(); err != nil {
+			return nil
+		}
+	}
+}
+
+// signalWriter closes first at its first Write.
+type signalWriter struct {
+	bytes.Buffer
+	once  sync.Once
+	first chan struct{}
+}
+
+func (w *signalWriter) Write(b []byte) (int, error) {
+	w.once.Do(func() { close(w.first) })
+	return w.Buffer.Write(b)
+}
+
+// TestStreamsPrintAsTheyArrive holds a stream's second message back until
+// the first one is printed: usercli must print each message on arrival,
+// not when the call ends.
+func TestStreamsPrintAsTheyArrive(t *testing.T) {
+	for _, tr := range transports() {
+		for _, args := range [][]string{{"GetUsersByType", "NORMAL"}, {"GetUsersByIds", "1"}} {
+			t.Run(tr+"/"+args[0], func(t *testing.T) {
+				svc := &gatedService{release: make(chan struct{})}
+				gs := grpc.NewServer()
+				pb.RegisterUserManagerServer(gs, svc)
+				nativeAddr, webAddr := serveBoth(t, gs)
+				addr := webAddr
+				if tr == transportNative {
+					addr = nativeAddr
+				}
+				out := &signalWriter{first: svc.release}
+				var errOut bytes.Buffer
+				code := run(t.Context(), append([]string{"-addr", addr, "-transport", tr}, args...), out, &errOut)
+				if code != 0 || strings.Count(out.String(), "\n") != 2 {
+					t.Fatalf("exit %d, stdout %q, stderr %q", code, out.String(), errOut.String())
 				}
 			})
 		}
