@@ -68,7 +68,7 @@ bench: build ## run the benchmarks, servers in their own processes (about 3 minu
 	@echo; $(GO) run ./cmd/benchtable -wasm $(WASM_DIR)/main.wasm -page-load .tmp/bench/page-load.txt .tmp/bench/raw.txt | tee .tmp/bench/table.md
 
 FUZZTIME ?= 30s
-fuzz: ## fuzz the client's response parser and the frame reader for $(FUZZTIME) each
+fuzz: ## fuzz the client's response parser (frames, header and trailer blocks) for $(FUZZTIME)
 	$(GO) test -run '^$$' -fuzz FuzzResponseParser -fuzztime $(FUZZTIME) ./wasm/client
 
 clean: ## remove build outputs

@@ -3,8 +3,11 @@ package server
 import (
 	"bufio"
 	"bytes"
+	"errors"
+	"io"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -12,6 +15,9 @@ import (
 // is how native gRPC clients speak cleartext. "PRI " never starts an HTTP/1
 // request line, so four bytes tell the two apart.
 var h2Preface = []byte("PRI ")
+
+// prefaceLen is len(h2Preface).
+const prefaceLen = 4
 
 // sniffTimeout bounds how long a new connection may take to send its first
 // bytes before it is dropped.
@@ -49,22 +55,72 @@ func (p *portSplitter) run() error {
 
 func (p *portSplitter) route(c net.Conn) {
 	c.SetReadDeadline(time.Now().Add(sniffTimeout))
-	br := bufio.NewReaderSize(c, 64) // only the first bytes are ever buffered
-	head, err := br.Peek(len(h2Preface))
+	var head [prefaceLen]byte
+	routed, err := peek(c, head[:])
 	if err != nil {
 		c.Close()
 		return
 	}
 	c.SetReadDeadline(time.Time{})
 	dst := p.h1
-	if bytes.Equal(head, h2Preface) {
+	if bytes.Equal(head[:], h2Preface) {
 		dst = p.h2
 	}
 	select {
-	case dst.conns <- &peekedConn{Conn: c, r: br}:
+	case dst.conns <- routed:
 	case <-p.done:
 		c.Close()
 	}
+}
+
+// peek fills head with the connection's first bytes and returns the
+// connection to hand on, which still yields them. A TCP connection is
+// peeked in the kernel (MSG_PEEK) and handed on as it is, so the servers
+// get the *net.TCPConn itself, with nothing in between on their hot path;
+// any other connection is wrapped to replay the bytes read.
+func peek(c net.Conn, head []byte) (net.Conn, error) {
+	if tc, ok := c.(*net.TCPConn); ok {
+		if err := peekTCP(tc, head); err == nil {
+			return c, nil
+		} else if !errors.Is(err, errPartialPeek) {
+			return nil, err
+		}
+	}
+	br := bufio.NewReaderSize(c, 64) // only the first bytes are ever buffered
+	b, err := br.Peek(len(head))
+	if err != nil {
+		return nil, err
+	}
+	copy(head, b)
+	return &peekedConn{Conn: c, r: br}, nil
+}
+
+// errPartialPeek: fewer bytes than asked for have arrived so far.
+var errPartialPeek = errors.New("partial peek")
+
+// peekTCP peeks at the first len(head) bytes of c without consuming them.
+func peekTCP(c *net.TCPConn, head []byte) error {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var n int
+	var perr error
+	err = rc.Read(func(fd uintptr) bool {
+		n, _, perr = syscall.Recvfrom(int(fd), head, syscall.MSG_PEEK)
+		return perr != syscall.EAGAIN
+	})
+	switch {
+	case err != nil:
+		return err
+	case perr != nil:
+		return perr
+	case n == 0:
+		return io.EOF
+	case n < len(head):
+		return errPartialPeek
+	}
+	return nil
 }
 
 func (p *portSplitter) close() error {
