@@ -93,16 +93,6 @@ func (c *bridgeConfig) setDefaults() {
 	}
 }
 
-// Causes a stream's context can end with, besides a protocol error's status.
-var (
-	errClientGone = status.Error(codes.Canceled, "client closed the stream")
-	errShutdown   = status.Error(codes.Unavailable, "server is shutting down")
-	errStreamDone = status.Error(codes.Canceled, "stream ended")
-	// errClientStalled ends a stream whose client stopped reading: a write
-	// did not finish within the write timeout.
-	errClientStalled = status.Error(codes.Unavailable, "client stopped reading: write timed out")
-)
-
 // bridge is the http.Handler of grpc-websockets handshakes.
 type bridge struct {
 	reg      *registry
@@ -110,13 +100,7 @@ type bridge struct {
 	log      *slog.Logger
 	upgrader websocket.Upgrader
 
-	// headerFrame and okTrailerFrame are the header and trailer blocks of
-	// the common case (no metadata from the handler, status OK), built once.
-	headerFrame    []byte
-	okTrailerFrame []byte
-	okStatus       *status.Status
-	// bufs holds *[]byte output buffers, so idle streams hold none.
-	bufs sync.Pool
+	replies *replies
 
 	open atomic.Int64 // streams counted against maxStreams
 
@@ -132,13 +116,14 @@ type bridge struct {
 	wg      sync.WaitGroup               // one per ServeHTTP past the closing check
 }
 
-func newBridge(reg *registry, cfg bridgeConfig, log *slog.Logger) *bridge {
+func newBridge(reg *registry, r *replies, cfg bridgeConfig, log *slog.Logger) *bridge {
 	cfg.setDefaults()
 	b := &bridge{
-		reg:   reg,
-		cfg:   cfg,
-		log:   log,
-		conns: make(map[*websocket.Conn]struct{}),
+		reg:     reg,
+		replies: r,
+		cfg:     cfg,
+		log:     log,
+		conns:   make(map[*websocket.Conn]struct{}),
 	}
 	b.stopCtx, b.stop = context.WithCancelCause(context.Background())
 	b.upgrader = websocket.Upgrader{
@@ -150,12 +135,6 @@ func newBridge(reg *registry, cfg bridgeConfig, log *slog.Logger) *bridge {
 		Subprotocols: []string{wire.WebSocketProtocol},
 		CheckOrigin:  cfg.origin.allows, // a refusal is answered with 403
 	}
-	b.headerFrame = wire.AppendFrame(nil, wire.FlagTrailer,
-		wire.AppendHeaderBlock(nil, wire.MD{wire.HeaderContentType: {wire.ContentTypeProto}}))
-	b.okStatus = status.New(codes.OK, "")
-	ok := wire.MD{}
-	wire.AppendStatus(ok, b.okStatus)
-	b.okTrailerFrame = wire.AppendFrame(nil, wire.FlagTrailer, wire.AppendHeaderBlock(nil, ok))
 	return b
 }
 
@@ -239,10 +218,10 @@ func (b *bridge) untrack(c *websocket.Conn) {
 func (b *bridge) refuse(conn *websocket.Conn, st *status.Status) {
 	b.log.Debug("grpc-websockets: call refused", "code", st.Code(), "msg", st.Message())
 	// The header block and the trailers in two messages: a block must end
-	// its message (see sendHeaderLocked).
+	// its message (see bridgeStream.sendHeader).
 	conn.SetWriteDeadline(time.Now().Add(b.cfg.writeTimeout))
-	if conn.WriteMessage(websocket.BinaryMessage, b.headerFrame) != nil ||
-		conn.WriteMessage(websocket.BinaryMessage, b.appendTrailer(nil, nil, st)) != nil {
+	if conn.WriteMessage(websocket.BinaryMessage, b.replies.headerFrame) != nil ||
+		conn.WriteMessage(websocket.BinaryMessage, b.replies.appendTrailer(nil, nil, st)) != nil {
 		conn.Close()
 		return
 	}

@@ -15,13 +15,6 @@ import (
 	"github.com/grpcplay/playground/wasm/wire"
 )
 
-// reservedRequestHeaders are header block names that are the protocol's
-// own, not metadata for the handler (as in grpc-go's transports).
-var reservedRequestHeaders = []string{
-	wire.HeaderTimeout, "grpc-encoding", "grpc-message-type", "te",
-	wire.HeaderStatus, wire.HeaderMessage, wire.HeaderStatusDetails,
-}
-
 // readRequestHeaders reads the call's first message, the request header
 // block, within the header timeout. It returns the handler's incoming
 // metadata and the grpc-timeout (negative: none); errClientGone when the
@@ -55,12 +48,7 @@ func (s *bridgeStream) readRequestHeaders() (metadata.MD, time.Duration, error) 
 			return nil, 0, status.Errorf(codes.InvalidArgument, "grpc-websockets: %v", err)
 		}
 	}
-	md := metadata.MD(hdr)
-	for _, k := range reservedRequestHeaders {
-		delete(md, k)
-	}
-	md[":authority"] = []string{s.req.Host}
-	return md, timeout, nil
+	return incomingMD(hdr, s.req.Host), timeout, nil
 }
 
 // checkContentType accepts what gRPC-Web clients send for protobuf

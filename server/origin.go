@@ -32,9 +32,12 @@ func (p originPolicy) allows(r *http.Request) bool {
 	if origin == "" {
 		return true
 	}
-	if p.isListed(origin) {
-		return true
-	}
+	return p.isListed(origin) || sameOrigin(origin, r)
+}
+
+// sameOrigin reports whether origin is the server's own, as the request
+// reached it.
+func sameOrigin(origin string, r *http.Request) bool {
 	u, err := url.Parse(origin)
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && strings.EqualFold(u.Host, r.Host)
 }

@@ -64,12 +64,17 @@ type Server struct {
 	native  *grpc.Server
 	webGRPC *grpc.Server
 	reg     *registry
+	replies *replies
 	health  *health.Server
-	web     *grpcweb.WrappedGrpcServer
-	bridge  *bridge
-	assets  *assets
-	origin  originPolicy
-	http    *http.Server
+	// webCalls serves binary gRPC-Web from the page's origin and from
+	// non-browser clients; wrapper, improbable-eng's, the text encoding and
+	// cross-origin calls.
+	webCalls *webCalls
+	wrapper  *grpcweb.WrappedGrpcServer
+	bridge   *bridge
+	assets   *assets
+	origin   originPolicy
+	http     *http.Server
 
 	mu    sync.Mutex
 	split *portSplitter
@@ -104,16 +109,18 @@ func New(cfg Config, st store.Store) (*Server, error) {
 		origin:  newOriginPolicy(cfg.AllowedOrigins),
 	}
 	s.reg = newRegistry(s.native, s.webGRPC)
+	s.replies = newReplies(cfg.MaxMsgSize)
 	pb.RegisterUserManagerServer(s.reg, NewService(st, cfg.MaxStreamMsgs))
 	healthpb.RegisterHealthServer(s.reg, s.health)
 	reflection.Register(s.reg)
 	s.health.SetServingStatus(pb.UserManager_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
 
-	s.web = grpcweb.WrapServer(s.webGRPC,
+	s.webCalls = &webCalls{reg: s.reg, replies: s.replies, log: s.log, writeTimeout: defaultBridgeWriteTimeout}
+	s.wrapper = grpcweb.WrapServer(s.webGRPC,
 		grpcweb.WithOriginFunc(s.origin.isListed),
 		grpcweb.WithWebsockets(false), // our own bridge serves grpc-websockets
 	)
-	s.bridge = newBridge(s.reg, bridgeConfig{
+	s.bridge = newBridge(s.reg, s.replies, bridgeConfig{
 		maxMsgSize: cfg.MaxMsgSize,
 		maxStreams: cfg.MaxStreams,
 		origin:     s.origin,
@@ -128,15 +135,18 @@ func New(cfg Config, st store.Store) (*Server, error) {
 }
 
 // ServeHTTP routes an HTTP/1.1 request: a grpc-websockets handshake to the
-// bridge, gRPC-Web (and its CORS preflight) to the gRPC-Web wrapper, the
-// rest to the page assets. Native gRPC never gets here: Serve hands HTTP/2
-// connections to the gRPC server's own transport.
+// bridge, binary gRPC-Web to our own handler, the rest of gRPC-Web (text
+// encoding, cross-origin calls and their CORS preflight) to improbable-eng's
+// wrapper, anything else to the page assets. Native gRPC never gets here:
+// Serve hands HTTP/2 connections to the gRPC server's own transport.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case isWebSocketUpgrade(r):
 		s.bridge.ServeHTTP(w, r)
-	case s.web.IsGrpcWebRequest(r) || s.web.IsAcceptableGrpcCorsRequest(r):
-		s.web.ServeHTTP(w, r)
+	case s.webCalls.serves(r):
+		s.webCalls.ServeHTTP(w, r)
+	case s.wrapper.IsGrpcWebRequest(r) || s.wrapper.IsAcceptableGrpcCorsRequest(r):
+		s.wrapper.ServeHTTP(w, r)
 	default:
 		s.assets.ServeHTTP(w, r)
 	}

@@ -622,7 +622,18 @@ func TestShutdownLetsGRPCWebCallsFinish(t *testing.T) {
 	}
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(20 * time.Second))
-	fmt.Fprintf(conn, "POST /UserManager/GetUser HTTP/1.1\r\nHost: %s\r\nContent-Type: application/grpc-web+proto\r\nX-Grpc-Web: 1\r\nContent-Length: %d\r\n\r\n", ts.addr, len(frame))
+	// With Expect: 100-continue the server says when the call has started
+	// and waits for its request body.
+	fmt.Fprintf(conn, "POST /UserManager/GetUser HTTP/1.1\r\nHost: %s\r\nContent-Type: application/grpc-web+proto\r\nX-Grpc-Web: 1\r\nExpect: 100-continue\r\nContent-Length: %d\r\n\r\n", ts.addr, len(frame))
+	br := bufio.NewReader(conn)
+	if line, err := br.ReadString('\n'); err != nil || !strings.Contains(line, " 100 ") {
+		t.Fatalf("want 100 Continue, got %q, %v", line, err)
+	}
+	for line := "x"; line != "\r\n"; {
+		if line, err = br.ReadString('\n'); err != nil {
+			t.Fatal(err)
+		}
+	}
 	conn.Write(frame[:3]) // the call is in flight, waiting for the rest of its request
 
 	stopped := make(chan struct{})
@@ -634,7 +645,7 @@ func TestShutdownLetsGRPCWebCallsFinish(t *testing.T) {
 	default:
 	}
 	conn.Write(frame[3:])
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	resp, err := http.ReadResponse(br, nil)
 	if err != nil {
 		t.Fatalf("in-flight gRPC-Web call: %v", err)
 	}
