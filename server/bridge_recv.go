@@ -194,7 +194,6 @@ type bridgeBody struct {
 
 func (b *bridgeBody) Read(p []byte) (int, error) {
 	for {
-		b.s.refreshReadDeadline()
 		if b.cur != nil {
 			n, err := b.cur.Read(p)
 			if err == io.EOF {
@@ -209,6 +208,7 @@ func (b *bridgeBody) Read(p []byte) (int, error) {
 			}
 			return n, nil
 		}
+		b.s.refreshReadDeadline()
 		typ, r, err := b.s.conn.NextReader()
 		if err != nil {
 			return 0, bridgeConnError{err}

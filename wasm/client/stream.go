@@ -34,7 +34,7 @@ type Stream struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	reqMD  wire.MD
-	ws     wsConn // the bridge's socket, or nil for gRPC-Web over HTTP
+	sender *wsSender // the bridge's socket's, or nil for gRPC-Web over HTTP
 
 	sendMu   sync.Mutex
 	sendDone bool   // the client has sent its last message
@@ -104,7 +104,8 @@ func (s *Stream) openSocket() error {
 	if err := ws.send(wire.AppendHeaderBlock(nil, s.reqMD)); err != nil {
 		return s.transportError("websocket", err)
 	}
-	s.ws = ws
+	s.sender = newWSSender(ws)
+	context.AfterFunc(s.ctx, s.sender.stop)
 	s.p = newParser(&wsReader{c: ws}, s.c.opts.maxSize, true)
 	return nil
 }
@@ -116,32 +117,35 @@ func (s *Stream) Context() context.Context { return s.ctx }
 // SendMsg sends m. A call whose client does not stream takes exactly one
 // message, after which the client has finished sending. When the call has
 // already ended SendMsg returns io.EOF, and RecvMsg returns its status.
+//
+// Over the WebSocket bridge SendMsg queues the message for the stream's
+// sender (see wsSender) and returns; it waits only while a full batch is
+// queued already.
 func (s *Stream) SendMsg(m proto.Message) error {
-	b, err := proto.Marshal(m)
-	if err != nil {
-		return status.Error(codes.Internal, "marshal request: "+err.Error())
-	}
-	if len(b) > s.c.opts.maxSize {
-		return status.Errorf(codes.ResourceExhausted, "request message of %d bytes is larger than the limit of %d", len(b), s.c.opts.maxSize)
+	n := proto.Size(m)
+	if n > s.c.opts.maxSize {
+		return status.Errorf(codes.ResourceExhausted, "request message of %d bytes is larger than the limit of %d", n, s.c.opts.maxSize)
 	}
 	s.sendMu.Lock()
 	defer s.sendMu.Unlock()
 	if s.sendDone {
 		return status.Error(codes.Internal, "SendMsg called after CloseSend")
 	}
-	if s.ws == nil {
-		s.reqBody = wire.AppendFrame(nil, wire.FlagData, b)
+	if s.sender == nil {
+		b, err := proto.MarshalOptions{UseCachedSize: true}.MarshalAppend(wire.AppendPrefix(nil, wire.FlagData, n), m)
+		if err != nil {
+			return status.Error(codes.Internal, "marshal request: "+err.Error())
+		}
+		s.reqBody = b
 		s.sendDone = true
 		return nil
 	}
-	if err := s.ws.send(wire.AppendFrame([]byte{wire.WSData}, wire.FlagData, b)); err != nil {
-		return io.EOF
+	if err := s.sender.add(m, n); err != nil {
+		return err
 	}
 	if !s.desc.ClientStreams {
 		s.sendDone = true
-		if err := s.ws.send([]byte{wire.WSHalfClose}); err != nil {
-			return io.EOF
-		}
+		s.sender.closeSend()
 	}
 	return nil
 }
@@ -155,8 +159,8 @@ func (s *Stream) CloseSend() error {
 		return nil
 	}
 	s.sendDone = true
-	if s.ws != nil {
-		s.ws.send([]byte{wire.WSHalfClose}) // a failure ends the call, and RecvMsg reports it
+	if s.sender != nil {
+		s.sender.closeSend() // a failure ends the call, and RecvMsg reports it
 	}
 	return nil
 }
@@ -422,4 +426,110 @@ func isGRPCWebProto(ct string) bool {
 	ct, _, _ = strings.Cut(ct, ";")
 	ct = strings.TrimSpace(ct)
 	return ct == wire.ContentTypeWeb || ct == wire.ContentTypeProto
+}
+
+// wsBatchSize is how many bytes of requests may wait for a stream's sender
+// before SendMsg waits too.
+const wsBatchSize = 64 << 10
+
+// wsSender sends a stream's requests over its socket from a goroutine of
+// its own. Requests sent while it writes gather into one WebSocket message,
+// 0x00 and the frames back to back, as the protocol allows: a fast client
+// stream costs one write per batch instead of one per message, and a slow
+// one still sends each message at once. After the last batch it sends the
+// half-close, 0x01, when asked to.
+type wsSender struct {
+	ws   wsConn
+	done chan struct{} // closed when the goroutine has ended
+
+	mu      sync.Mutex
+	cond    *sync.Cond // pending gained frames or room, or the state changed
+	pending []byte     // 0x00 and the queued frames, or empty
+	spare   []byte
+	half    bool // send the half-close after what is queued
+	stopped bool // send nothing more
+	failed  bool // a send failed: the call is over
+}
+
+func newWSSender(ws wsConn) *wsSender {
+	w := &wsSender{ws: ws, done: make(chan struct{})}
+	w.cond = sync.NewCond(&w.mu)
+	go w.run()
+	return w
+}
+
+// add queues m, n bytes marshaled. It returns io.EOF once the call is over.
+func (w *wsSender) add(m proto.Message, n int) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for len(w.pending) >= wsBatchSize && !w.failed && !w.stopped {
+		w.cond.Wait()
+	}
+	if w.failed || w.stopped {
+		return io.EOF
+	}
+	if len(w.pending) == 0 {
+		w.pending = append(w.pending, wire.WSData)
+	}
+	out, err := proto.MarshalOptions{UseCachedSize: true}.MarshalAppend(wire.AppendPrefix(w.pending, wire.FlagData, n), m)
+	if err != nil {
+		w.pending = w.pending[:len(w.pending)-wire.PrefixLen]
+		if len(w.pending) == 1 {
+			w.pending = w.pending[:0]
+		}
+		return status.Error(codes.Internal, "marshal request: "+err.Error())
+	}
+	w.pending = out
+	w.cond.Broadcast()
+	return nil
+}
+
+// closeSend sends the half-close once what is queued has gone.
+func (w *wsSender) closeSend() {
+	w.mu.Lock()
+	w.half = true
+	w.cond.Broadcast()
+	w.mu.Unlock()
+}
+
+// stop makes the sender send nothing more and end: the call is over.
+func (w *wsSender) stop() {
+	w.mu.Lock()
+	w.stopped = true
+	w.cond.Broadcast()
+	w.mu.Unlock()
+}
+
+func (w *wsSender) run() {
+	defer close(w.done)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for {
+		for len(w.pending) == 0 && !w.half && !w.stopped {
+			w.cond.Wait()
+		}
+		if w.stopped {
+			return
+		}
+		if len(w.pending) == 0 { // only the half-close is left
+			w.mu.Unlock()
+			w.ws.send([]byte{wire.WSHalfClose}) // a failure shows in RecvMsg
+			w.mu.Lock()
+			return
+		}
+		batch := w.pending
+		w.pending = w.spare[:0]
+		w.cond.Broadcast()
+		w.mu.Unlock()
+		err := w.ws.send(batch)
+		w.mu.Lock()
+		if cap(batch) <= 4*wsBatchSize {
+			w.spare = batch[:0]
+		}
+		if err != nil {
+			w.failed = true
+			w.cond.Broadcast()
+			return
+		}
+	}
 }
