@@ -5,15 +5,20 @@ package static_test
 // main.wasm first and installs Chromium when it is missing.
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -92,7 +97,7 @@ func pageServer(t *testing.T) (url string, stop func()) {
 }
 
 // browser starts headless Chromium with a fresh profile (a cold cache).
-func browser(t *testing.T) context.Context {
+func browser(t testing.TB) context.Context {
 	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Fatalf("Chromium is missing at %s: run `make chromium` (as root: apt-get update && apt-get install -y --no-install-recommends chromium)", chromiumPath)
@@ -176,7 +181,7 @@ func waitJS(cond string) chromedp.Action[chromedp.Void] {
 // page's state in the log instead of hanging the whole test.
 const stepTimeout = 30 * time.Second
 
-func run(ctx context.Context, t *testing.T, what string, steps ...chromedp.Action[chromedp.Void]) {
+func run(ctx context.Context, t testing.TB, what string, steps ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
 	sctx, cancel := context.WithTimeout(ctx, stepTimeout)
 	defer cancel()
@@ -247,8 +252,7 @@ func TestPlaygroundInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("navigation to the first GetUser result, cold cache: %.0f ms (main.wasm running and the page ready at %.0f ms)", marks["result"], marks["ready"])
-	recordPageLoad(t, marks["result"])
+	t.Logf("navigation to the first GetUser result, cold cache: %.0f ms (main.wasm running and the page ready at %.0f ms); `make bench` measures it against the built binary", marks["result"], marks["ready"])
 
 	t.Run("GetUser", func(t *testing.T) {
 		code, resp := finalStatus(ctx, t, "GetUser"), text(ctx, t, in("GetUser", `[data-role="response"]`))
@@ -362,7 +366,7 @@ func TestPlaygroundInChromium(t *testing.T) {
 // callGetUserWhenReady makes every page the browser opens call GetUser for
 // id 1 as soon as it is ready, and note in window.firstGetUserResult when
 // the result entered the page, in ms since the navigation started.
-func callGetUserWhenReady(ctx context.Context, t *testing.T) {
+func callGetUserWhenReady(ctx context.Context, t testing.TB) {
 	t.Helper()
 	_, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: `
 		new MutationObserver((_, obs) => {
@@ -399,20 +403,6 @@ func screenshot(ctx context.Context, t *testing.T, name string) {
 		t.Fatal(err)
 	}
 	t.Logf("screenshot: %s", path)
-}
-
-// recordPageLoad appends a page-load time, in ms, for `make bench`'s table.
-func recordPageLoad(t *testing.T, ms float64) {
-	dir := filepath.Join("..", ".tmp", "bench")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.OpenFile(filepath.Join(dir, "page-load.txt"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	fmt.Fprintf(f, "%.1f\n", ms)
 }
 
 // TestPlaygroundWithoutWasm serves the page without main.wasm: the page
@@ -455,4 +445,58 @@ func TestPlaygroundWithoutWasm(t *testing.T) {
 	if n := count(ctx, t, `[data-action]:not([disabled])`); n != 0 {
 		t.Fatalf("%d buttons enabled with no client to run them", n)
 	}
+}
+
+// BenchmarkPageLoad measures the time from navigation to the first GetUser
+// result on a cold cache (a new browser profile each time), on the page's
+// own clock, with the built binary (PLAYGROUND_BIN, which `make bench`
+// sets) serving in its own process.
+func BenchmarkPageLoad(b *testing.B) {
+	bin := os.Getenv("PLAYGROUND_BIN")
+	if bin == "" {
+		b.Fatal("PLAYGROUND_BIN must name the built playground binary: run `make bench`")
+	}
+	url := startBinary(b, bin)
+	var total float64
+	for b.Loop() {
+		ctx := browser(b)
+		callGetUserWhenReady(ctx, b)
+		run(ctx, b, "load the page and call GetUser", chromedp.Navigate(url),
+			waitFor(in("GetUser", `[data-role="response"][data-user-id="1"]`)))
+		ms, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`window.firstGetUserResult`))
+		if err != nil {
+			b.Fatal(err)
+		}
+		total += ms
+		chromedp.Cancel(ctx)
+	}
+	b.ReportMetric(total/float64(b.N), "ms/load")
+}
+
+// startBinary runs the playground binary on a fresh store until the
+// benchmark ends and returns its URL.
+func startBinary(b *testing.B, bin string) string {
+	b.Helper()
+	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-data", filepath.Join(b.TempDir(), "users.db"))
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+	})
+	ready := regexp.MustCompile(`url=(http://\S+)`)
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		if m := ready.FindStringSubmatch(sc.Text()); m != nil {
+			go io.Copy(io.Discard, stderr)
+			return m[1] + "/"
+		}
+	}
+	b.Fatalf("%s exited before it logged its URL", bin)
+	return ""
 }

@@ -15,7 +15,6 @@ import (
 
 func main() {
 	wasm := flag.String("wasm", "", "main.wasm, whose raw and gzip (NAME.gz) sizes join the table")
-	pageLoad := flag.String("page-load", "", "a file of page-load times in ms, one a line, written by the browser tests")
 	flag.Parse()
 	var in io.Reader = os.Stdin
 	if flag.NArg() > 0 {
@@ -32,5 +31,5 @@ func main() {
 		fmt.Fprintln(os.Stderr, "benchtable:", err)
 		os.Exit(1)
 	}
-	render(os.Stdout, results, extras(*wasm, *pageLoad))
+	render(os.Stdout, results, extras(*wasm))
 }

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -243,10 +245,23 @@ func BenchmarkAddUser(b *testing.B) {
 func BenchmarkIdleBridgeStreams(b *testing.B) {
 	const streams = 1000
 	f := fix.get(b)
-	c := webClient(b, f.ours, false)
+	run := 0
 	for b.Loop() {
+		// A fresh server each time: a process's RSS does not shrink when
+		// streams close, so a second measurement in the same one would
+		// count memory the first already took.
+		run++
+		addr, proc, err := f.startFresh(fmt.Sprintf("idle-%d-%d", b.N, run))
+		if err != nil {
+			b.Fatal(err)
+		}
+		c := webClient(b, addr, false)
+		if _, err := c.GetUser(context.Background(), &pb.UserRequest{Id: 1}); err != nil { // warm the server
+			b.Fatal(err)
+		}
+		time.Sleep(200 * time.Millisecond)
 		ctx, cancel := context.WithCancel(context.Background())
-		before, err := rssBytes(f.oursPID)
+		before, err := rssBytes(proc.Process.Pid)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -265,7 +280,7 @@ func BenchmarkIdleBridgeStreams(b *testing.B) {
 			open = append(open, s)
 		}
 		time.Sleep(500 * time.Millisecond) // let the server settle before reading its memory
-		after, err := rssBytes(f.oursPID)
+		after, err := rssBytes(proc.Process.Pid)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -275,5 +290,6 @@ func BenchmarkIdleBridgeStreams(b *testing.B) {
 			s.Recv()
 		}
 		cancel()
+		proc.Process.Signal(syscall.SIGTERM)
 	}
 }

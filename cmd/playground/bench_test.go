@@ -108,9 +108,9 @@ type fixture struct {
 	// peerWeb is improbable-eng's wrapper, peerPlain a plain grpc.Server,
 	// both in the peer process, with the tutorial's users.
 	peerWeb, peerPlain string
-	// oursPID is the process whose memory the idle-stream benchmark reads.
-	oursPID int
-	procs   []*exec.Cmd
+	// bin is the playground binary the servers run.
+	bin   string
+	procs []*exec.Cmd
 }
 
 var fix fixture
@@ -131,11 +131,13 @@ func (f *fixture) start() error {
 	}
 	f.dir = dir
 	bin := os.Getenv("PLAYGROUND_BIN")
+	f.bin = bin
 	if bin == "" {
 		bin = filepath.Join(dir, "playground")
 		if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 			return fmt.Errorf("build the server: %v\n%s", err, out)
 		}
+		f.bin = bin
 	}
 	bigSeed, err := writeSeed(dir, "big.json", bigUsers)
 	if err != nil {
@@ -161,9 +163,6 @@ func (f *fixture) start() error {
 			return fmt.Errorf("start %s server: %w", s.name, err)
 		}
 		*s.addr = m[1]
-		if s.name == "ours" {
-			f.oursPID = cmd.Process.Pid
-		}
 	}
 	self, err := os.Executable()
 	if err != nil {
@@ -217,6 +216,17 @@ func (f *fixture) spawn(cmd *exec.Cmd, re *regexp.Regexp, fromStderr bool) ([]st
 	case <-time.After(2 * time.Minute):
 		return nil, fmt.Errorf("%s did not report its address", cmd.Path)
 	}
+}
+
+// startFresh starts one more playground server, on a store of its own,
+// and returns its address and process; it stops with the others.
+func (f *fixture) startFresh(name string) (string, *exec.Cmd, error) {
+	cmd := exec.Command(f.bin, "-addr", "127.0.0.1:0", "-data", filepath.Join(f.dir, name+".db"))
+	m, err := f.spawn(cmd, regexp.MustCompile(`url=http://(\S+)`), true)
+	if err != nil {
+		return "", nil, err
+	}
+	return m[1], cmd, nil
 }
 
 func (f *fixture) stop() {
