@@ -34,19 +34,7 @@ func (r webResult) code() string { return r.trailer.Get(wire.HeaderStatus) }
 // webPost posts body (frames) to method and reads the response whole.
 func webPost(t *testing.T, addr, method string, body []byte, header http.Header) webResult {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, "http://"+addr+method, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", wire.ContentTypeProto)
-	req.Header.Set("X-Grpc-Web", "1")
-	for k, v := range header {
-		req.Header[k] = v
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := webStart(t, addr, method, body, header)
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("HTTP %d", resp.StatusCode)
@@ -89,6 +77,26 @@ func webPost(t *testing.T, addr, method string, body []byte, header http.Header)
 		}
 	}
 	return res
+}
+
+// webStart posts body to method, as a browser's fetch would, and returns
+// the response as soon as its headers arrive, its body unread.
+func webStart(t *testing.T, addr, method string, body []byte, header http.Header) *http.Response {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, "http://"+addr+method, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", wire.ContentTypeProto)
+	req.Header.Set("X-Grpc-Web", "1")
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
 }
 
 func webFrames(t *testing.T, msgs ...proto.Message) []byte {
@@ -205,15 +213,7 @@ func TestWebCallMetadata(t *testing.T) {
 func TestWebCallClientGone(t *testing.T) {
 	probe := newBridgeProbe()
 	ts := bridgeStart(t, Config{}, func(s *Server) { s.reg.RegisterService(bridgeProbeDesc(), probe) })
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, "http://"+ts.addr+"/bridgetest.Probe/Flood", bytes.NewReader(webFrames(t, &pb.UserRequest{Id: 1})))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", wire.ContentTypeProto)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := webStart(t, ts.addr, "/bridgetest.Probe/Flood", webFrames(t, &pb.UserRequest{Id: 1}), nil)
 	if _, err := wire.NewReader(resp.Body, 1<<20).Next(); err != nil {
 		t.Fatalf("first message: %v", err)
 	}
@@ -265,15 +265,7 @@ func TestWebCallStreamsMessageByMessage(t *testing.T) {
 	probe := newBridgeProbe()
 	ts := bridgeStart(t, Config{}, func(s *Server) { s.reg.RegisterService(bridgeProbeDesc(), probe) })
 	base := bridgeBaseline(t, ts.addr)
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, "http://"+ts.addr+"/bridgetest.Probe/Hold", bytes.NewReader(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", wire.ContentTypeProto)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := webStart(t, ts.addr, "/bridgetest.Probe/Hold", nil, nil)
 	f, err := wire.NewReader(resp.Body, 1<<20).Next()
 	var r pb.UserResponse
 	if err != nil || proto.Unmarshal(f.Payload, &r) != nil || r.GetMessage() != "holding" {
@@ -301,15 +293,7 @@ func TestWebCallSlowReader(t *testing.T) {
 		s.webCalls.writeTimeout = 200 * time.Millisecond
 	})
 	base := bridgeBaseline(t, ts.addr)
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, "http://"+ts.addr+"/bridgetest.Probe/Flood", bytes.NewReader(webFrames(t, &pb.UserRequest{Id: 1})))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", wire.ContentTypeProto)
-	resp, err := http.DefaultClient.Do(req) // and never read the body
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := webStart(t, ts.addr, "/bridgetest.Probe/Flood", webFrames(t, &pb.UserRequest{Id: 1}), nil) // and never read the body
 	select {
 	case err := <-probe.ended:
 		if err == nil {

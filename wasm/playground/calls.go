@@ -139,24 +139,59 @@ func (p *page) callGetUsersByType() {
 	}
 }
 
+// slot holds a card's open stream, if any, for its buttons' handlers.
+type slot[T any] struct {
+	mu  sync.Mutex
+	cur *T
+}
+
+func (s *slot[T]) set(v *T) {
+	s.mu.Lock()
+	s.cur = v
+	s.mu.Unlock()
+}
+
+func (s *slot[T]) get() *T {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cur
+}
+
+// take returns the stream and empties the slot, so only one handler ends it.
+func (s *slot[T]) take() *T {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur := s.cur
+	s.cur = nil
+	return cur
+}
+
+// sendID sends the card's id field on an open stream, showing it as sent.
+// It reports false when the stream has ended.
+func (c *card) sendID(send func(*pb.UserRequest) error) bool {
+	id, err := parseID(c.field("id").value())
+	if err != nil {
+		c.fail(err.Error())
+		return true
+	}
+	if err := send(&pb.UserRequest{Id: id}); err != nil {
+		return false
+	}
+	c.sentID(id)
+	return true
+}
+
 // wireCount drives CountAlreadyUsers: open, send ids one at a time, finish
 // (half-close) for the count, or cancel.
 func (p *page) wireCount() {
 	c := p.count
-	var mu sync.Mutex
-	var s *client.ClientStreamClient[pb.UserRequest, pb.UserCntResponse]
-	take := func() *client.ClientStreamClient[pb.UserRequest, pb.UserCntResponse] {
-		mu.Lock()
-		defer mu.Unlock()
-		cur := s
-		s = nil
-		return cur
-	}
+	var open slot[client.ClientStreamClient[pb.UserRequest, pb.UserCntResponse]]
 	finish := func(cur *client.ClientStreamClient[pb.UserRequest, pb.UserCntResponse]) {
 		r, err := cur.CloseAndRecv()
 		if err == nil {
-			c.root.find(`[data-role="count"]`).setText(strconv.Itoa(int(r.GetUserCnt())))
-			c.logf("← UserCntResponse{user_cnt: " + strconv.Itoa(int(r.GetUserCnt())) + "}")
+			n := strconv.Itoa(int(r.GetUserCnt()))
+			c.root.find(`[data-role="count"]`).setText(n)
+			c.logf("← UserCntResponse{user_cnt: " + n + "}")
 		}
 		header, _ := cur.Header()
 		c.end(err, header, cur.Trailer())
@@ -172,41 +207,28 @@ func (p *page) wireCount() {
 			c.buttons("open")
 			return
 		}
-		mu.Lock()
-		s = cur
-		mu.Unlock()
+		open.set(cur)
 		c.logf("stream open")
 		c.buttons("send", "close-send", "cancel")
 	})
 	c.root.find("form").on("submit", func() {
-		mu.Lock()
-		cur := s
-		mu.Unlock()
-		if cur == nil {
+		cur := open.get()
+		if cur == nil || c.sendID(cur.Send) {
 			return
 		}
-		id, err := parseID(c.field("id").value())
-		if err != nil {
-			c.fail(err.Error())
-			return
+		if cur := open.take(); cur != nil {
+			finish(cur) // the stream ended: show why
 		}
-		if err := cur.Send(&pb.UserRequest{Id: id}); err != nil {
-			if cur := take(); cur != nil {
-				finish(cur) // the stream ended: show why
-			}
-			return
-		}
-		c.sentID(id)
 	})
 	c.button("close-send").on("click", func() {
-		if cur := take(); cur != nil {
+		if cur := open.take(); cur != nil {
 			c.buttons()
 			c.logf("→ half-close")
 			finish(cur)
 		}
 	})
 	c.button("cancel").on("click", func() {
-		if cur := take(); cur != nil {
+		if cur := open.take(); cur != nil {
 			c.buttons()
 			c.abort()
 			finish(cur)
@@ -218,13 +240,7 @@ func (p *page) wireCount() {
 // receiver shows each reply as it arrives, close (half-close), or cancel.
 func (p *page) wireByIDs() {
 	c := p.byIDs
-	var mu sync.Mutex
-	var s *client.BidiStreamClient[pb.UserRequest, pb.UserResponse]
-	current := func() *client.BidiStreamClient[pb.UserRequest, pb.UserResponse] {
-		mu.Lock()
-		defer mu.Unlock()
-		return s
-	}
+	var open slot[client.BidiStreamClient[pb.UserRequest, pb.UserResponse]]
 	c.button("open").on("click", func() {
 		c.buttons()
 		ctx := c.begin()
@@ -234,17 +250,13 @@ func (p *page) wireByIDs() {
 			c.buttons("open")
 			return
 		}
-		mu.Lock()
-		s = cur
-		mu.Unlock()
+		open.set(cur)
 		c.logf("stream open")
 		c.buttons("send", "close-send", "cancel")
 		for { // the receiver: runs until the stream ends
 			r, err := cur.Recv()
 			if err != nil {
-				mu.Lock()
-				s = nil
-				mu.Unlock()
+				open.take()
 				if err == io.EOF {
 					c.logf("← end of stream")
 				}
@@ -257,21 +269,12 @@ func (p *page) wireByIDs() {
 		}
 	})
 	c.root.find("form").on("submit", func() {
-		cur := current()
-		if cur == nil {
-			return
-		}
-		id, err := parseID(c.field("id").value())
-		if err != nil {
-			c.fail(err.Error())
-			return
-		}
-		if err := cur.Send(&pb.UserRequest{Id: id}); err == nil {
-			c.sentID(id)
+		if cur := open.get(); cur != nil {
+			c.sendID(cur.Send) // an ended stream shows why through its receiver
 		}
 	})
 	c.button("close-send").on("click", func() {
-		if cur := current(); cur != nil {
+		if cur := open.get(); cur != nil {
 			c.buttons("cancel")
 			c.logf("→ half-close")
 			cur.CloseSend()
