@@ -108,7 +108,7 @@ func peekTCP(c *net.TCPConn, head []byte) error {
 	var perr error
 	err = rc.Read(func(fd uintptr) bool {
 		n, _, perr = syscall.Recvfrom(int(fd), head, syscall.MSG_PEEK)
-		return perr != syscall.EAGAIN
+		return perr != syscall.EAGAIN && perr != syscall.EINTR // else wait, then peek again
 	})
 	switch {
 	case err != nil:

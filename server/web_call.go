@@ -140,10 +140,17 @@ type webCall struct {
 	flusher      *webFlusher // a server stream's, from its first message
 }
 
-// sendHeader implements callTransport.
+// sendHeader implements callTransport. A server stream's headers go to
+// the client at once, as a handler's SendHeader asks; the rest leave with
+// the call's first write.
 func (c *webCall) sendHeader(md metadata.MD) error {
 	c.setHeaders(outgoingMD(md, len(md)))
 	c.rw.WriteHeader(http.StatusOK)
+	if c.serverStreams && !c.ended {
+		if err := http.NewResponseController(c.rw).Flush(); err != nil {
+			return writeError(err)
+		}
+	}
 	return nil
 }
 
