@@ -40,7 +40,6 @@ import (
 const (
 	defaultBridgePingInterval  = 30 * time.Second
 	defaultBridgePongWait      = 30 * time.Second
-	defaultBridgeWriteTimeout  = 10 * time.Second
 	defaultBridgeHeaderTimeout = 10 * time.Second
 	defaultBridgeCloseTimeout  = 2 * time.Second
 	// bridgeMaxHeaderBytes bounds the request's header block.
@@ -83,7 +82,7 @@ func (c *bridgeConfig) setDefaults() {
 	}{
 		{&c.pingInterval, defaultBridgePingInterval},
 		{&c.pongWait, defaultBridgePongWait},
-		{&c.writeTimeout, defaultBridgeWriteTimeout},
+		{&c.writeTimeout, defaultWriteTimeout},
 		{&c.headerTimeout, defaultBridgeHeaderTimeout},
 		{&c.closeTimeout, defaultBridgeCloseTimeout},
 	} {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -76,6 +77,11 @@ type callTransport interface {
 type trailersOnlyTransport interface {
 	sendTrailersOnly(md metadata.MD, st *status.Status) error
 }
+
+// defaultWriteTimeout bounds one write of a call of ours: a client that
+// stops reading for this long has its call ended, so nothing piles up for
+// it.
+const defaultWriteTimeout = 10 * time.Second
 
 // Causes a call's context can end with, besides a protocol error's status.
 var (

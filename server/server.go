@@ -115,7 +115,7 @@ func New(cfg Config, st store.Store) (*Server, error) {
 	reflection.Register(s.reg)
 	s.health.SetServingStatus(pb.UserManager_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
 
-	s.webCalls = &webCalls{reg: s.reg, replies: s.replies, log: s.log, writeTimeout: defaultBridgeWriteTimeout}
+	s.webCalls = &webCalls{reg: s.reg, replies: s.replies, log: s.log, writeTimeout: defaultWriteTimeout}
 	s.wrapper = grpcweb.WrapServer(s.webGRPC,
 		grpcweb.WithOriginFunc(s.origin.isListed),
 		grpcweb.WithWebsockets(false), // our own bridge serves grpc-websockets
