@@ -468,15 +468,13 @@ func (w *wsSender) add(m proto.Message, n int) error {
 	if w.failed || w.stopped {
 		return io.EOF
 	}
-	if len(w.pending) == 0 {
+	start := len(w.pending)
+	if start == 0 {
 		w.pending = append(w.pending, wire.WSData)
 	}
 	out, err := proto.MarshalOptions{UseCachedSize: true}.MarshalAppend(wire.AppendPrefix(w.pending, wire.FlagData, n), m)
 	if err != nil {
-		w.pending = w.pending[:len(w.pending)-wire.PrefixLen]
-		if len(w.pending) == 1 {
-			w.pending = w.pending[:0]
-		}
+		w.pending = w.pending[:start] // the queue as it was
 		return status.Error(codes.Internal, "marshal request: "+err.Error())
 	}
 	w.pending = out

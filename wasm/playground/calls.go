@@ -3,6 +3,7 @@
 package main
 
 import (
+	"context"
 	"io"
 	"strconv"
 	"sync"
@@ -166,6 +167,22 @@ func (s *slot[T]) take() *T {
 	return cur
 }
 
+// openStream starts a card's client or bidi stream with call and keeps it
+// in open. It returns nil, the failure shown, when the stream cannot start.
+func openStream[T any](c *card, open *slot[T], call func(context.Context, ...client.CallOption) (*T, error)) *T {
+	c.buttons()
+	cur, err := call(c.begin())
+	if err != nil {
+		c.end(err, nil, nil)
+		c.buttons("open")
+		return nil
+	}
+	open.set(cur)
+	c.logf("stream open")
+	c.buttons("send", "close-send", "cancel")
+	return cur
+}
+
 // sendID sends the card's id field on an open stream, showing it as sent.
 // It reports false when the stream has ended.
 func (c *card) sendID(send func(*pb.UserRequest) error) bool {
@@ -198,18 +215,8 @@ func (p *page) wireCount() {
 		c.buttons("open")
 	}
 	c.button("open").on("click", func() {
-		c.buttons()
-		ctx := c.begin()
 		c.root.find(`[data-role="count"]`).clear()
-		cur, err := p.users.CountAlreadyUsers(ctx)
-		if err != nil {
-			c.end(err, nil, nil)
-			c.buttons("open")
-			return
-		}
-		open.set(cur)
-		c.logf("stream open")
-		c.buttons("send", "close-send", "cancel")
+		openStream(c, &open, p.users.CountAlreadyUsers)
 	})
 	c.root.find("form").on("submit", func() {
 		cur := open.get()
@@ -242,17 +249,10 @@ func (p *page) wireByIDs() {
 	c := p.byIDs
 	var open slot[client.BidiStreamClient[pb.UserRequest, pb.UserResponse]]
 	c.button("open").on("click", func() {
-		c.buttons()
-		ctx := c.begin()
-		cur, err := p.users.GetUsersByIds(ctx)
-		if err != nil {
-			c.end(err, nil, nil)
-			c.buttons("open")
+		cur := openStream(c, &open, p.users.GetUsersByIds)
+		if cur == nil {
 			return
 		}
-		open.set(cur)
-		c.logf("stream open")
-		c.buttons("send", "close-send", "cancel")
 		for { // the receiver: runs until the stream ends
 			r, err := cur.Recv()
 			if err != nil {
