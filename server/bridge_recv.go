@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -12,54 +11,34 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
-	"github.com/grpcplay/playground/wasm/wire"
+	"github.com/grpcplay/playground/wasm/framing"
 )
 
 // readRequestHeaders reads the call's first message, the request header
-// block, within the header timeout. It returns the handler's incoming
-// metadata and the grpc-timeout (negative: none); errClientGone when the
-// socket failed; or a status error for the client.
-func (s *bridgeStream) readRequestHeaders() (metadata.MD, time.Duration, error) {
+// block, within the header timeout: the request's headers as metadata
+// (parseRequest reads them); errClientGone when the socket failed; or a
+// status error for the client.
+func (s *bridgeStream) readRequestHeaders() (metadata.MD, error) {
 	s.conn.SetReadDeadline(time.Now().Add(s.b.cfg.headerTimeout))
 	typ, r, err := s.conn.NextReader()
 	if err != nil {
-		return nil, 0, errClientGone
+		return nil, errClientGone
 	}
 	if typ != websocket.BinaryMessage {
-		return nil, 0, status.Error(codes.InvalidArgument, "grpc-websockets: the first message must be the request headers, in a binary message; got a text message")
+		return nil, status.Error(codes.InvalidArgument, "grpc-websockets: the first message must be the request headers, in a binary message; got a text message")
 	}
 	block, err := io.ReadAll(io.LimitReader(r, bridgeMaxHeaderBytes+1))
 	if err != nil {
-		return nil, 0, errClientGone
+		return nil, errClientGone
 	}
 	if len(block) > bridgeMaxHeaderBytes {
-		return nil, 0, status.Errorf(codes.ResourceExhausted, "grpc-websockets: request headers larger than %d bytes", bridgeMaxHeaderBytes)
+		return nil, status.Errorf(codes.ResourceExhausted, "grpc-websockets: request headers larger than %d bytes", bridgeMaxHeaderBytes)
 	}
-	hdr, err := wire.ParseHeaderBlock(block)
+	md, err := framing.ParseHeaderBlock(block)
 	if err != nil {
-		return nil, 0, status.Errorf(codes.InvalidArgument, "grpc-websockets: first message: %v", err)
+		return nil, status.Errorf(codes.InvalidArgument, "grpc-websockets: first message: %v", err)
 	}
-	if err := checkContentType(hdr.Get(wire.HeaderContentType)); err != nil {
-		return nil, 0, err
-	}
-	timeout := time.Duration(-1)
-	if v := hdr.Get(wire.HeaderTimeout); v != "" {
-		if timeout, err = wire.DecodeTimeout(v); err != nil {
-			return nil, 0, status.Errorf(codes.InvalidArgument, "grpc-websockets: %v", err)
-		}
-	}
-	return incomingMD(hdr, s.req.Host), timeout, nil
-}
-
-// checkContentType accepts what gRPC-Web clients send for protobuf
-// messages; an absent content-type means the same.
-func checkContentType(ct string) error {
-	base, _, _ := strings.Cut(ct, ";")
-	switch strings.ToLower(strings.TrimSpace(base)) {
-	case "", wire.ContentTypeWeb, wire.ContentTypeProto, "application/grpc", "application/grpc+proto":
-		return nil
-	}
-	return status.Errorf(codes.InvalidArgument, "grpc-websockets: content-type %q is not supported; messages travel as %s", ct, wire.ContentTypeProto)
+	return md, nil
 }
 
 // bridgeConnError is a failure of the socket itself, as opposed to bad
@@ -85,7 +64,7 @@ func (s *bridgeStream) readRequests() {
 		}
 		cause = status.Error(codes.InvalidArgument, "grpc-websockets: message after the half-close")
 	}
-	s.cancel(cause)
+	s.c.cancel(cause)
 	if cause == errClientGone {
 		return
 	}
@@ -105,74 +84,93 @@ const bridgeKeepFrame = 16 << 10
 // readFrames hands each request frame's payload to RecvMsg, waiting until
 // RecvMsg has it. It returns nil after the half-close, else why it stopped.
 //
-// Two wire.Readers take turns on the one byte stream: while RecvMsg
+// Two framing.Readers take turns on the one byte stream: while RecvMsg
 // unmarshals one's payload, the other reads the next frame, so a request
 // is read ahead (and a client that goes away is noticed) without copying
 // payloads and with at most two requests in memory.
 func (s *bridgeStream) readFrames() error {
 	body := &bridgeBody{s: s}
-	max := s.b.cfg.maxMsgSize
-	frames := [2]*wire.Reader{wire.NewReader(body, max), wire.NewReader(body, max)}
+	if !s.c.clientStreams {
+		// The one request message comes at once: all of it, and the
+		// half-close, within the message timeout.
+		s.frameDeadline = messageDeadline(s.c.begin, s.b.cfg.messageTimeout, 0)
+	}
+	newReader := func() *framing.Reader {
+		r := framing.NewRequestReader(body, s.b.cfg.maxMsgSize)
+		r.Begin = s.beginMessage
+		return r
+	}
+	frames := [2]*framing.Reader{newReader(), newReader()}
 	for i := 0; ; i ^= 1 {
 		f, err := frames[i].Next()
 		if err != nil {
 			if err == io.EOF {
+				s.frameDeadline = time.Time{}
 				close(s.in)
 				return nil
 			}
-			return frameError(err)
+			return s.frameError(err)
 		}
-		switch f.Flag {
-		case wire.FlagData:
-		case wire.FlagCompressed:
-			return status.Error(codes.Unimplemented, "grpc-websockets: compressed messages are not supported")
-		default:
-			return status.Errorf(codes.InvalidArgument, "grpc-websockets: request frame with flag 0x%02x", f.Flag)
+		if s.c.clientStreams {
+			s.frameDeadline = time.Time{} // the next message may take its time to begin
+		}
+		p, err := f.Message()
+		if err != nil {
+			return err
 		}
 		select {
-		case s.in <- f.Payload:
-		case <-s.ctx.Done():
+		case s.in <- p:
+		case <-s.c.ctx.Done():
 			return errStreamDone
 		}
-		if len(f.Payload) > bridgeKeepFrame {
+		if len(p) > bridgeKeepFrame {
 			select {
 			case <-s.bigDone: // RecvMsg is done with it
-			case <-s.ctx.Done():
+			case <-s.c.ctx.Done():
 				return errStreamDone
 			}
-			frames[i] = wire.NewReader(body, max)
+			frames[i] = newReader()
 		}
 	}
 }
 
+// beginMessage bounds how long the payload announced may take to arrive.
+func (s *bridgeStream) beginMessage(n int) {
+	start := s.c.begin
+	if s.c.clientStreams {
+		start = time.Now()
+	}
+	s.frameDeadline = messageDeadline(start, s.b.cfg.messageTimeout, n)
+	s.lastRefresh = time.Time{}
+}
+
 // frameError turns a failed frame read into the stream's cancel cause.
-func frameError(err error) error {
-	if _, ok := errors.AsType[bridgeConnError](err); ok {
+func (s *bridgeStream) frameError(err error) error {
+	if ce, ok := errors.AsType[bridgeConnError](err); ok {
+		if isTimeout(ce.err) && !s.frameDeadline.IsZero() && !time.Now().Before(s.frameDeadline) {
+			return readTimeoutError(s.b.cfg.messageTimeout)
+		}
 		return errClientGone
 	}
-	if _, ok := status.FromError(err); ok {
-		return err
-	}
-	if errors.Is(err, wire.ErrFrameTooLarge) {
-		return status.Errorf(codes.ResourceExhausted, "grpc-websockets: %v", err)
-	}
-	if errors.Is(err, io.ErrUnexpectedEOF) {
-		return status.Error(codes.InvalidArgument, "grpc-websockets: half-close inside a frame: the request bytes end before the length their prefix announces")
-	}
-	return status.Errorf(codes.Internal, "grpc-websockets: read: %v", err)
+	return err // the frame reader's, or the body's, status
 }
 
 // refreshReadDeadline pushes the read deadline readTimeout ahead before a
 // read: a peer that sends nothing, not even a pong, for that long is dead.
 // It touches the socket's deadline only when an eighth of readTimeout has
-// passed, not on every read. Reader goroutine only.
+// passed, not on every read. A request message being read keeps its own,
+// nearer deadline. Reader goroutine only.
 func (s *bridgeStream) refreshReadDeadline() {
 	now := time.Now()
 	if now.Sub(s.lastRefresh) < s.readTimeout/8 {
 		return
 	}
 	s.lastRefresh = now
-	s.conn.SetReadDeadline(now.Add(s.readTimeout))
+	d := now.Add(s.readTimeout)
+	if !s.frameDeadline.IsZero() && s.frameDeadline.Before(d) {
+		d = s.frameDeadline
+	}
+	s.conn.SetReadDeadline(d)
 }
 
 // onPong runs in the reader goroutine, inside a read.
@@ -223,9 +221,9 @@ func (b *bridgeBody) Read(p []byte) (int, error) {
 			return 0, bridgeConnError{err}
 		}
 		switch b.one[0] {
-		case wire.WSData:
+		case framing.WSData:
 			b.cur = r
-		case wire.WSHalfClose:
+		case framing.WSHalfClose:
 			if n, _ := io.ReadFull(r, b.one[:]); n > 0 {
 				return 0, status.Error(codes.InvalidArgument, "grpc-websockets: the half-close message 0x01 must be alone")
 			}

@@ -2,30 +2,31 @@ package server
 
 import (
 	"context"
-	"errors"
+	"encoding/binary"
 	"io"
-	"net"
 	"net/http"
 	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
-	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
+
+	"github.com/grpcplay/playground/wasm/framing"
 )
 
-// bridgeStream is one call on one grpc-websockets connection: the
-// callStream's transport over a WebSocket.
+// bridgeStream is one call on one grpc-websockets connection: the call's
+// transport over a WebSocket.
 //
 // Two goroutines serve it: the connection's own (the handler, and every
 // data write) and a reader (readRequests), which hands request payloads to
 // RecvMsg one at a time and notices a client that closes or drops the
 // socket even while the handler is not receiving.
 type bridgeStream struct {
-	callStream
 	b           *bridge
+	c           *call
 	conn        *websocket.Conn
 	req         *http.Request
 	readTimeout time.Duration
@@ -34,57 +35,66 @@ type bridgeStream struct {
 	bigDone  chan struct{} // RecvMsg is done with a payload over bridgeKeepFrame
 	readDone chan struct{} // closed when the reader goroutine has ended
 
-	lastRefresh time.Time // the read deadline's last push (reader goroutine)
+	// The reader goroutine's own: the read deadline's last push, and when
+	// the request message being read must be complete (zero: none).
+	lastRefresh   time.Time
+	frameDeadline time.Time
 
 	pingMu      sync.Mutex
 	pingTimer   *time.Timer
 	pingStopped bool
 }
 
-func newBridgeStream(b *bridge, conn *websocket.Conn, r *http.Request, method string, h handler) *bridgeStream {
-	s := &bridgeStream{
+func newBridgeStream(b *bridge, conn *websocket.Conn, r *http.Request) *bridgeStream {
+	return &bridgeStream{
 		b:           b,
 		conn:        conn,
 		req:         r,
 		readTimeout: b.cfg.pingInterval + b.cfg.pongWait,
 	}
-	s.init(s, b.replies, b.log, method, h)
-	return s
 }
 
 // serve runs the call from its header message to the close of the socket.
 func (s *bridgeStream) serve() {
-	md, timeout, err := s.readRequestHeaders()
+	method := s.req.URL.Path
+	md, err := s.readRequestHeaders()
 	if err == errClientGone {
 		s.conn.Close()
 		return
 	}
+	var req callRequest
+	if err == nil {
+		req, err = parseRequest(md, s.req.Host)
+	}
+	h, lookupErr := s.b.reg.lookup(method)
+	switch {
+	case err != nil:
+	case req.protocol == "grpc-web-text" || req.protocol == "grpc-web-text+json":
+		err = status.Error(codes.InvalidArgument, "grpc-websockets: messages travel as binary frames; the grpc-web-text content type is for HTTP")
+	case lookupErr != nil:
+		err = lookupErr
+	case h.raw && req.codec != (protoCodec{}):
+		err = errJSONForwarded
+	}
 	if err != nil {
-		s.b.refuse(s.conn, status.Convert(err))
+		s.refuse(err)
 		return
 	}
-
-	var ctx context.Context
-	ctx, s.cancel = context.WithCancelCause(s.b.stopCtx)
-	if timeout >= 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, timeout)
-		defer cancel()
+	req.protocol = "grpc-websockets"
+	if req.codec == (jsonCodec{}) {
+		req.protocol += "+json"
 	}
-	ctx = metadata.NewIncomingContext(ctx, md)
-	ctx = peer.NewContext(ctx, s.peer())
-	s.ctx = s.withTransportStream(ctx)
-
+	s.c = newCall(context.Background(), s.b.srv, s, method, h, req, s.peer())
 	s.in = make(chan []byte)
 	s.bigDone = make(chan struct{}, 1)
 	s.readDone = make(chan struct{})
 	s.conn.SetPongHandler(s.onPong)
 	go s.readRequests()
 	s.startPings()
-	defer s.end()
-	err = s.run()
+	defer s.closeSocket()
+	err = s.c.run()
 	s.stopPings()
-	if s.finish(err) && s.b.closeHandshake(s.conn) == nil {
+	if s.c.finish(err) && s.b.closeHandshake(s.conn) == nil {
 		// Wait (boundedly) for the client's answer to our close, so
 		// closing does not reset the connection under trailers the client
 		// has still to read.
@@ -97,52 +107,99 @@ func (s *bridgeStream) serve() {
 	}
 }
 
-func (s *bridgeStream) peer() *peer.Peer {
-	nc := s.conn.NetConn()
-	p := &peer.Peer{Addr: nc.RemoteAddr(), LocalAddr: nc.LocalAddr()}
-	if s.req.TLS != nil {
-		p.AuthInfo = credentials.TLSInfo{
-			State:          *s.req.TLS,
-			CommonAuthInfo: credentials.CommonAuthInfo{SecurityLevel: credentials.PrivacyAndIntegrity},
+// refuse answers a call that will not run with err's status and closes the
+// socket once the client has answered the close (or the wait is over).
+func (s *bridgeStream) refuse(err error) {
+	s.c = newCall(context.Background(), s.b.srv, s, s.req.URL.Path, handler{}, callRequest{timeout: -1}, s.peer())
+	s.b.log.Debug("grpc-websockets: call refused", "path", s.req.URL.Path, "err", err)
+	if s.c.finish(err) && s.b.closeHandshake(s.conn) == nil {
+		s.conn.SetReadDeadline(time.Now().Add(s.b.cfg.closeTimeout))
+		for {
+			if _, _, err := s.conn.NextReader(); err != nil {
+				break
+			}
 		}
 	}
-	return p
+	s.conn.Close()
 }
 
-// end closes the socket and waits for the reader goroutine. It runs even
-// if the handler panics.
-func (s *bridgeStream) end() {
+// closeHandshake sends a normal close frame after the trailers.
+func (b *bridge) closeHandshake(conn *websocket.Conn) error {
+	return conn.WriteControl(websocket.CloseMessage,
+		websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""),
+		time.Now().Add(b.cfg.writeTimeout))
+}
+
+func (s *bridgeStream) peer() *peer.Peer {
+	nc := s.conn.NetConn()
+	return newPeer(nc.RemoteAddr(), nc.LocalAddr(), requestTLS(s.req))
+}
+
+// closeSocket closes the socket and waits for the reader goroutine. It
+// runs even if the handler panics.
+func (s *bridgeStream) closeSocket() {
 	s.stopPings()
-	s.cancel(errStreamDone)
+	s.c.cancel(errStreamDone)
 	s.conn.Close()
 	<-s.readDone
 }
 
-// sendHeader implements callTransport: the header block, in a WebSocket
-// message of its own. improbable-eng's JS client reads nothing after a
-// header or trailer block in the same message (its parser returns at each
-// block and resumes only with the next message), so a block always ends a
-// message.
-func (s *bridgeStream) sendHeader(md metadata.MD) error {
+// sendHeader implements callTransport: the header block.
+func (s *bridgeStream) sendHeader(md metadata.MD, _ bool) error {
 	if len(md) == 0 {
-		return s.send(s.b.replies.headerFrame)
+		return s.writeFrames(s.b.srv.replies.headerFrame)
 	}
-	buf := s.b.replies.getBuf()
-	*buf = s.b.replies.appendHeader(*buf, md)
-	err := s.send(*buf)
-	s.b.replies.putBuf(buf)
-	return err
+	buf := s.b.srv.replies.getBuf()
+	defer s.b.srv.replies.putBuf(buf)
+	*buf = s.b.srv.replies.appendHeader(*buf, md)
+	return s.writeFrames(*buf)
 }
 
-// send implements callTransport: out as one binary message, within the
-// write timeout.
-func (s *bridgeStream) send(out []byte) error {
-	s.conn.SetWriteDeadline(time.Now().Add(s.b.cfg.writeTimeout))
-	if err := s.conn.WriteMessage(websocket.BinaryMessage, out); err != nil {
-		if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
-			return errClientStalled
+// send implements callTransport.
+func (s *bridgeStream) send(frames []byte) error { return s.writeFrames(frames) }
+
+// end implements callTransport: the held-back reply, then the trailer
+// block. A call that sent nothing sends its (empty) header block first,
+// since the protocol's response always starts with one.
+func (s *bridgeStream) end(frames []byte, md metadata.MD, st *status.Status, trailersOnly bool) error {
+	if trailersOnly {
+		if err := s.writeFrames(s.b.srv.replies.headerFrame); err != nil {
+			return err
 		}
-		return errClientGone
+	}
+	if err := s.writeFrames(frames); err != nil {
+		return err
+	}
+	buf := s.b.srv.replies.getBuf()
+	defer s.b.srv.replies.putBuf(buf)
+	*buf = s.b.srv.replies.appendTrailer(*buf, md, st)
+	return s.writeFrames(*buf)
+}
+
+// writeFrames writes whole frames as the reference server does: each
+// prefix in a message of its own, its payload, if any, in the next; each
+// message within the write timeout.
+func (s *bridgeStream) writeFrames(b []byte) error {
+	for len(b) >= framing.PrefixLen {
+		n := framing.PrefixLen + int(binary.BigEndian.Uint32(b[1:framing.PrefixLen]))
+		if err := s.writeMessage(b[:framing.PrefixLen]); err != nil {
+			return err
+		}
+		if n > framing.PrefixLen {
+			if err := s.writeMessage(b[framing.PrefixLen:n]); err != nil {
+				return err
+			}
+		}
+		b = b[n:]
+	}
+	return nil
+}
+
+// writeMessage writes b as one binary message within the write timeout.
+func (s *bridgeStream) writeMessage(b []byte) error {
+	s.conn.SetWriteDeadline(time.Now().Add(s.b.cfg.writeTimeout))
+	if err := s.conn.WriteMessage(websocket.BinaryMessage, b); err != nil {
+		return writeError(err)
 	}
 	return nil
 }
@@ -155,8 +212,8 @@ func (s *bridgeStream) recv() ([]byte, error) {
 			return nil, io.EOF
 		}
 		return p, nil
-	case <-s.ctx.Done():
-		return nil, s.ctxStatus()
+	case <-s.c.ctx.Done():
+		return nil, s.c.ctxStatus()
 	}
 }
 

@@ -1,22 +1,22 @@
-package server
+package server_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
-	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
+	"go.uber.org/goleak"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -26,70 +26,26 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/grpcplay/playground/pb"
-	"github.com/grpcplay/playground/wasm/wire"
+	"github.com/grpcplay/playground/server"
+	"github.com/grpcplay/playground/server/servertest"
+	"github.com/grpcplay/playground/wasm/framing"
 )
 
 // The bridge's tests speak grpc-websockets with a gorilla client to a real
-// server (New + OpenStore on a temporary file) on 127.0.0.1. They run in
-// package server so a test can tune the bridge's timings and register a
-// probe service, both before the server serves.
+// server (servertest.Start) on 127.0.0.1, and read its replies message by
+// message, as a client that depends on the reference server's message
+// boundaries does.
 
-// bridgeTestServer is a served Server and its address.
-type bridgeTestServer struct {
-	addr string
-	srv  *Server
-	stop func() error // Shutdown with a generous bound; safe to call twice
-}
-
-// bridgeStart serves a new server with cfg until the test ends. tune, when
-// not nil, runs before Serve.
-func bridgeStart(t *testing.T, cfg Config, tune func(*Server)) *bridgeTestServer {
+// bridgeStart serves a new server with cfg until the test ends.
+func bridgeStart(t *testing.T, cfg server.Config, opts ...servertest.Option) *servertest.Server {
 	t.Helper()
-	st, err := OpenStore(context.Background(), filepath.Join(t.TempDir(), "users.db"), "")
-	if err != nil {
-		t.Fatalf("OpenStore: %v", err)
-	}
-	srv, err := New(cfg, st)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	if tune != nil {
-		tune(srv)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
-	var once sync.Once
-	var stopErr error
-	ts := &bridgeTestServer{addr: ln.Addr().String(), srv: srv}
-	ts.stop = func() error {
-		once.Do(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			stopErr = srv.Shutdown(ctx)
-			if err := <-done; err != nil {
-				t.Errorf("Serve: %v", err)
-			}
-			st.Close()
-		})
-		return stopErr
-	}
-	t.Cleanup(func() {
-		if err := ts.stop(); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-	})
-	return ts
+	return servertest.Start(t, cfg, opts...)
 }
 
 // bridgeBaseline makes one call, so that every goroutine the server keeps
-// (its accept loops) is running, waits until the goroutine count holds
-// still, and returns it. A subtest runs on a goroutine of its own: it
-// expects one more.
-func bridgeBaseline(t *testing.T, addr string) int {
+// is running, and returns the goroutines running now, for
+// bridgeWaitGoroutines.
+func bridgeBaseline(t *testing.T, addr string) goleak.Option {
 	t.Helper()
 	c := bridgeOpen(t, addr, "/UserManager/GetUser", nil)
 	c.send(&pb.UserRequest{Id: 1})
@@ -100,36 +56,26 @@ func bridgeBaseline(t *testing.T, addr string) int {
 	}
 	bridgeWantCode(t, c.finish(), codes.OK, "")
 	c.conn.Close()
-	n := runtime.NumGoroutine()
-	for same := 0; same < 20; {
-		time.Sleep(5 * time.Millisecond)
-		if m := runtime.NumGoroutine(); m != n {
-			n, same = m, 0
-			continue
-		}
-		same++
-	}
-	return n
+	return goleak.IgnoreCurrent()
 }
 
-// bridgeWaitGoroutines waits (boundedly) until the process runs at most
-// base goroutines again: every stream goroutine has ended.
-func bridgeWaitGoroutines(t *testing.T, base int) {
+// bridgeWaitGoroutines waits (boundedly) until no goroutine runs that did
+// not at the baseline: every stream goroutine has ended. It tells them by
+// their stacks, not by counting the process's.
+func bridgeWaitGoroutines(t *testing.T, base goleak.Option) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for runtime.NumGoroutine() > base {
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			buf = buf[:runtime.Stack(buf, true)]
-			t.Fatalf("goroutines: %d, baseline %d; stacks:\n%s", runtime.NumGoroutine(), base, buf)
+	var err error
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		if err = goleak.Find(base); err == nil {
+			return
 		}
-		time.Sleep(5 * time.Millisecond)
 	}
+	t.Fatal(err)
 }
 
 // bridgeDial opens a grpc-websockets connection to method.
 func bridgeDial(addr, method string, h http.Header) (*websocket.Conn, *http.Response, error) {
-	d := websocket.Dialer{Subprotocols: []string{wire.WebSocketProtocol}, HandshakeTimeout: 10 * time.Second}
+	d := websocket.Dialer{Subprotocols: []string{framing.WebSocketProtocol}, HandshakeTimeout: 10 * time.Second}
 	return d.Dial("ws://"+addr+method, h)
 }
 
@@ -137,17 +83,15 @@ func bridgeDial(addr, method string, h http.Header) (*websocket.Conn, *http.Resp
 type bridgeClient struct {
 	t       *testing.T
 	conn    *websocket.Conn
-	body    *bridgeClientBody
-	frames  *wire.Reader
-	header  wire.MD // the response's header block, once read
-	trailer wire.MD // its trailers, once read
+	header  metadata.MD // the response's header block, once read
+	trailer metadata.MD // its trailers, once read
 	st      *status.Status
 	end     error // how the socket ended after the trailers: io.EOF is a normal close
 }
 
 // bridgeDefaultHeaders is what improbable-eng's JS client sends.
-func bridgeDefaultHeaders() wire.MD {
-	return wire.MD{wire.HeaderContentType: {wire.ContentTypeProto}, wire.HeaderXGRPCWeb: {"1"}}
+func bridgeDefaultHeaders() metadata.MD {
+	return metadata.MD{framing.HeaderContentType: {framing.ContentTypeProto}, framing.HeaderXGRPCWeb: {"1"}}
 }
 
 // bridgeConnect opens a call to method without sending anything.
@@ -157,27 +101,26 @@ func bridgeConnect(t *testing.T, addr, method string) *bridgeClient {
 	if err != nil {
 		t.Fatalf("dial %s: %v", method, err)
 	}
-	if p := conn.Subprotocol(); p != wire.WebSocketProtocol {
-		t.Fatalf("subprotocol %q; want %q", p, wire.WebSocketProtocol)
+	if p := conn.Subprotocol(); p != framing.WebSocketProtocol {
+		t.Fatalf("subprotocol %q; want %q", p, framing.WebSocketProtocol)
 	}
 	t.Cleanup(func() { conn.Close() })
 	return bridgeClientOn(t, conn)
 }
 
 func bridgeClientOn(t *testing.T, conn *websocket.Conn) *bridgeClient {
-	body := &bridgeClientBody{conn: conn}
-	return &bridgeClient{t: t, conn: conn, body: body, frames: wire.NewReader(body, 64<<20)}
+	return &bridgeClient{t: t, conn: conn}
 }
 
 // bridgeOpen opens a call to method and sends its header block: md, or
 // the JS client's headers when md is nil.
-func bridgeOpen(t *testing.T, addr, method string, md wire.MD) *bridgeClient {
+func bridgeOpen(t *testing.T, addr, method string, md metadata.MD) *bridgeClient {
 	t.Helper()
 	c := bridgeConnect(t, addr, method)
 	if md == nil {
 		md = bridgeDefaultHeaders()
 	}
-	c.write(websocket.BinaryMessage, wire.AppendHeaderBlock(nil, md))
+	c.write(websocket.BinaryMessage, framing.AppendHeaderBlock(nil, md))
 	return c
 }
 
@@ -192,7 +135,7 @@ func (c *bridgeClient) write(typ int, b []byte) {
 // data sends raw request bytes in one data message.
 func (c *bridgeClient) data(b []byte) {
 	c.t.Helper()
-	c.write(websocket.BinaryMessage, append([]byte{wire.WSData}, b...))
+	c.write(websocket.BinaryMessage, append([]byte{framing.WSData}, b...))
 }
 
 func (c *bridgeClient) send(m proto.Message) {
@@ -202,7 +145,7 @@ func (c *bridgeClient) send(m proto.Message) {
 
 func (c *bridgeClient) halfClose() {
 	c.t.Helper()
-	c.write(websocket.BinaryMessage, []byte{wire.WSHalfClose})
+	c.write(websocket.BinaryMessage, []byte{framing.WSHalfClose})
 }
 
 func bridgeFrame(t *testing.T, m proto.Message) []byte {
@@ -211,7 +154,51 @@ func bridgeFrame(t *testing.T, m proto.Message) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return wire.AppendFrame(nil, wire.FlagData, b)
+	return framing.AppendFrame(nil, framing.FlagData, b)
+}
+
+// nextMessage returns the next binary message; io.EOF for a normal close.
+func (c *bridgeClient) nextMessage() ([]byte, error) {
+	// A bound so a broken server fails the test instead of hanging it.
+	c.conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+	typ, b, err := c.conn.ReadMessage()
+	if websocket.IsCloseError(err, websocket.CloseNormalClosure) {
+		return nil, io.EOF
+	}
+	if err != nil {
+		return nil, err
+	}
+	if typ != websocket.BinaryMessage {
+		return nil, errors.New("the server sent a text message")
+	}
+	return b, nil
+}
+
+// nextFrame reads one frame the way a client that depends on the reference
+// server's message boundaries reads it (ktr0731/grpc-web-go-client, behind
+// evans --web): a message that is the 5-byte prefix alone, then, unless the
+// payload is empty, a message that is the whole payload.
+func (c *bridgeClient) nextFrame() (framing.Frame, error) {
+	c.t.Helper()
+	prefix, err := c.nextMessage()
+	if err != nil {
+		return framing.Frame{}, err
+	}
+	if len(prefix) != framing.PrefixLen {
+		c.t.Fatalf("a message of %d bytes where a frame prefix belongs: %q", len(prefix), prefix)
+	}
+	n := int(binary.BigEndian.Uint32(prefix[1:]))
+	f := framing.Frame{Flag: prefix[0]}
+	if n == 0 {
+		return f, nil
+	}
+	if f.Payload, err = c.nextMessage(); err != nil {
+		c.t.Fatalf("no payload message after a prefix: %v", err)
+	}
+	if len(f.Payload) != n {
+		c.t.Fatalf("a payload message of %d bytes; its prefix announced %d", len(f.Payload), n)
+	}
+	return f, nil
 }
 
 // recv reads the next response message into m and reports true, or reads
@@ -222,7 +209,7 @@ func (c *bridgeClient) recv(m proto.Message) bool {
 		c.t.Fatal("recv after the trailers")
 	}
 	for {
-		f, err := c.frames.Next()
+		f, err := c.nextFrame()
 		if err != nil {
 			c.t.Fatalf("response ended without trailers: %v", err)
 		}
@@ -235,27 +222,22 @@ func (c *bridgeClient) recv(m proto.Message) bool {
 			}
 			return true
 		}
-		md, err := wire.ParseHeaderBlock(f.Payload)
+		md, err := framing.ParseHeaderBlock(f.Payload)
 		if err != nil {
 			c.t.Fatalf("response block: %v", err)
-		}
-		if !c.body.atMessageEnd() {
-			// improbable-eng's JS client parses nothing after a block until
-			// the next message comes.
-			c.t.Fatal("a header or trailer block does not end its WebSocket message")
 		}
 		if c.header == nil {
 			// improbable-eng's JS client takes the first block for the
 			// headers, so one must come even before an error's trailers.
-			if ct := md.Get(wire.HeaderContentType); ct != wire.ContentTypeProto {
-				c.t.Fatalf("header block content-type %q; want %q", ct, wire.ContentTypeProto)
+			if ct := framing.First(md, framing.HeaderContentType); ct != framing.ContentTypeProto {
+				c.t.Fatalf("header block content-type %q; want %q", ct, framing.ContentTypeProto)
 			}
 			c.header = md
 			continue
 		}
 		c.trailer = md
-		c.st = wire.StatusFromTrailers(md)
-		_, c.end = c.frames.Next()
+		c.st = framing.StatusFromTrailers(md)
+		_, c.end = c.nextMessage()
 		return false
 	}
 }
@@ -272,55 +254,6 @@ func (c *bridgeClient) finish() *status.Status {
 		c.t.Fatalf("after the trailers the socket ended with %v; want a normal close", c.end)
 	}
 	return c.st
-}
-
-// bridgeClientBody is the response byte stream of the server's binary
-// messages; a normal close is its io.EOF.
-type bridgeClientBody struct {
-	conn *websocket.Conn
-	cur  io.Reader
-}
-
-// atMessageEnd reports whether the bytes read so far end a message.
-func (b *bridgeClientBody) atMessageEnd() bool {
-	if b.cur == nil {
-		return true
-	}
-	var one [1]byte
-	if n, err := b.cur.Read(one[:]); n > 0 || err != io.EOF {
-		return false
-	}
-	b.cur = nil
-	return true
-}
-
-func (b *bridgeClientBody) Read(p []byte) (int, error) {
-	for {
-		if b.cur != nil {
-			n, err := b.cur.Read(p)
-			if err == io.EOF {
-				b.cur = nil
-				if n == 0 {
-					continue
-				}
-				err = nil
-			}
-			return n, err
-		}
-		// A bound so a broken server fails the test instead of hanging it.
-		b.conn.SetReadDeadline(time.Now().Add(30 * time.Second))
-		typ, r, err := b.conn.NextReader()
-		if websocket.IsCloseError(err, websocket.CloseNormalClosure) {
-			return 0, io.EOF
-		}
-		if err != nil {
-			return 0, err
-		}
-		if typ != websocket.BinaryMessage {
-			return 0, errors.New("the server sent a text message")
-		}
-		b.cur = r
-	}
 }
 
 func bridgeWantCode(t *testing.T, st *status.Status, code codes.Code, msgPart string) {
@@ -340,8 +273,8 @@ var bridgeSeedUsers = map[uint32]*pb.User{
 }
 
 func TestBridgeUnary(t *testing.T) {
-	ts := bridgeStart(t, Config{}, nil)
-	base := bridgeBaseline(t, ts.addr)
+	ts := bridgeStart(t, server.Config{})
+	base := bridgeBaseline(t, ts.Addr)
 	newUser := &pb.User{Id: 7, Nickname: "nick", MailAddress: "nick@example.com", UserType: pb.User_GUEST}
 	tests := []struct {
 		name   string
@@ -361,7 +294,7 @@ func TestBridgeUnary(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c := bridgeOpen(t, ts.addr, tc.method, nil)
+			c := bridgeOpen(t, ts.Addr, tc.method, nil)
 			c.send(tc.req)
 			c.halfClose()
 			var got pb.UserResponse
@@ -380,8 +313,8 @@ func TestBridgeUnary(t *testing.T) {
 }
 
 func TestBridgeServerStreaming(t *testing.T) {
-	ts := bridgeStart(t, Config{}, nil)
-	base := bridgeBaseline(t, ts.addr)
+	ts := bridgeStart(t, server.Config{})
+	base := bridgeBaseline(t, ts.Addr)
 	tests := []struct {
 		typ  pb.UserTypeRequest_UserType
 		want []uint32
@@ -394,7 +327,7 @@ func TestBridgeServerStreaming(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.typ.String(), func(t *testing.T) {
-			c := bridgeOpen(t, ts.addr, "/UserManager/GetUsersByType", nil)
+			c := bridgeOpen(t, ts.Addr, "/UserManager/GetUsersByType", nil)
 			c.send(&pb.UserTypeRequest{UserType: tc.typ})
 			c.halfClose()
 			var ids []uint32
@@ -420,8 +353,8 @@ func TestBridgeServerStreaming(t *testing.T) {
 // TestBridgeClientStreaming sends the requests cut into WebSocket messages
 // in several ways: the server must reassemble frames whatever the cut.
 func TestBridgeClientStreaming(t *testing.T) {
-	ts := bridgeStart(t, Config{}, nil)
-	base := bridgeBaseline(t, ts.addr)
+	ts := bridgeStart(t, server.Config{})
+	base := bridgeBaseline(t, ts.Addr)
 	ids := []uint32{1, 2, 99, 1, 6, 4242}
 	var stream []byte
 	for _, id := range ids {
@@ -441,7 +374,7 @@ func TestBridgeClientStreaming(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c := bridgeOpen(t, ts.addr, "/UserManager/CountAlreadyUsers", nil)
+			c := bridgeOpen(t, ts.Addr, "/UserManager/CountAlreadyUsers", nil)
 			switch {
 			case tc.chunk == 0:
 				for _, id := range tc.ids {
@@ -469,7 +402,7 @@ func TestBridgeClientStreaming(t *testing.T) {
 	// Requests larger than the buffer a stream keeps between requests,
 	// mixed with small ones (the big ones carry an unknown field).
 	t.Run("large requests", func(t *testing.T) {
-		c := bridgeOpen(t, ts.addr, "/UserManager/CountAlreadyUsers", nil)
+		c := bridgeOpen(t, ts.Addr, "/UserManager/CountAlreadyUsers", nil)
 		for i, id := range []uint32{1, 2, 99, 3, 4, 5} {
 			b, err := proto.Marshal(&pb.UserRequest{Id: id})
 			if err != nil {
@@ -478,7 +411,7 @@ func TestBridgeClientStreaming(t *testing.T) {
 			if i%2 == 0 {
 				b = protowire.AppendBytes(protowire.AppendTag(b, 99, protowire.BytesType), make([]byte, 100<<10))
 			}
-			c.data(wire.AppendFrame(nil, wire.FlagData, b))
+			c.data(framing.AppendFrame(nil, framing.FlagData, b))
 		}
 		c.halfClose()
 		var got pb.UserCntResponse
@@ -493,9 +426,9 @@ func TestBridgeClientStreaming(t *testing.T) {
 // TestBridgeBidiPingPong shows each reply arrives before the client sends
 // its next id, unknown ids get none, and the half-close ends the call.
 func TestBridgeBidiPingPong(t *testing.T) {
-	ts := bridgeStart(t, Config{}, nil)
-	base := bridgeBaseline(t, ts.addr)
-	c := bridgeOpen(t, ts.addr, "/UserManager/GetUsersByIds", nil)
+	ts := bridgeStart(t, server.Config{})
+	base := bridgeBaseline(t, ts.Addr)
+	c := bridgeOpen(t, ts.Addr, "/UserManager/GetUsersByIds", nil)
 	for _, id := range []uint32{2, 99, 5, 2} {
 		c.send(&pb.UserRequest{Id: id})
 		if id == 99 {
@@ -515,11 +448,11 @@ func TestBridgeBidiPingPong(t *testing.T) {
 }
 
 func TestBridgeDeadline(t *testing.T) {
-	ts := bridgeStart(t, Config{}, nil)
-	base := bridgeBaseline(t, ts.addr)
+	ts := bridgeStart(t, server.Config{})
+	base := bridgeBaseline(t, ts.Addr)
 	md := bridgeDefaultHeaders()
-	md[wire.HeaderTimeout] = []string{"50m"}
-	c := bridgeOpen(t, ts.addr, "/UserManager/GetUsersByIds", md)
+	md[framing.HeaderTimeout] = []string{"50m"}
+	c := bridgeOpen(t, ts.Addr, "/UserManager/GetUsersByIds", md)
 	// The handler waits in Recv, and nothing comes until the deadline.
 	bridgeWantCode(t, c.finish(), codes.DeadlineExceeded, "")
 	bridgeWaitGoroutines(t, base)
@@ -528,16 +461,16 @@ func TestBridgeDeadline(t *testing.T) {
 // TestBridgeMalformed sends what the protocol does not allow: each call
 // ends with a clear status, and the server goes on serving.
 func TestBridgeMalformed(t *testing.T) {
-	ts := bridgeStart(t, Config{}, nil)
-	base := bridgeBaseline(t, ts.addr)
+	ts := bridgeStart(t, server.Config{})
+	base := bridgeBaseline(t, ts.Addr)
 	headers := func(c *bridgeClient) {
-		c.write(websocket.BinaryMessage, wire.AppendHeaderBlock(nil, bridgeDefaultHeaders()))
+		c.write(websocket.BinaryMessage, framing.AppendHeaderBlock(nil, bridgeDefaultHeaders()))
 	}
 	withHeader := func(name, value string) func(*bridgeClient) {
 		return func(c *bridgeClient) {
 			md := bridgeDefaultHeaders()
 			md[name] = []string{value}
-			c.write(websocket.BinaryMessage, wire.AppendHeaderBlock(nil, md))
+			c.write(websocket.BinaryMessage, framing.AppendHeaderBlock(nil, md))
 		}
 	}
 	id1 := bridgeFrame(t, &pb.UserRequest{Id: 1})
@@ -561,38 +494,40 @@ func TestBridgeMalformed(t *testing.T) {
 		{"first message is data", count,
 			func(c *bridgeClient) { c.data(id1) },
 			nil, codes.InvalidArgument, "first message"},
-		{"bad grpc-timeout", count, withHeader(wire.HeaderTimeout, "soon"), nil, codes.InvalidArgument, "grpc-timeout"},
-		{"text content-type", count, withHeader(wire.HeaderContentType, wire.ContentTypeText), nil, codes.InvalidArgument, "content-type"},
-		{"json content-type", count, withHeader(wire.HeaderContentType, "application/grpc-web+json"), nil, codes.InvalidArgument, "content-type"},
-		{"unknown method", "/UserManager/Nope", headers, nil, codes.Unimplemented, "/UserManager/Nope"},
-		{"unknown service", "/Nope/GetUser", headers, nil, codes.Unimplemented, "/Nope/GetUser"},
+		{"bad grpc-timeout", count, withHeader(framing.HeaderTimeout, "soon"), nil, codes.InvalidArgument, "grpc-timeout"},
+		{"text content-type", count, withHeader(framing.HeaderContentType, framing.ContentTypeText), nil, codes.InvalidArgument, "grpc-web-text"},
+		{"not a gRPC content-type", count, withHeader(framing.HeaderContentType, "application/json"), nil, codes.InvalidArgument, "content-type"},
+		{"unknown codec", count, withHeader(framing.HeaderContentType, "application/grpc-web+thrift"), nil, codes.Unimplemented, "thrift"},
+		{"compressed messages", count, withHeader(framing.HeaderEncoding, "gzip"), nil, codes.Unimplemented, "gzip"},
+		{"unknown method", "/UserManager/Nope", headers, nil, codes.Unimplemented, "unknown method Nope for service UserManager"},
+		{"unknown service", "/Nope/GetUser", headers, nil, codes.Unimplemented, "unknown service Nope"},
 		{"text message", count, headers,
 			func(c *bridgeClient) { c.write(websocket.TextMessage, append([]byte{0}, id1...)) },
 			codes.InvalidArgument, "text message"},
 		{"bytes beyond the frame's length", count, headers,
 			func(c *bridgeClient) { c.data(append(id1, 0x08, 0x01)); c.halfClose() },
-			codes.InvalidArgument, "half-close inside a frame"},
+			codes.InvalidArgument, "ends inside a frame"},
 		{"frame shorter than its length", count, headers,
 			func(c *bridgeClient) { c.data(id1[:len(id1)-1]); c.halfClose() },
-			codes.InvalidArgument, "half-close inside a frame"},
+			codes.InvalidArgument, "ends inside a frame"},
 		{"half-close inside a prefix", count, headers,
 			func(c *bridgeClient) { c.data(id1[:3]); c.halfClose() },
-			codes.InvalidArgument, "half-close inside a frame"},
+			codes.InvalidArgument, "ends inside a frame"},
 		{"compressed frame", count, headers,
-			func(c *bridgeClient) { f := append([]byte(nil), id1...); f[0] = wire.FlagCompressed; c.data(f) },
+			func(c *bridgeClient) { f := append([]byte(nil), id1...); f[0] = framing.FlagCompressed; c.data(f) },
 			codes.Unimplemented, "compressed"},
 		{"trailer frame from the client", count, headers,
-			func(c *bridgeClient) { c.data(wire.AppendFrame(nil, wire.FlagTrailer, []byte("a: b\r\n"))) },
+			func(c *bridgeClient) { c.data(framing.AppendFrame(nil, framing.FlagTrailer, []byte("a: b\r\n"))) },
 			codes.InvalidArgument, "flag 0x80"},
 		{"unknown message type byte", count, headers,
 			func(c *bridgeClient) { c.write(websocket.BinaryMessage, append([]byte{0x02}, id1...)) },
 			codes.InvalidArgument, "0x02"},
 		{"half-close with data", count, headers,
-			func(c *bridgeClient) { c.write(websocket.BinaryMessage, []byte{wire.WSHalfClose, 0}) },
+			func(c *bridgeClient) { c.write(websocket.BinaryMessage, []byte{framing.WSHalfClose, 0}) },
 			codes.InvalidArgument, "alone"},
 		{"frame over the size limit", count, headers,
-			func(c *bridgeClient) { c.data(wire.AppendPrefix(nil, wire.FlagData, DefaultMaxMsgSize+1)) },
-			codes.ResourceExhausted, "limit"},
+			func(c *bridgeClient) { c.data(framing.AppendPrefix(nil, framing.FlagData, server.DefaultMaxMsgSize+1)) },
+			codes.ResourceExhausted, "larger than max"},
 		{"unary without a request", "/UserManager/GetUser", headers,
 			func(c *bridgeClient) { c.halfClose() },
 			codes.Internal, "no request message"},
@@ -600,12 +535,15 @@ func TestBridgeMalformed(t *testing.T) {
 			func(c *bridgeClient) { c.data(append(append([]byte(nil), id1...), id1...)); c.halfClose() },
 			codes.Internal, "multiple request messages"},
 		{"request that is not protobuf", "/UserManager/GetUser", headers,
-			func(c *bridgeClient) { c.data(wire.AppendFrame(nil, wire.FlagData, []byte{0xff, 0xff})); c.halfClose() },
+			func(c *bridgeClient) {
+				c.data(framing.AppendFrame(nil, framing.FlagData, []byte{0xff, 0xff}))
+				c.halfClose()
+			},
 			codes.Internal, "unmarshal"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c := bridgeConnect(t, ts.addr, tc.method)
+			c := bridgeConnect(t, ts.Addr, tc.method)
 			tc.first(c)
 			if tc.then != nil {
 				tc.then(c)
@@ -613,7 +551,7 @@ func TestBridgeMalformed(t *testing.T) {
 			bridgeWantCode(t, c.finish(), tc.code, tc.msg)
 
 			// The server goes on serving.
-			ok := bridgeOpen(t, ts.addr, "/UserManager/GetUser", nil)
+			ok := bridgeOpen(t, ts.Addr, "/UserManager/GetUser", nil)
 			ok.send(&pb.UserRequest{Id: 3})
 			ok.halfClose()
 			var r pb.UserResponse
@@ -627,22 +565,22 @@ func TestBridgeMalformed(t *testing.T) {
 }
 
 func TestBridgeNoSubprotocol(t *testing.T) {
-	ts := bridgeStart(t, Config{}, nil)
+	ts := bridgeStart(t, server.Config{})
 	d := websocket.Dialer{HandshakeTimeout: 10 * time.Second}
-	_, resp, err := d.Dial("ws://"+ts.addr+"/UserManager/GetUser", nil)
+	_, resp, err := d.Dial("ws://"+ts.Addr+"/UserManager/GetUser", nil)
 	if err == nil || resp == nil || resp.StatusCode != http.StatusBadRequest {
 		t.Fatalf("handshake without the subprotocol: %v, %v; want 400", resp, err)
 	}
 }
 
 func TestBridgeOrigin(t *testing.T) {
-	ts := bridgeStart(t, Config{AllowedOrigins: []string{"https://app.example.com"}}, nil)
+	ts := bridgeStart(t, server.Config{AllowedOrigins: []string{"https://app.example.com"}})
 	tests := []struct {
 		origin string
 		ok     bool
 	}{
 		{"", true},
-		{"http://" + ts.addr, true}, // the page's own
+		{"http://" + ts.Addr, true}, // the page's own
 		{"https://app.example.com", true},
 		{"HTTPS://APP.EXAMPLE.COM", true},
 		{"https://evil.example.com", false},
@@ -655,7 +593,7 @@ func TestBridgeOrigin(t *testing.T) {
 			if tc.origin != "" {
 				h.Set("Origin", tc.origin)
 			}
-			conn, resp, err := bridgeDial(ts.addr, "/UserManager/GetUser", h)
+			conn, resp, err := bridgeDial(ts.Addr, "/UserManager/GetUser", h)
 			if !tc.ok {
 				if err == nil {
 					conn.Close()
@@ -672,13 +610,13 @@ func TestBridgeOrigin(t *testing.T) {
 		})
 	}
 	// A listed origin's call works end to end.
-	conn, _, err := bridgeDial(ts.addr, "/UserManager/GetUser", http.Header{"Origin": {"https://app.example.com"}})
+	conn, _, err := bridgeDial(ts.Addr, "/UserManager/GetUser", http.Header{"Origin": {"https://app.example.com"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
 	c := bridgeClientOn(t, conn)
-	c.write(websocket.BinaryMessage, wire.AppendHeaderBlock(nil, bridgeDefaultHeaders()))
+	c.write(websocket.BinaryMessage, framing.AppendHeaderBlock(nil, bridgeDefaultHeaders()))
 	c.send(&pb.UserRequest{Id: 1})
 	c.halfClose()
 	var r pb.UserResponse
@@ -701,15 +639,15 @@ func bridgeHoldOpen(t *testing.T, addr string) *bridgeClient {
 }
 
 func TestBridgeStreamCap(t *testing.T) {
-	ts := bridgeStart(t, Config{MaxStreams: 2}, nil)
-	base := bridgeBaseline(t, ts.addr)
-	a := bridgeHoldOpen(t, ts.addr)
-	b := bridgeHoldOpen(t, ts.addr)
+	ts := bridgeStart(t, server.Config{MaxStreams: 2, MaxStreamsPerClient: 2})
+	base := bridgeBaseline(t, ts.Addr)
+	a := bridgeHoldOpen(t, ts.Addr)
+	b := bridgeHoldOpen(t, ts.Addr)
 
-	c := bridgeOpen(t, ts.addr, "/UserManager/GetUsersByIds", nil)
+	c := bridgeOpen(t, ts.Addr, "/UserManager/GetUsersByIds", nil)
 	bridgeWantCode(t, c.finish(), codes.ResourceExhausted, "limit")
 	// A socket that asks for an unknown method counts too.
-	c = bridgeOpen(t, ts.addr, "/UserManager/NoSuchMethod", nil)
+	c = bridgeOpen(t, ts.Addr, "/UserManager/NoSuchMethod", nil)
 	bridgeWantCode(t, c.finish(), codes.ResourceExhausted, "limit")
 
 	// The open streams are unharmed; once one ends its slot is free again.
@@ -722,7 +660,7 @@ func TestBridgeStreamCap(t *testing.T) {
 	bridgeWantCode(t, a.finish(), codes.OK, "")
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		c := bridgeOpen(t, ts.addr, "/UserManager/GetUsersByIds", nil)
+		c := bridgeOpen(t, ts.Addr, "/UserManager/GetUsersByIds", nil)
 		c.send(&pb.UserRequest{Id: 3})
 		if c.recv(&r) {
 			c.halfClose()
@@ -746,8 +684,8 @@ func TestBridgeStreamCap(t *testing.T) {
 // it.
 func TestBridgeAbortCancelsHandler(t *testing.T) {
 	probe := newBridgeProbe()
-	ts := bridgeStart(t, Config{}, func(s *Server) { s.reg.RegisterService(bridgeProbeDesc(), probe) })
-	base := bridgeBaseline(t, ts.addr)
+	ts := bridgeStart(t, server.Config{}, servertest.WithService(bridgeProbeDesc(), probe))
+	base := bridgeBaseline(t, ts.Addr)
 	aborts := []struct {
 		name  string
 		abort func(*bridgeClient)
@@ -761,7 +699,7 @@ func TestBridgeAbortCancelsHandler(t *testing.T) {
 	}
 	for _, a := range aborts {
 		t.Run(a.name, func(t *testing.T) {
-			c := bridgeOpen(t, ts.addr, "/bridgetest.Probe/Hold", nil)
+			c := bridgeOpen(t, ts.Addr, "/bridgetest.Probe/Hold", nil)
 			var r pb.UserResponse
 			if !c.recv(&r) || r.GetMessage() != "holding" {
 				t.Fatalf("hold: %v, %v", &r, c.st)
@@ -775,32 +713,32 @@ func TestBridgeAbortCancelsHandler(t *testing.T) {
 			case <-time.After(10 * time.Second):
 				t.Fatal("the handler's context did not end")
 			}
-			bridgeWaitGoroutines(t, base+1) // +1: this subtest
+			bridgeWaitGoroutines(t, base)
 		})
 	}
 
 	// The real service: a bidi stream and a client stream dropped mid-call,
 	// and a socket that never sends its headers.
 	for _, method := range []string{"/UserManager/GetUsersByIds", "/UserManager/CountAlreadyUsers"} {
-		c := bridgeOpen(t, ts.addr, method, nil)
+		c := bridgeOpen(t, ts.Addr, method, nil)
 		c.send(&pb.UserRequest{Id: 1})
 		c.conn.NetConn().Close()
 	}
-	c := bridgeConnect(t, ts.addr, "/UserManager/GetUser")
+	c := bridgeConnect(t, ts.Addr, "/UserManager/GetUser")
 	c.conn.NetConn().Close()
 	bridgeWaitGoroutines(t, base)
 }
 
 func TestBridgeMetadata(t *testing.T) {
 	probe := newBridgeProbe()
-	ts := bridgeStart(t, Config{}, func(s *Server) { s.reg.RegisterService(bridgeProbeDesc(), probe) })
-	base := bridgeBaseline(t, ts.addr)
+	ts := bridgeStart(t, server.Config{}, servertest.WithService(bridgeProbeDesc(), probe))
+	base := bridgeBaseline(t, ts.Addr)
 	md := bridgeDefaultHeaders()
 	md["x-probe"] = []string{"hello"}
 	md["x-probe-bin"] = []string{"\x00\xffbin"}
 	md["authorization"] = []string{"Bearer t0ken"}
-	md[wire.HeaderTimeout] = []string{"1H"}
-	c := bridgeOpen(t, ts.addr, "/bridgetest.Probe/Echo", md)
+	md[framing.HeaderTimeout] = []string{"1H"}
+	c := bridgeOpen(t, ts.Addr, "/bridgetest.Probe/Echo", md)
 	c.send(&pb.UserRequest{Id: 1})
 	c.halfClose()
 	var r pb.UserResponse
@@ -819,34 +757,34 @@ func TestBridgeMetadata(t *testing.T) {
 		"grpc-timeout":  "", // the transport's, not metadata
 		"deadline":      "true",
 		"peer":          c.conn.LocalAddr().String(),
-		":authority":    ts.addr,
+		":authority":    ts.Addr,
 	}
 	for k, v := range want {
 		if got := seen.Get(k); got != v {
 			t.Errorf("handler saw %s = %q; want %q", k, got, v)
 		}
 	}
-	if got := c.header.Get("x-head"); got != "h1" {
+	if got := framing.First(c.header, "x-head"); got != "h1" {
 		t.Errorf("header x-head = %q; want h1", got)
 	}
 	st := c.finish()
 	bridgeWantCode(t, st, codes.OK, "")
-	if got := c.trailer.Get("x-tail"); got != "t1" {
+	if got := framing.First(c.trailer, "x-tail"); got != "t1" {
 		t.Errorf("trailer x-tail = %q; want t1", got)
 	}
-	if got := c.trailer.Get("x-tail-bin"); got != "\x00\x01" {
+	if got := framing.First(c.trailer, "x-tail-bin"); got != "\x00\x01" {
 		t.Errorf("trailer x-tail-bin = %q", got)
 	}
 
 	// A handler's error keeps its code and its message, byte for byte.
-	c = bridgeOpen(t, ts.addr, "/bridgetest.Probe/Echo", nil)
+	c = bridgeOpen(t, ts.Addr, "/bridgetest.Probe/Echo", nil)
 	c.send(&pb.UserRequest{Id: 13})
 	c.halfClose()
 	st = c.finish()
 	if st.Code() != codes.FailedPrecondition || st.Message() != bridgeProbeErrMsg {
 		t.Fatalf("status %v %q; want FailedPrecondition %q", st.Code(), st.Message(), bridgeProbeErrMsg)
 	}
-	if got := c.trailer.Get("x-tail"); got != "t1" {
+	if got := framing.First(c.trailer, "x-tail"); got != "t1" {
 		t.Errorf("error trailer x-tail = %q; want t1", got)
 	}
 	bridgeWaitGoroutines(t, base)
@@ -854,16 +792,16 @@ func TestBridgeMetadata(t *testing.T) {
 
 func TestBridgeMessageSizeLimit(t *testing.T) {
 	// Small enough that GetUser's reply is over it but its request is not.
-	ts := bridgeStart(t, Config{MaxMsgSize: 16}, nil)
-	c := bridgeOpen(t, ts.addr, "/UserManager/GetUser", nil)
+	ts := bridgeStart(t, server.Config{MaxMsgSize: 16})
+	c := bridgeOpen(t, ts.Addr, "/UserManager/GetUser", nil)
 	c.send(&pb.UserRequest{Id: 1})
 	c.halfClose()
 	bridgeWantCode(t, c.finish(), codes.ResourceExhausted, "larger than max")
 
-	c = bridgeOpen(t, ts.addr, "/UserManager/CountAlreadyUsers", nil)
+	c = bridgeOpen(t, ts.Addr, "/UserManager/CountAlreadyUsers", nil)
 	c.send(&pb.UserRequest{Id: 1})
-	c.data(wire.AppendFrame(nil, wire.FlagData, make([]byte, 17)))
-	bridgeWantCode(t, c.finish(), codes.ResourceExhausted, "limit 16")
+	c.data(framing.AppendFrame(nil, framing.FlagData, make([]byte, 17)))
+	bridgeWantCode(t, c.finish(), codes.ResourceExhausted, "vs. 16")
 }
 
 // TestBridgeSlowReader floods a client that never reads: the server must
@@ -871,12 +809,9 @@ func TestBridgeMessageSizeLimit(t *testing.T) {
 // write timeout, fails; the stream and its goroutines end.
 func TestBridgeSlowReader(t *testing.T) {
 	probe := newBridgeProbe()
-	ts := bridgeStart(t, Config{}, func(s *Server) {
-		s.reg.RegisterService(bridgeProbeDesc(), probe)
-		s.bridge.cfg.writeTimeout = 200 * time.Millisecond
-	})
-	base := bridgeBaseline(t, ts.addr)
-	c := bridgeOpen(t, ts.addr, "/bridgetest.Probe/Flood", nil)
+	ts := bridgeStart(t, server.Config{WriteTimeout: 200 * time.Millisecond}, servertest.WithService(bridgeProbeDesc(), probe))
+	base := bridgeBaseline(t, ts.Addr)
+	c := bridgeOpen(t, ts.Addr, "/bridgetest.Probe/Flood", nil)
 	c.send(&pb.UserRequest{Id: 1})
 	c.halfClose()
 	select {
@@ -896,14 +831,11 @@ func TestBridgeSlowReader(t *testing.T) {
 // stream for many ping intervals, past the read timeout; one that does not
 // is cut off.
 func TestBridgeKeepalive(t *testing.T) {
-	ts := bridgeStart(t, Config{}, func(s *Server) {
-		s.bridge.cfg.pingInterval = 50 * time.Millisecond
-		s.bridge.cfg.pongWait = 250 * time.Millisecond
-	})
-	base := bridgeBaseline(t, ts.addr)
+	ts := bridgeStart(t, server.Config{PingInterval: 50 * time.Millisecond, PongWait: 250 * time.Millisecond})
+	base := bridgeBaseline(t, ts.Addr)
 
 	// Answering: gorilla's default ping handler sends the pong, during reads.
-	c := bridgeHoldOpen(t, ts.addr)
+	c := bridgeHoldOpen(t, ts.Addr)
 	var pings atomic.Int32
 	c.conn.SetPingHandler(func(data string) error {
 		pings.Add(1)
@@ -933,11 +865,12 @@ func TestBridgeKeepalive(t *testing.T) {
 		}
 	}
 	c.send(&pb.UserRequest{Id: 4})
-	b, ok := <-msgs
-	if !ok {
+	prefix, ok1 := <-msgs
+	payload, ok2 := <-msgs
+	if !ok1 || !ok2 {
 		t.Fatal("the stream was cut off though the client answered every ping")
 	}
-	f, err := wire.NewReader(strings.NewReader(string(b)), 1<<20).Next()
+	f, err := framing.NewResponseReader(bytes.NewReader(append(prefix, payload...)), 1<<20).Next()
 	var r pb.UserResponse
 	if err != nil || proto.Unmarshal(f.Payload, &r) != nil || r.GetUser().GetId() != 4 {
 		t.Fatalf("reply after the pings: %v, %v", &r, err)
@@ -948,7 +881,7 @@ func TestBridgeKeepalive(t *testing.T) {
 
 	// Silent: this client reads the socket's bytes but no WebSocket
 	// frames, so it answers no ping. The server must cut it off.
-	silent := bridgeHoldOpen(t, ts.addr)
+	silent := bridgeHoldOpen(t, ts.Addr)
 	nc := silent.conn.NetConn()
 	nc.SetReadDeadline(time.Now().Add(30 * time.Second))
 	if _, err := io.Copy(io.Discard, nc); err != nil {
@@ -960,13 +893,13 @@ func TestBridgeKeepalive(t *testing.T) {
 }
 
 func TestBridgeShutdownGraceful(t *testing.T) {
-	ts := bridgeStart(t, Config{}, nil)
-	c := bridgeHoldOpen(t, ts.addr)
+	ts := bridgeStart(t, server.Config{})
+	c := bridgeHoldOpen(t, ts.Addr)
 	stopped := make(chan error, 1)
-	go func() { stopped <- ts.stop() }()
+	go func() { stopped <- ts.Stop() }()
 	// New handshakes are refused once shutdown has begun.
 	for deadline := time.Now().Add(10 * time.Second); ; {
-		conn, _, err := bridgeDial(ts.addr, "/UserManager/GetUser", nil)
+		conn, _, err := bridgeDial(ts.Addr, "/UserManager/GetUser", nil)
 		if err != nil {
 			break
 		}
@@ -998,32 +931,32 @@ func TestBridgeShutdownGraceful(t *testing.T) {
 // shutdown returns once their goroutines are gone.
 func TestBridgeShutdownCancels(t *testing.T) {
 	probe := newBridgeProbe()
-	ts := bridgeStart(t, Config{}, func(s *Server) { s.reg.RegisterService(bridgeProbeDesc(), probe) })
-	base := bridgeBaseline(t, ts.addr)
-	hold := bridgeOpen(t, ts.addr, "/bridgetest.Probe/Hold", nil)
+	ts := bridgeStart(t, server.Config{}, servertest.WithService(bridgeProbeDesc(), probe))
+	base := bridgeBaseline(t, ts.Addr)
+	hold := bridgeOpen(t, ts.Addr, "/bridgetest.Probe/Hold", nil)
 	var r pb.UserResponse
 	if !hold.recv(&r) {
 		t.Fatalf("hold: %v", hold.st)
 	}
-	ids := bridgeHoldOpen(t, ts.addr)
+	ids := bridgeHoldOpen(t, ts.Addr)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	// Shutdown reports the grace period's end, unless its last streams
 	// ended just as it did.
-	if err := ts.srv.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+	if err := ts.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Shutdown = %v", err)
 	}
 	if err := <-probe.ended; status.Code(err) != codes.Canceled {
 		t.Fatalf("held handler ended with %v; want its context cancelled", err)
 	}
 	for _, c := range []*bridgeClient{hold, ids} {
-		f, err := c.frames.Next()
+		f, err := c.nextFrame()
 		if err != nil {
 			continue // cut off: allowed
 		}
-		md, _ := wire.ParseHeaderBlock(f.Payload)
-		if !f.IsTrailer() || wire.StatusFromTrailers(md).Code() != codes.Unavailable {
+		md, _ := framing.ParseHeaderBlock(f.Payload)
+		if !f.IsTrailer() || framing.StatusFromTrailers(md).Code() != codes.Unavailable {
 			t.Fatalf("after shutdown the client got frame %x %q; want Unavailable trailers", f.Flag, f.Payload)
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
-	"io"
 	"net"
 	"sync"
 	"syscall"
@@ -41,16 +40,43 @@ func splitPort(base net.Listener) *portSplitter {
 	return p
 }
 
-// run accepts until the base listener fails or is closed.
+// run accepts until the base listener fails or is closed. A temporary
+// failure (out of file descriptors, say) is waited out with a growing
+// pause, as net/http does, instead of ending the server.
 func (p *portSplitter) run() error {
+	var pause time.Duration
 	for {
 		c, err := p.base.Accept()
 		if err != nil {
-			p.close()
-			return err
+			if !temporaryAcceptError(err) {
+				p.close()
+				return err
+			}
+			pause = min(max(2*pause, 5*time.Millisecond), time.Second)
+			select {
+			case <-time.After(pause):
+				continue
+			case <-p.done:
+				return net.ErrClosed
+			}
 		}
+		pause = 0
 		go p.route(c)
 	}
+}
+
+// temporaryAcceptError reports whether Accept may succeed if tried again.
+func temporaryAcceptError(err error) bool {
+	if errors.Is(err, net.ErrClosed) {
+		return false
+	}
+	for _, e := range []error{syscall.EMFILE, syscall.ENFILE, syscall.ENOBUFS, syscall.ENOMEM, syscall.ECONNABORTED, syscall.EINTR} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	ne, ok := errors.AsType[net.Error](err)
+	return ok && ne.Timeout()
 }
 
 func (p *portSplitter) route(c net.Conn) {
@@ -95,33 +121,9 @@ func peek(c net.Conn, head []byte) (net.Conn, error) {
 	return &peekedConn{Conn: c, r: br}, nil
 }
 
-// errPartialPeek: fewer bytes than asked for have arrived so far.
+// errPartialPeek: fewer bytes than asked for have arrived so far, or the
+// platform cannot peek in the kernel.
 var errPartialPeek = errors.New("partial peek")
-
-// peekTCP peeks at the first len(head) bytes of c without consuming them.
-func peekTCP(c *net.TCPConn, head []byte) error {
-	rc, err := c.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var n int
-	var perr error
-	err = rc.Read(func(fd uintptr) bool {
-		n, _, perr = syscall.Recvfrom(int(fd), head, syscall.MSG_PEEK)
-		return perr != syscall.EAGAIN && perr != syscall.EINTR // else wait, then peek again
-	})
-	switch {
-	case err != nil:
-		return err
-	case perr != nil:
-		return perr
-	case n == 0:
-		return io.EOF
-	case n < len(head):
-		return errPartialPeek
-	}
-	return nil
-}
 
 func (p *portSplitter) close() error {
 	var err error

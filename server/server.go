@@ -1,14 +1,19 @@
 // Package server is the playground's back end: the UserManager service on a
 // Store, served on one port as native gRPC (HTTP/2 with prior knowledge),
-// gRPC-Web over HTTP/1.1, a grpc-websockets bridge for client and
-// bidirectional streaming from browsers, and the embedded page.
+// gRPC-Web over HTTP/1.1 and HTTP/2, a grpc-websockets bridge for client
+// and bidirectional streaming from browsers, and the embedded page.
+//
+// Every call, whatever carried it, runs the same interceptor chain
+// (logging, panic recovery, Config's own) and stats handlers: grpc-go's
+// transport serves native gRPC connections, and a call core of ours
+// (call.go) serves the rest, with bounded buffering and time limits on
+// every read and write.
 package server
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -16,142 +21,204 @@ import (
 	"sync"
 	"time"
 
-	"github.com/improbable-eng/grpc-web/go/grpcweb"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
 
 	"github.com/grpcplay/playground/pb"
 	"github.com/grpcplay/playground/server/store"
 	"github.com/grpcplay/playground/static"
+	"github.com/grpcplay/playground/wasm/framing"
 )
 
-// Defaults for Config's zero values.
-const (
-	DefaultMaxMsgSize = 4 << 20 // gRPC's own default
-	DefaultMaxStreams = 4096
-)
+// maxHeaderBytes bounds a request's headers on every path: HTTP/1.1,
+// HTTP/2 and the WebSocket bridge's header block.
+const maxHeaderBytes = bridgeMaxHeaderBytes
 
-// Config tunes a Server. The zero value of each field picks its default.
-type Config struct {
-	// AllowedOrigins are the browser origins besides the page's own that may
-	// call the API (CORS for gRPC-Web, the handshake check for the bridge).
-	AllowedOrigins []string
-	// MaxMsgSize bounds one message, in bytes, in both directions.
-	MaxMsgSize int
-	// MaxStreams bounds the WebSocket streams open at once, server-wide.
-	MaxStreams int
-	// MaxStreamMsgs bounds the requests of one client or bidi stream.
-	MaxStreamMsgs int
-	// Assets are the page files; nil serves the embedded static.FS.
-	Assets fs.FS
-	// Logger receives the server's logs; nil uses slog.Default().
-	Logger *slog.Logger
-}
-
-// Server serves the playground on one listener. Create it with New, run it
-// with Serve, stop it with Shutdown.
+// Server serves the playground on one listener. Create it with New,
+// register more services with RegisterService if wanted, run it with
+// Serve, stop it with Shutdown.
 type Server struct {
 	log *slog.Logger
-	// native serves HTTP/2 connections from the port; webGRPC serves the
-	// same services behind the gRPC-Web wrapper. Two servers, so that
-	// Shutdown can drain native connections while gRPC-Web calls finish:
-	// a grpc.Server's GracefulStop cuts off the calls it serves through
-	// ServeHTTP.
-	native  *grpc.Server
-	webGRPC *grpc.Server
-	reg     *registry
-	replies *replies
-	health  *health.Server
-	// webCalls serves binary gRPC-Web from the page's origin and from
-	// non-browser clients; wrapper, improbable-eng's, the text encoding and
-	// cross-origin calls.
-	webCalls *webCalls
-	wrapper  *grpcweb.WrappedGrpcServer
+	cfg Config
+	// native serves the connections that speak native gRPC only, on
+	// grpc-go's own transport.
+	native *grpc.Server
+	reg    *registry
+	health *health.Server
+	calls  *callServer
+	// stopCalls ends every call of ours with errShutdown.
+	stopCalls context.CancelFunc
+
+	grpcHTTP *httpCalls
+	grpcCORS http.Handler // grpcHTTP behind CORS for listed origins
 	bridge   *bridge
 	assets   *assets
-	origin   originPolicy
+	origin   *originPolicy
 	http     *http.Server
 
 	mu    sync.Mutex
 	split *portSplitter
 }
 
-// New builds a Server for the UserManager service on st. The caller keeps
-// ownership of st and closes it after Shutdown.
+// New builds a Server. With a store it serves the UserManager service on
+// it; the caller keeps ownership of st and closes it after Shutdown.
 func New(cfg Config, st store.Store) (*Server, error) {
-	if cfg.MaxMsgSize <= 0 {
-		cfg.MaxMsgSize = DefaultMaxMsgSize
-	}
-	if cfg.MaxStreams <= 0 {
-		cfg.MaxStreams = DefaultMaxStreams
-	}
+	cfg.setDefaults()
 	if cfg.Assets == nil {
 		cfg.Assets = static.FS
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
 	}
 	files, err := newAssets(cfg.Assets)
 	if err != nil {
 		return nil, fmt.Errorf("server: read page assets: %w", err)
 	}
-	limits := []grpc.ServerOption{grpc.MaxRecvMsgSize(cfg.MaxMsgSize), grpc.MaxSendMsgSize(cfg.MaxMsgSize)}
-	s := &Server{
-		log:     cfg.Logger,
-		native:  grpc.NewServer(limits...),
-		webGRPC: grpc.NewServer(limits...),
-		health:  health.NewServer(),
-		assets:  files,
-		origin:  newOriginPolicy(cfg.AllowedOrigins),
+	log := cfg.Logger
+	unary := unaryChain(log, cfg.UnaryInterceptors)
+	stream := streamChain(log, cfg.StreamInterceptors)
+	opts := []grpc.ServerOption{
+		grpc.MaxRecvMsgSize(cfg.MaxMsgSize),
+		grpc.MaxSendMsgSize(cfg.MaxMsgSize),
+		grpc.ChainUnaryInterceptor(unary...),
+		grpc.ChainStreamInterceptor(stream...),
+		grpc.MaxConcurrentStreams(cfg.MaxConcurrentStreams),
+		grpc.MaxHeaderListSize(maxHeaderBytes),
+		// A fixed window bounds what a connection may make the server
+		// buffer, where grpc-go would otherwise grow it with the
+		// bandwidth-delay product.
+		grpc.InitialWindowSize(streamWindow),
+		grpc.InitialConnWindowSize(connWindow),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: cfg.PingInterval, Timeout: cfg.PongWait}),
 	}
-	s.reg = newRegistry(s.native, s.webGRPC)
-	s.replies = newReplies(cfg.MaxMsgSize)
-	pb.RegisterUserManagerServer(s.reg, NewService(st, cfg.MaxStreamMsgs))
+	for _, sh := range cfg.StatsHandlers {
+		opts = append(opts, grpc.StatsHandler(sh))
+	}
+	stopCtx, stopCalls := context.WithCancelCause(context.Background())
+	s := &Server{
+		log:    log,
+		cfg:    cfg,
+		native: grpc.NewServer(opts...),
+		health: health.NewServer(),
+		assets: files,
+		origin: newOriginPolicy(cfg.AllowedOrigins, cfg.AllowedHosts),
+		calls: &callServer{
+			replies:    newReplies(cfg.MaxMsgSize),
+			unary:      chainUnary(unary),
+			stream:     chainStream(stream),
+			stats:      cfg.StatsHandlers,
+			log:        log,
+			maxMsgSize: cfg.MaxMsgSize,
+			stop:       stopCtx,
+		},
+		stopCalls: func() { stopCalls(errShutdown) },
+	}
+	s.reg = newRegistry(s.native)
 	healthpb.RegisterHealthServer(s.reg, s.health)
 	reflection.Register(s.reg)
-	s.health.SetServingStatus(pb.UserManager_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
+	if st != nil {
+		pb.RegisterUserManagerServer(s.reg, NewService(st, cfg.MaxStreamMsgs))
+		s.health.SetServingStatus(pb.UserManager_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
+	}
 
-	s.webCalls = &webCalls{reg: s.reg, replies: s.replies, log: s.log, writeTimeout: defaultWriteTimeout}
-	s.wrapper = grpcweb.WrapServer(s.webGRPC,
-		grpcweb.WithOriginFunc(s.origin.isListed),
-		grpcweb.WithWebsockets(false), // our own bridge serves grpc-websockets
-	)
-	s.bridge = newBridge(s.reg, s.replies, bridgeConfig{
-		maxMsgSize: cfg.MaxMsgSize,
-		maxStreams: cfg.MaxStreams,
-		origin:     s.origin,
-	}, s.log)
+	s.grpcHTTP = &httpCalls{srv: s.calls, reg: s.reg, writeTimeout: cfg.WriteTimeout, messageTimeout: cfg.MessageTimeout}
+	s.grpcCORS = s.origin.cors(http.HandlerFunc(s.serveGRPC))
+	s.bridge = newBridge(s.reg, s.calls, bridgeConfig{
+		maxMsgSize:          cfg.MaxMsgSize,
+		maxStreams:          cfg.MaxStreams,
+		maxStreamsPerClient: cfg.MaxStreamsPerClient,
+		origin:              s.origin,
+		pingInterval:        cfg.PingInterval,
+		pongWait:            cfg.PongWait,
+		writeTimeout:        cfg.WriteTimeout,
+		headerTimeout:       cfg.HeaderTimeout,
+		closeTimeout:        cfg.CloseTimeout,
+		messageTimeout:      cfg.MessageTimeout,
+	}, log)
 	s.http = &http.Server{
 		Handler:           s,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: cfg.HeaderTimeout,
 		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		HTTP2: &http.HTTP2Config{
+			MaxConcurrentStreams:          int(cfg.MaxConcurrentStreams),
+			MaxReceiveBufferPerStream:     streamWindow,
+			MaxReceiveBufferPerConnection: connWindow,
+			MaxDecoderHeaderTableSize:     4 << 10,
+			PingTimeout:                   cfg.PongWait,
+		},
 	}
+	s.http.Protocols = new(http.Protocols)
+	s.http.Protocols.SetHTTP1(true)
+	s.http.Protocols.SetHTTP2(true)
+	s.http.Protocols.SetUnencryptedHTTP2(true)
 	return s, nil
 }
 
-// ServeHTTP routes an HTTP/1.1 request: a grpc-websockets handshake to the
-// bridge, binary gRPC-Web to our own handler, the rest of gRPC-Web (text
-// encoding, cross-origin calls and their CORS preflight) to improbable-eng's
-// wrapper, anything else to the page assets. Native gRPC never gets here:
-// Serve hands HTTP/2 connections to the gRPC server's own transport.
+// HTTP/2 flow-control windows, for grpc-go's transport and ours alike: what
+// one stream, and one connection, may make the server buffer of requests.
+const (
+	streamWindow = 64 << 10
+	connWindow   = 1 << 20
+)
+
+// RegisterService implements grpc.ServiceRegistrar: the service is served
+// on every protocol. Call it before Serve.
+func (s *Server) RegisterService(sd *grpc.ServiceDesc, impl any) {
+	s.reg.RegisterService(sd, impl)
+}
+
+// ServeHTTP routes an HTTP request (HTTP/1.1, or HTTP/2 on a connection that
+// does not speak native gRPC only): a Host the server does not answer to
+// gets 403; a grpc-websockets handshake goes to the bridge; a gRPC or
+// gRPC-Web call, or its CORS preflight, to our call core; anything else to
+// the page assets.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !s.origin.allowsHost(r.Host) {
+		s.log.Warn("request refused: the server does not answer to this host name (see -allowed-hosts)", "host", r.Host, "remote", r.RemoteAddr, "path", r.URL.Path)
+		http.Error(w, "this server does not answer to host "+r.Host, http.StatusForbidden)
+		return
+	}
 	switch {
 	case isWebSocketUpgrade(r):
 		s.bridge.ServeHTTP(w, r)
-	case s.webCalls.serves(r):
-		s.webCalls.ServeHTTP(w, r)
-	case s.wrapper.IsGrpcWebRequest(r) || s.wrapper.IsAcceptableGrpcCorsRequest(r):
-		s.wrapper.ServeHTTP(w, r)
+	case isGRPC(r) || isGRPCPreflight(r):
+		s.grpcCORS.ServeHTTP(w, r)
 	default:
 		s.assets.ServeHTTP(w, r)
 	}
 }
 
+// serveGRPC serves a gRPC or gRPC-Web call, past CORS: one from an origin
+// that may not call is refused before it runs.
+func (s *Server) serveGRPC(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodOptions {
+		return // a preflight, answered by CORS
+	}
+	if !s.origin.allows(r) {
+		s.log.Debug("call refused: origin", "origin", r.Header.Get("Origin"), "path", r.URL.Path)
+		refuseOrigin(w, r)
+		return
+	}
+	s.grpcHTTP.ServeHTTP(w, r)
+}
+
 func isWebSocketUpgrade(r *http.Request) bool {
 	return strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
+}
+
+// isGRPC reports whether r is a gRPC or gRPC-Web call, by its content type.
+func isGRPC(r *http.Request) bool {
+	_, ok := framing.ParseContentType(r.Header.Get("Content-Type"))
+	return ok
+}
+
+// isGRPCPreflight reports whether r is the CORS preflight of a gRPC-Web
+// call: an OPTIONS request that announces a POST.
+func isGRPCPreflight(r *http.Request) bool {
+	return r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != ""
 }
 
 // Serve serves every protocol on ln until Shutdown, and then returns nil.
@@ -163,6 +230,7 @@ func (s *Server) Serve(ln net.Listener) error {
 		return errors.New("server: Serve called twice")
 	}
 	s.split = split
+	s.origin.listen(ln.Addr())
 	s.mu.Unlock()
 
 	errc := make(chan error, 2)
@@ -181,8 +249,10 @@ func (s *Server) Serve(ln net.Listener) error {
 }
 
 // Shutdown stops accepting connections, reports NOT_SERVING, and lets calls
-// in flight finish until ctx ends, on every protocol; then it cuts the rest
-// off. It returns ctx's error if it had to cut calls off.
+// in flight finish until ctx ends, on every protocol. Then the calls of our
+// transports end with Unavailable ("server is shutting down"), which they
+// get to send within the write timeout, and the rest is cut off. It returns
+// ctx's error if calls had to be ended.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.health.Shutdown()
 	s.mu.Lock()
@@ -190,18 +260,16 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.split.close()
 	}
 	s.mu.Unlock()
+	s.bridge.beginShutdown()
 
+	httpCtx, cutHTTP := context.WithCancel(context.Background())
+	defer cutHTTP()
 	done := make(chan struct{})
 	go func() {
 		var wg sync.WaitGroup
 		wg.Go(s.native.GracefulStop)
-		wg.Go(func() {
-			// gRPC-Web calls are HTTP/1.1 requests, which http.Shutdown
-			// waits for; the server behind the wrapper stops after them.
-			s.http.Shutdown(ctx)
-			s.webGRPC.Stop()
-		})
-		wg.Go(func() { s.bridge.shutdown(ctx) })
+		wg.Go(func() { s.http.Shutdown(httpCtx) })
+		wg.Go(func() { s.bridge.wait(context.Background()) })
 		wg.Wait()
 		close(done)
 	}()
@@ -209,10 +277,24 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-done:
 		return nil
 	case <-ctx.Done():
-		s.native.Stop()
-		s.http.Close()
-		s.webGRPC.Stop()
-		<-done
-		return ctx.Err()
 	}
+	s.stopCalls()
+	ended := make(chan struct{})
+	go func() {
+		s.grpcHTTP.inflight.Wait()
+		s.bridge.wait(context.Background())
+		close(ended)
+	}()
+	t := time.NewTimer(s.cfg.WriteTimeout)
+	select {
+	case <-ended:
+	case <-t.C:
+	}
+	t.Stop()
+	s.native.Stop()
+	cutHTTP()
+	s.http.Close()
+	s.bridge.cut()
+	<-done
+	return ctx.Err()
 }

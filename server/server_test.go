@@ -30,50 +30,15 @@ import (
 
 	"github.com/grpcplay/playground/pb"
 	"github.com/grpcplay/playground/server"
+	"github.com/grpcplay/playground/server/servertest"
 )
 
-// testServer is a real server on 127.0.0.1 with its own store file.
-type testServer struct {
-	addr string
-	srv  *server.Server
-	done chan error
-	stop func()
-}
-
-// startServer opens the store at dataPath (seeded with the tutorial's users
-// on first start) and serves it on a fresh loopback port until the test ends.
-func startServer(t *testing.T, dataPath string, cfg server.Config) *testServer {
+// startServer serves a server with cfg, its store at dataPath (seeded with
+// the tutorial's users on first start), on a fresh loopback port until the
+// test ends.
+func startServer(t *testing.T, dataPath string, cfg server.Config) *servertest.Server {
 	t.Helper()
-	st, err := server.OpenStore(context.Background(), dataPath, "")
-	if err != nil {
-		t.Fatalf("OpenStore: %v", err)
-	}
-	srv, err := server.New(cfg, st)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := &testServer{addr: ln.Addr().String(), srv: srv, done: make(chan error, 1)}
-	go func() { ts.done <- srv.Serve(ln) }()
-	var once sync.Once
-	ts.stop = func() {
-		once.Do(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			if err := srv.Shutdown(ctx); err != nil {
-				t.Errorf("Shutdown: %v", err)
-			}
-			if err := <-ts.done; err != nil {
-				t.Errorf("Serve: %v", err)
-			}
-			st.Close()
-		})
-	}
-	t.Cleanup(ts.stop)
-	return ts
+	return servertest.Start(t, cfg, servertest.WithDataPath(dataPath))
 }
 
 func dial(t *testing.T, addr string) *grpc.ClientConn {
@@ -86,9 +51,9 @@ func dial(t *testing.T, addr string) *grpc.ClientConn {
 	return cc
 }
 
-func newUserManager(t *testing.T) (pb.UserManagerClient, *testServer) {
+func newUserManager(t *testing.T) (pb.UserManagerClient, *servertest.Server) {
 	ts := startServer(t, filepath.Join(t.TempDir(), "users.db"), server.Config{})
-	return pb.NewUserManagerClient(dial(t, ts.addr)), ts
+	return pb.NewUserManagerClient(dial(t, ts.Addr)), ts
 }
 
 func testCtx(t *testing.T) context.Context {
@@ -245,7 +210,7 @@ func TestCountAlreadyUsers(t *testing.T) {
 
 func TestCountAlreadyUsersStreamLimit(t *testing.T) {
 	ts := startServer(t, filepath.Join(t.TempDir(), "users.db"), server.Config{MaxStreamMsgs: 3})
-	c := pb.NewUserManagerClient(dial(t, ts.addr))
+	c := pb.NewUserManagerClient(dial(t, ts.Addr))
 	s, err := c.CountAlreadyUsers(testCtx(t))
 	if err != nil {
 		t.Fatal(err)
@@ -333,15 +298,15 @@ func TestGetUsersByIdsPingPong(t *testing.T) {
 func TestAddUserSurvivesRestart(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "users.db")
 	ts := startServer(t, path, server.Config{})
-	c := pb.NewUserManagerClient(dial(t, ts.addr))
+	c := pb.NewUserManagerClient(dial(t, ts.Addr))
 	u := &pb.User{Id: 77, Nickname: "durable", MailAddress: "d@example.com", UserType: pb.User_GUEST}
 	if r, err := c.AddUser(testCtx(t), u); err != nil || r.GetError() {
 		t.Fatalf("AddUser = %v, %v", r, err)
 	}
-	ts.stop()
+	ts.Stop()
 
 	ts = startServer(t, path, server.Config{})
-	c = pb.NewUserManagerClient(dial(t, ts.addr))
+	c = pb.NewUserManagerClient(dial(t, ts.Addr))
 	got, err := c.GetUser(testCtx(t), &pb.UserRequest{Id: 77})
 	if err != nil || !proto.Equal(got.GetUser(), u) {
 		t.Fatalf("after restart GetUser(77) = %v, %v; want %v", got, err, u)
@@ -432,7 +397,7 @@ func readFrames(t *testing.T, body []byte) (flags []byte, payloads [][]byte) {
 
 func TestGRPCWebUnaryOverHTTP1(t *testing.T) {
 	_, ts := newUserManager(t)
-	resp := grpcWebPost(t, ts.addr, "/UserManager/GetUser", &pb.UserRequest{Id: 2}, nil)
+	resp := grpcWebPost(t, ts.Addr, "/UserManager/GetUser", &pb.UserRequest{Id: 2}, nil)
 	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/grpc-web") {
 		t.Fatalf("status %d, content-type %q", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
@@ -462,7 +427,7 @@ func TestGRPCWebCORS(t *testing.T) {
 		{"https://app.example.com", true},
 		{"https://evil.example.com", false},
 	} {
-		resp := grpcWebPost(t, ts.addr, "/UserManager/GetUser", &pb.UserRequest{Id: 1}, http.Header{"Origin": {tc.origin}})
+		resp := grpcWebPost(t, ts.Addr, "/UserManager/GetUser", &pb.UserRequest{Id: 1}, http.Header{"Origin": {tc.origin}})
 		got := resp.Header.Get("Access-Control-Allow-Origin")
 		if (got == tc.origin) != tc.allow {
 			t.Errorf("Origin %s: Access-Control-Allow-Origin = %q; allowed should be %v", tc.origin, got, tc.allow)
@@ -472,7 +437,7 @@ func TestGRPCWebCORS(t *testing.T) {
 
 func TestReflectionAndHealthOnSamePort(t *testing.T) {
 	_, ts := newUserManager(t)
-	cc := dial(t, ts.addr)
+	cc := dial(t, ts.Addr)
 	ctx := testCtx(t)
 
 	h, err := healthpb.NewHealthClient(cc).Check(ctx, &healthpb.HealthCheckRequest{Service: "UserManager"})
@@ -515,7 +480,7 @@ func TestReflectionAndHealthOnSamePort(t *testing.T) {
 
 func TestPageOnSamePort(t *testing.T) {
 	_, ts := newUserManager(t)
-	resp, err := http.Get("http://" + ts.addr + "/")
+	resp, err := http.Get("http://" + ts.Addr + "/")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -581,10 +546,10 @@ func TestShutdownLetsCallsFinish(t *testing.T) {
 		t.Fatal(err)
 	}
 	stopped := make(chan struct{})
-	go func() { ts.stop(); close(stopped) }()
+	go func() { ts.Stop(); close(stopped) }()
 
 	// New connections are refused once shutdown has begun.
-	waitRefused(t, ts.addr)
+	waitRefused(t, ts.Addr)
 	select {
 	case <-stopped:
 		t.Fatal("Shutdown returned while a call was in flight")
@@ -616,7 +581,7 @@ func TestShutdownLetsGRPCWebCallsFinish(t *testing.T) {
 	frame := binary.BigEndian.AppendUint32([]byte{0}, uint32(len(msg)))
 	frame = append(frame, msg...)
 
-	conn, err := net.Dial("tcp", ts.addr)
+	conn, err := net.Dial("tcp", ts.Addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -624,7 +589,7 @@ func TestShutdownLetsGRPCWebCallsFinish(t *testing.T) {
 	conn.SetDeadline(time.Now().Add(20 * time.Second))
 	// With Expect: 100-continue the server says when the call has started
 	// and waits for its request body.
-	fmt.Fprintf(conn, "POST /UserManager/GetUser HTTP/1.1\r\nHost: %s\r\nContent-Type: application/grpc-web+proto\r\nX-Grpc-Web: 1\r\nExpect: 100-continue\r\nContent-Length: %d\r\n\r\n", ts.addr, len(frame))
+	fmt.Fprintf(conn, "POST /UserManager/GetUser HTTP/1.1\r\nHost: %s\r\nContent-Type: application/grpc-web+proto\r\nX-Grpc-Web: 1\r\nExpect: 100-continue\r\nContent-Length: %d\r\n\r\n", ts.Addr, len(frame))
 	br := bufio.NewReader(conn)
 	if line, err := br.ReadString('\n'); err != nil || !strings.Contains(line, " 100 ") {
 		t.Fatalf("want 100 Continue, got %q, %v", line, err)
@@ -637,8 +602,8 @@ func TestShutdownLetsGRPCWebCallsFinish(t *testing.T) {
 	conn.Write(frame[:3]) // the call is in flight, waiting for the rest of its request
 
 	stopped := make(chan struct{})
-	go func() { ts.stop(); close(stopped) }()
-	waitRefused(t, ts.addr)
+	go func() { ts.Stop(); close(stopped) }()
+	waitRefused(t, ts.Addr)
 	select {
 	case <-stopped:
 		t.Fatal("Shutdown returned while a gRPC-Web call was in flight")
@@ -698,7 +663,7 @@ func TestWasmServing(t *testing.T) {
 	hc := &http.Client{Transport: &http.Transport{DisableCompression: true}}
 	get := func(acceptEncoding, ifNoneMatch string) (*http.Response, []byte) {
 		t.Helper()
-		req, _ := http.NewRequest(http.MethodGet, "http://"+ts.addr+"/wasm/main.wasm", nil)
+		req, _ := http.NewRequest(http.MethodGet, "http://"+ts.Addr+"/wasm/main.wasm", nil)
 		if acceptEncoding != "" {
 			req.Header.Set("Accept-Encoding", acceptEncoding)
 		}

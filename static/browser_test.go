@@ -27,6 +27,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/grpcplay/playground/server"
+	"github.com/grpcplay/playground/server/servertest"
 	"github.com/grpcplay/playground/static"
 )
 
@@ -66,34 +67,8 @@ func pageServer(t *testing.T) (url string, stop func()) {
 	if err := os.WriteFile(seed, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	st, err := server.OpenStore(context.Background(), filepath.Join(dir, "users.db"), seed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.New(server.Config{}, st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
-	stopped := false
-	stop = func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-		<-done
-		st.Close()
-	}
-	t.Cleanup(stop)
-	return "http://" + ln.Addr().String() + "/", stop
+	ts := servertest.Start(t, server.Config{}, servertest.WithSeedFile(seed))
+	return ts.URL + "/", func() { ts.Stop() }
 }
 
 // browser starts headless Chromium with a fresh profile (a cold cache).

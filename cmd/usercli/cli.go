@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 )
 
@@ -100,7 +101,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if o.header.md != nil {
-		ctx = cn.withMetadata(ctx, o.header.md)
+		ctx = metadata.NewOutgoingContext(ctx, o.header.md)
 	}
 	if err := c(ctx, cn.users, &printer{w: stdout, json: o.json}); err != nil {
 		fmt.Fprintf(stderr, "usercli: %s: %s\n", cmd.name, describe(err))

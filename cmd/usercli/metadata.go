@@ -4,12 +4,14 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/grpcplay/playground/wasm/wire"
+	"google.golang.org/grpc/metadata"
+
+	"github.com/grpcplay/playground/wasm/framing"
 )
 
 // headerFlag is the repeatable -H 'name: value' flag: request metadata.
 type headerFlag struct {
-	md wire.MD
+	md metadata.MD
 }
 
 func (h *headerFlag) String() string { return "" }
@@ -21,7 +23,7 @@ func (h *headerFlag) Set(s string) error {
 		return err
 	}
 	if h.md == nil {
-		h.md = wire.MD{}
+		h.md = metadata.MD{}
 	}
 	h.md[name] = append(h.md[name], value)
 	return nil
@@ -42,7 +44,7 @@ func parseHeader(s string) (name, value string, err error) {
 		return "", "", err
 	}
 	if strings.HasSuffix(name, "-bin") {
-		raw, err := wire.DecodeValue(name, value)
+		raw, err := framing.DecodeValue(name, value)
 		if err != nil {
 			return "", "", fmt.Errorf("%s: value is not base64: %w", name, err)
 		}
@@ -76,7 +78,7 @@ func checkHeaderName(name string) error {
 		return fmt.Errorf("metadata name %q: set by the WebSocket handshake", name)
 	}
 	switch name {
-	case wire.HeaderContentType, wire.HeaderXGRPCWeb, wire.HeaderUserAgent, "user-agent",
+	case framing.HeaderContentType, framing.HeaderXGRPCWeb, framing.HeaderUserAgent, "user-agent",
 		"te", "host", "connection", "upgrade", "content-length", "transfer-encoding", "keep-alive":
 		return fmt.Errorf("metadata name %q: set by the transport itself", name)
 	}

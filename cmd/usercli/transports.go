@@ -6,11 +6,9 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/metadata"
 
 	"github.com/grpcplay/playground/pb"
 	"github.com/grpcplay/playground/wasm/client"
-	"github.com/grpcplay/playground/wasm/wire"
 )
 
 // The transports -transport chooses from.
@@ -69,10 +67,7 @@ type idsStream interface {
 // conn is a connection to the server over one transport.
 type conn struct {
 	users userManager
-	// withMetadata returns ctx carrying md as the request metadata of the
-	// calls made with it, the way the transport's client library reads it.
-	withMetadata func(ctx context.Context, md wire.MD) context.Context
-	close        func() error
+	close func() error
 }
 
 // dial prepares a connection to addr (host:port) over transport. Neither
@@ -89,9 +84,6 @@ func dial(transport, addr string) (*conn, error) {
 		}
 		return &conn{
 			users: grpcUsers{pb.NewUserManagerClient(cc)},
-			withMetadata: func(ctx context.Context, md wire.MD) context.Context {
-				return metadata.NewOutgoingContext(ctx, metadata.MD(md))
-			},
 			close: cc.Close,
 		}, nil
 	case transportGRPCWeb, transportWebSocket:
@@ -104,9 +96,8 @@ func dial(transport, addr string) (*conn, error) {
 			return nil, fmt.Errorf("%s client: %w", transport, err)
 		}
 		return &conn{
-			users:        webUsers{client.NewUserManagerClient(c)},
-			withMetadata: client.NewOutgoingContext,
-			close:        c.Close,
+			users: webUsers{client.NewUserManagerClient(c)},
+			close: c.Close,
 		}, nil
 	}
 	return nil, fmt.Errorf("unknown transport %q", transport)

@@ -25,8 +25,8 @@ import (
 
 	"github.com/grpcplay/playground/pb"
 	"github.com/grpcplay/playground/server"
+	"github.com/grpcplay/playground/server/servertest"
 	"github.com/grpcplay/playground/server/store"
-	"github.com/grpcplay/playground/wasm/wire"
 )
 
 // quietLog discards the servers' logs.
@@ -48,28 +48,7 @@ func openStore(t *testing.T) *store.Bolt {
 // the test ends and returns its host:port.
 func startPlayground(t *testing.T) string {
 	t.Helper()
-	st := openStore(t)
-	srv, err := server.New(server.Config{Logger: quietLog()}, st)
-	if err != nil {
-		t.Fatalf("server.New: %v", err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
-	return ln.Addr().String()
+	return servertest.Start(t, server.Config{Logger: quietLog()}).Addr
 }
 
 // closedAddr returns a loopback address where nothing listens.
@@ -394,7 +373,7 @@ func TestParseHeader(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if want := (wire.MD{"x-trace": {"a", "b"}, "other": {"c"}}); !reflect.DeepEqual(h.md, want) {
+	if want := (metadata.MD{"x-trace": {"a", "b"}, "other": {"c"}}); !reflect.DeepEqual(h.md, want) {
 		t.Errorf("-H x3 = %v, want %v", h.md, want)
 	}
 }

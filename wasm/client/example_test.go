@@ -1,3 +1,5 @@
+//go:build !js
+
 package client_test
 
 import (
@@ -6,16 +8,27 @@ import (
 	"io"
 	"time"
 
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/grpcplay/playground/pb"
+	"github.com/grpcplay/playground/server"
+	"github.com/grpcplay/playground/server/servertest"
 	"github.com/grpcplay/playground/wasm/client"
 )
 
 // A program calls the service's four kinds of method through the typed
-// client. In the browser, Dial("") calls the page's own server.
+// client. In the browser, Dial("") calls the page's own server; here a
+// server of the example's own serves the tutorial's six users.
 func ExampleUserManagerClient() {
-	conn, err := client.Dial("http://127.0.0.1:8080")
+	srv, err := servertest.New(server.Config{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer srv.Stop()
+
+	conn, err := client.Dial(srv.URL)
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -24,7 +37,7 @@ func ExampleUserManagerClient() {
 	um := client.NewUserManagerClient(conn)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	ctx = client.AppendToOutgoingContext(ctx, "x-request-id", "42")
+	ctx = metadata.AppendToOutgoingContext(ctx, "x-request-id", "42")
 
 	// Unary, as gRPC-Web over fetch.
 	resp, err := um.GetUser(ctx, &pb.UserRequest{Id: 1})
@@ -68,4 +81,10 @@ func ExampleUserManagerClient() {
 			break
 		}
 	}
+	// Output:
+	// admin
+	// 3
+	// 5
+	// 6
+	// guest
 }

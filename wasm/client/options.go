@@ -1,6 +1,6 @@
 package client
 
-import "github.com/grpcplay/playground/wasm/wire"
+import "google.golang.org/grpc/metadata"
 
 // DefaultMaxMessageSize bounds one message in each direction unless
 // WithMaxMessageSize says otherwise: gRPC's own default, 4 MiB.
@@ -40,20 +40,20 @@ type CallOption struct {
 }
 
 type callOptions struct {
-	header  *wire.MD
-	trailer *wire.MD
+	header  *metadata.MD
+	trailer *metadata.MD
 }
 
 // Header stores the call's response headers in *md once they arrive: for a
 // unary call when Invoke returns, for a stream when Header or RecvMsg first
 // sees them.
-func Header(md *wire.MD) CallOption {
+func Header(md *metadata.MD) CallOption {
 	return CallOption{func(o *callOptions) { o.header = md }}
 }
 
 // Trailer stores the call's trailers in *md when the call ends: for a unary
 // call when Invoke returns, for a stream when RecvMsg returns an error.
-func Trailer(md *wire.MD) CallOption {
+func Trailer(md *metadata.MD) CallOption {
 	return CallOption{func(o *callOptions) { o.trailer = md }}
 }
 

@@ -6,9 +6,10 @@ import (
 	"io"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
-	"github.com/grpcplay/playground/wasm/wire"
+	"github.com/grpcplay/playground/wasm/framing"
 )
 
 // eventKind says what a parser event carries.
@@ -27,8 +28,8 @@ const (
 // event is one step of a response.
 type event struct {
 	kind eventKind
-	msg  []byte  // evMessage: valid until the next call to next
-	md   wire.MD // evHeaders, evTrailers
+	msg  []byte      // evMessage: valid until the next call to next
+	md   metadata.MD // evHeaders, evTrailers
 }
 
 // parser reads a response body, a sequence of gRPC-Web frames, one event
@@ -36,13 +37,13 @@ type event struct {
 // body holds messages and a final trailer block; over grpc-websockets a
 // header block comes first.
 type parser struct {
-	r           *wire.Reader
+	r           *framing.Reader
 	wantHeaders bool // the next header block is the response headers
 	done        bool // trailers were read
 }
 
 func newParser(body io.Reader, maxSize int, headersInBody bool) *parser {
-	return &parser{r: wire.NewReader(body, maxSize), wantHeaders: headersInBody}
+	return &parser{r: framing.NewResponseReader(body, maxSize), wantHeaders: headersInBody}
 }
 
 // errNoTrailers is what next returns when the body ends cleanly, between
@@ -51,8 +52,8 @@ func newParser(body io.Reader, maxSize int, headersInBody bool) *parser {
 var errNoTrailers = errors.New("response ended without trailers")
 
 // next returns the next event. Its errors are errNoTrailers, a status error
-// for a response that breaks the protocol, or the body's own read error.
-// After evTrailers it returns io.EOF.
+// for a response that breaks the protocol (the frame reader's among them),
+// or the body's own read error. After evTrailers it returns io.EOF.
 func (p *parser) next() (event, error) {
 	if p.done {
 		return event{}, io.EOF
@@ -61,21 +62,17 @@ func (p *parser) next() (event, error) {
 	switch {
 	case err == io.EOF:
 		return event{}, errNoTrailers
-	case errors.Is(err, wire.ErrFrameTooLarge):
-		return event{}, status.Error(codes.ResourceExhausted, "received message larger than the limit: "+err.Error())
-	case err == io.ErrUnexpectedEOF:
-		return event{}, status.Error(codes.Internal, "response ended inside a frame")
 	case err != nil:
 		return event{}, err
 	}
 	if f.IsTrailer() {
-		md, err := wire.ParseHeaderBlock(f.Payload)
+		md, err := framing.ParseHeaderBlock(f.Payload)
 		if err != nil {
 			return event{}, status.Error(codes.Internal, "malformed header block in response: "+err.Error())
 		}
 		if p.wantHeaders {
 			p.wantHeaders = false
-			if _, trailersOnly := md[wire.HeaderStatus]; !trailersOnly {
+			if _, trailersOnly := md[framing.HeaderStatus]; !trailersOnly {
 				return event{kind: evHeaders, md: md}, nil
 			}
 		}
@@ -85,7 +82,7 @@ func (p *parser) next() (event, error) {
 	if p.wantHeaders {
 		return event{}, status.Error(codes.Internal, "response message before the response headers")
 	}
-	if f.Flag != wire.FlagData {
+	if f.Flag != framing.FlagData {
 		return event{}, status.Error(codes.Internal, fmt.Sprintf("compressed or unknown frame (flag %#x) but no compression was negotiated", f.Flag))
 	}
 	return event{kind: evMessage, msg: f.Payload}, nil

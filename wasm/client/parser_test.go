@@ -10,16 +10,17 @@ import (
 	"testing/iotest"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
-	"github.com/grpcplay/playground/wasm/wire"
+	"github.com/grpcplay/playground/wasm/framing"
 )
 
-func block(md wire.MD) []byte {
-	return wire.AppendFrame(nil, wire.FlagTrailer, wire.AppendHeaderBlock(nil, md))
+func block(md metadata.MD) []byte {
+	return framing.AppendFrame(nil, framing.FlagTrailer, framing.AppendHeaderBlock(nil, md))
 }
 
-func msgFrame(s string) []byte { return wire.AppendFrame(nil, wire.FlagData, []byte(s)) }
+func msgFrame(s string) []byte { return framing.AppendFrame(nil, framing.FlagData, []byte(s)) }
 
 func cat(parts ...[]byte) []byte { return slices.Concat(parts...) }
 
@@ -42,11 +43,11 @@ func parseAll(p *parser) []string {
 		}
 		switch ev.kind {
 		case evHeaders:
-			out = append(out, fmt.Sprintf("headers %v", ev.md))
+			out = append(out, fmt.Sprintf("headers %v", map[string][]string(ev.md)))
 		case evMessage:
 			out = append(out, fmt.Sprintf("message %q", ev.msg))
 		case evTrailers:
-			out = append(out, fmt.Sprintf("trailers %v", ev.md))
+			out = append(out, fmt.Sprintf("trailers %v", map[string][]string(ev.md)))
 		}
 	}
 }
@@ -59,18 +60,18 @@ var parserCases = []struct {
 }{
 	{
 		name: "grpc-web stream",
-		body: cat(msgFrame("one"), msgFrame(""), msgFrame("three"), block(wire.MD{"grpc-status": {"0"}, "x-t": {"v"}})),
+		body: cat(msgFrame("one"), msgFrame(""), msgFrame("three"), block(metadata.MD{"grpc-status": {"0"}, "x-t": {"v"}})),
 		want: []string{`message "one"`, `message ""`, `message "three"`, "trailers map[grpc-status:[0] x-t:[v]]", "EOF"},
 	},
 	{
 		name:          "grpc-websockets stream",
-		body:          cat(block(wire.MD{"content-type": {"application/grpc-web+proto"}}), msgFrame("a"), block(wire.MD{"grpc-status": {"5"}})),
+		body:          cat(block(metadata.MD{"content-type": {"application/grpc-web+proto"}}), msgFrame("a"), block(metadata.MD{"grpc-status": {"5"}})),
 		headersInBody: true,
 		want:          []string{"headers map[content-type:[application/grpc-web+proto]]", `message "a"`, "trailers map[grpc-status:[5]]", "EOF"},
 	},
 	{
 		name:          "grpc-websockets trailers-only",
-		body:          block(wire.MD{"grpc-status": {"3"}, "grpc-message": {"bad"}}),
+		body:          block(metadata.MD{"grpc-status": {"3"}, "grpc-message": {"bad"}}),
 		headersInBody: true,
 		want:          []string{"trailers map[grpc-message:[bad] grpc-status:[3]]", "EOF"},
 	},
@@ -86,7 +87,7 @@ var parserCases = []struct {
 	},
 	{
 		name: "compressed frame",
-		body: wire.AppendFrame(nil, wire.FlagCompressed, []byte("z")),
+		body: framing.AppendFrame(nil, framing.FlagCompressed, []byte("z")),
 		want: []string{"error Internal"},
 	},
 	{
@@ -102,12 +103,12 @@ var parserCases = []struct {
 	},
 	{
 		name: "malformed header block",
-		body: wire.AppendFrame(nil, wire.FlagTrailer, []byte("no colon here\r\n")),
+		body: framing.AppendFrame(nil, framing.FlagTrailer, []byte("no colon here\r\n")),
 		want: []string{"error Internal"},
 	},
 	{
 		name: "bytes after the trailers are not read",
-		body: cat(block(wire.MD{"grpc-status": {"0"}}), []byte("garbage")),
+		body: cat(block(metadata.MD{"grpc-status": {"0"}}), []byte("garbage")),
 		want: []string{"trailers map[grpc-status:[0]]", "EOF"},
 	},
 }
@@ -154,7 +155,7 @@ func TestParserIsIncremental(t *testing.T) {
 		defer pw.Close()
 		pw.Write(msgFrame("first"))
 		<-got1
-		pw.Write(cat(msgFrame("second"), block(wire.MD{"grpc-status": {"0"}})))
+		pw.Write(cat(msgFrame("second"), block(metadata.MD{"grpc-status": {"0"}})))
 	}()
 	p := newParser(pr, testMax, false)
 	ev, err := p.next()
@@ -181,7 +182,7 @@ func FuzzResponseParser(f *testing.F) {
 	for _, tc := range parserCases {
 		f.Add(tc.body, tc.headersInBody)
 	}
-	f.Add(cat(block(wire.MD{"grpc-status": {"0"}, "x-bin": {"\x00\x01"}})), false)
+	f.Add(cat(block(metadata.MD{"grpc-status": {"0"}, "x-bin": {"\x00\x01"}})), false)
 	f.Add([]byte{0x80, 0, 0, 0, 3, 'a', ':', 'b'}, true)
 	f.Add([]byte{0x80, 0xff, 0xff, 0xff, 0xff}, false)
 	f.Fuzz(func(t *testing.T, body []byte, headersInBody bool) {

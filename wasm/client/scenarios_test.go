@@ -8,12 +8,13 @@ import (
 	"testing"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/grpcplay/playground/pb"
 	"github.com/grpcplay/playground/wasm/client"
-	"github.com/grpcplay/playground/wasm/wire"
+	"github.com/grpcplay/playground/wasm/framing"
 )
 
 // These scenarios run natively and, in the js test under Node, through the
@@ -37,7 +38,7 @@ func wantCode(t *testing.T, err error, want codes.Code) {
 // the contract's answers. newID is an id no other test adds.
 func checkAllFive(t *testing.T, ctx context.Context, um *client.UserManagerClient, newID uint32) {
 	t.Run("GetUser", func(t *testing.T) {
-		var hdr, tr wire.MD
+		var hdr, tr metadata.MD
 		resp, err := um.GetUser(ctx, &pb.UserRequest{Id: 1}, client.Header(&hdr), client.Trailer(&tr))
 		if err != nil {
 			t.Fatal(err)
@@ -47,10 +48,10 @@ func checkAllFive(t *testing.T, ctx context.Context, um *client.UserManagerClien
 		}
 		// gRPC-Web answers application/grpc-web+proto; improbable's
 		// WebSocket wrapper passes on gRPC's application/grpc+proto.
-		if ct := hdr.Get(wire.HeaderContentType); !strings.HasPrefix(ct, "application/grpc") || !strings.HasSuffix(ct, "+proto") {
+		if ct := framing.First(hdr, framing.HeaderContentType); !strings.HasPrefix(ct, "application/grpc") || !strings.HasSuffix(ct, "+proto") {
 			t.Errorf("response content-type %q, want a gRPC protobuf one (headers %v)", ct, hdr)
 		}
-		if tr.Get(wire.HeaderStatus) != "0" {
+		if framing.First(tr, framing.HeaderStatus) != "0" {
 			t.Errorf("trailers %v, want grpc-status 0", tr)
 		}
 		resp, err = um.GetUser(ctx, &pb.UserRequest{Id: 999})
@@ -81,13 +82,13 @@ func checkAllFive(t *testing.T, ctx context.Context, um *client.UserManagerClien
 		if err != nil || !proto.Equal(got.GetUser(), u) {
 			t.Fatalf("GetUser(new) = %v, %v", got, err)
 		}
-		var tr wire.MD
+		var tr metadata.MD
 		_, err = um.AddUser(ctx, &pb.User{Id: 0, Nickname: "x", MailAddress: "x@example.com", UserType: pb.User_NORMAL}, client.Trailer(&tr))
 		wantCode(t, err, codes.InvalidArgument)
 		if status.Convert(err).Message() == "" {
 			t.Error("InvalidArgument without a message")
 		}
-		if tr.Get(wire.HeaderStatus) != "3" {
+		if framing.First(tr, framing.HeaderStatus) != "3" {
 			t.Errorf("trailers %v, want grpc-status 3", tr)
 		}
 	})
@@ -114,10 +115,10 @@ func checkAllFive(t *testing.T, ctx context.Context, um *client.UserManagerClien
 		if err != nil {
 			t.Fatal(err)
 		}
-		if hdr.Get(wire.HeaderContentType) == "" {
+		if framing.First(hdr, framing.HeaderContentType) == "" {
 			t.Errorf("headers %v without content-type", hdr)
 		}
-		if st.Trailer().Get(wire.HeaderStatus) != "0" {
+		if framing.First(st.Trailer(), framing.HeaderStatus) != "0" {
 			t.Errorf("trailers %v, want grpc-status 0", st.Trailer())
 		}
 		// None of that type: an empty stream with status OK.
@@ -146,7 +147,7 @@ func checkAllFive(t *testing.T, ctx context.Context, um *client.UserManagerClien
 		if resp.GetError() || resp.GetUserCnt() != 3 {
 			t.Fatalf("CountAlreadyUsers = %v, want 3", resp)
 		}
-		if st.Trailer().Get(wire.HeaderStatus) != "0" {
+		if framing.First(st.Trailer(), framing.HeaderStatus) != "0" {
 			t.Errorf("trailers %v, want grpc-status 0", st.Trailer())
 		}
 	})
@@ -201,9 +202,9 @@ func checkPeer(t *testing.T, ctx context.Context, peerURL string, gateName strin
 	defer conn.Close()
 	req := &pb.UserRequest{Id: 42}
 	t.Run("MetadataOverHTTP", func(t *testing.T) {
-		ctx := client.NewOutgoingContext(ctx, wire.MD{"X-Test-Text": {"hello", "world"}})
-		ctx = client.AppendToOutgoingContext(ctx, "x-test-raw-bin", "\x00\xff\r\n")
-		var hdr, tr wire.MD
+		ctx := metadata.NewOutgoingContext(ctx, metadata.MD{"X-Test-Text": {"hello", "world"}})
+		ctx = metadata.AppendToOutgoingContext(ctx, "x-test-raw-bin", "\x00\xff\r\n")
+		var hdr, tr metadata.MD
 		resp := new(pb.UserRequest)
 		if err := conn.Invoke(ctx, peerEcho, req, resp, client.Header(&hdr), client.Trailer(&tr)); err != nil {
 			t.Fatal(err)
@@ -211,8 +212,8 @@ func checkPeer(t *testing.T, ctx context.Context, peerURL string, gateName strin
 		if resp.GetId() != 42 {
 			t.Fatalf("echo = %v", resp)
 		}
-		for name, md := range map[string]wire.MD{"headers": hdr, "trailers": tr} {
-			if got := md.Get("x-test-raw-bin"); got != "\x00\xff\r\n" {
+		for name, md := range map[string]metadata.MD{"headers": hdr, "trailers": tr} {
+			if got := framing.First(md, "x-test-raw-bin"); got != "\x00\xff\r\n" {
 				t.Errorf("%s: x-test-raw-bin = %q (all: %v)", name, got, md)
 			}
 			if got := md["x-test-text"]; len(got) == 0 || (got[0] != "hello" && got[0] != "hello, world") {
@@ -223,17 +224,17 @@ func checkPeer(t *testing.T, ctx context.Context, peerURL string, gateName strin
 	t.Run("DeadlineBecomesGrpcTimeout", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(ctx, 1<<40)
 		defer cancel()
-		var hdr wire.MD
+		var hdr metadata.MD
 		if err := conn.Invoke(ctx, peerEcho, req, new(pb.UserRequest), client.Header(&hdr)); err != nil {
 			t.Fatal(err)
 		}
-		d, err := wire.DecodeTimeout(hdr.Get("x-seen-grpc-timeout"))
+		d, err := framing.DecodeTimeout(framing.First(hdr, "x-seen-grpc-timeout"))
 		if err != nil || d <= 0 || d > 1<<40 {
-			t.Fatalf("server saw grpc-timeout %q (%v), want at most %v", hdr.Get("x-seen-grpc-timeout"), err, 1<<40)
+			t.Fatalf("server saw grpc-timeout %q (%v), want at most %v", framing.First(hdr, "x-seen-grpc-timeout"), err, 1<<40)
 		}
 	})
 	t.Run("MessageBeforeResponseEnds", func(t *testing.T) {
-		gctx := client.AppendToOutgoingContext(ctx, "x-test-gate", gateName)
+		gctx := metadata.AppendToOutgoingContext(ctx, "x-test-gate", gateName)
 		s, err := conn.NewStream(gctx, client.StreamDesc{ServerStreams: true}, peerGate)
 		if err != nil {
 			t.Fatal(err)
@@ -278,7 +279,7 @@ func checkPeer(t *testing.T, ctx context.Context, peerURL string, gateName strin
 	})
 	t.Run("HTTPStatusWithoutGrpcStatus", func(t *testing.T) {
 		for code, want := range map[string]codes.Code{"404": codes.Unimplemented, "503": codes.Unavailable, "401": codes.Unauthenticated, "500": codes.Unknown} {
-			hctx := client.AppendToOutgoingContext(ctx, "x-test-http-status", code)
+			hctx := metadata.AppendToOutgoingContext(ctx, "x-test-http-status", code)
 			err := conn.Invoke(hctx, peerHTTP, req, new(pb.UserRequest))
 			wantCode(t, err, want)
 		}
@@ -293,14 +294,14 @@ func checkPeer(t *testing.T, ctx context.Context, peerURL string, gateName strin
 	// go away.
 	waitAborted := func(t *testing.T, gate string) {
 		t.Helper()
-		gctx := client.AppendToOutgoingContext(ctx, "x-test-gate", gate)
+		gctx := metadata.AppendToOutgoingContext(ctx, "x-test-gate", gate)
 		if err := conn.Invoke(gctx, peerWaitGate, req, new(pb.UserRequest)); err != nil {
 			t.Fatalf("the peer did not see the cancelled call go away: %v", err)
 		}
 	}
 	t.Run("CancelAbortsFetch", func(t *testing.T) {
 		gate := gateName + "-abort-fetch"
-		ctx, cancel := context.WithCancel(client.AppendToOutgoingContext(ctx, "x-test-gate", gate))
+		ctx, cancel := context.WithCancel(metadata.AppendToOutgoingContext(ctx, "x-test-gate", gate))
 		s, err := conn.NewStream(ctx, client.StreamDesc{ServerStreams: true}, peerHang)
 		if err != nil {
 			t.Fatal(err)
@@ -316,7 +317,7 @@ func checkPeer(t *testing.T, ctx context.Context, peerURL string, gateName strin
 	})
 	t.Run("CancelClosesSocket", func(t *testing.T) {
 		gate := gateName + "-abort-socket"
-		ctx, cancel := context.WithCancel(client.AppendToOutgoingContext(ctx, "x-test-gate", gate))
+		ctx, cancel := context.WithCancel(metadata.AppendToOutgoingContext(ctx, "x-test-gate", gate))
 		s, err := conn.NewStream(ctx, client.StreamDesc{ClientStreams: true, ServerStreams: true}, peerWSEcho)
 		if err != nil {
 			t.Fatal(err)
@@ -329,7 +330,7 @@ func checkPeer(t *testing.T, ctx context.Context, peerURL string, gateName strin
 		waitAborted(t, gate)
 	})
 	t.Run("MetadataOverWebSocket", func(t *testing.T) {
-		ctx := client.AppendToOutgoingContext(ctx, "x-test-text", "ws", "x-test-raw-bin", "\x01\x02")
+		ctx := metadata.AppendToOutgoingContext(ctx, "x-test-text", "ws", "x-test-raw-bin", "\x01\x02")
 		s, err := conn.NewStream(ctx, client.StreamDesc{ClientStreams: true, ServerStreams: true}, peerWSEcho)
 		if err != nil {
 			t.Fatal(err)
@@ -352,8 +353,8 @@ func checkPeer(t *testing.T, ctx context.Context, peerURL string, gateName strin
 			t.Fatalf("end: %v, want io.EOF", err)
 		}
 		tr := s.Trailer()
-		for name, md := range map[string]wire.MD{"headers": hdr, "trailers": tr} {
-			if md.Get("x-test-text") != "ws" || md.Get("x-test-raw-bin") != "\x01\x02" {
+		for name, md := range map[string]metadata.MD{"headers": hdr, "trailers": tr} {
+			if framing.First(md, "x-test-text") != "ws" || framing.First(md, "x-test-raw-bin") != "\x01\x02" {
 				t.Errorf("%s = %v", name, md)
 			}
 		}

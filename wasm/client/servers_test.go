@@ -4,12 +4,8 @@ package client_test
 
 import (
 	"bytes"
-	"context"
-	"io"
-	"log/slog"
 	"net"
 	"net/http"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,10 +14,12 @@ import (
 
 	"github.com/gorilla/websocket"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/grpcplay/playground/server"
-	"github.com/grpcplay/playground/wasm/wire"
+	"github.com/grpcplay/playground/server/servertest"
+	"github.com/grpcplay/playground/wasm/framing"
 )
 
 // startServer serves the real playground server, on a fresh store seeded
@@ -39,28 +37,7 @@ func startServer(t testing.TB) string {
 // startServerOn is startServer on a listener of the caller's.
 func startServerOn(t testing.TB, ln net.Listener) string {
 	t.Helper()
-	st, err := server.OpenStore(context.Background(), filepath.Join(t.TempDir(), "users.db"), "")
-	if err != nil {
-		t.Fatalf("OpenStore: %v", err)
-	}
-	srv, err := server.New(server.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, st)
-	if err != nil {
-		t.Fatalf("server.New: %v", err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-		st.Close()
-	})
-	return "http://" + ln.Addr().String()
+	return servertest.Start(t, server.Config{}, servertest.WithListener(ln)).URL
 }
 
 // peer serves the test methods above.
@@ -73,7 +50,7 @@ type peer struct {
 // startPeer serves a peer on 127.0.0.1 until the test ends and returns its URL.
 func startPeer(t testing.TB) string {
 	t.Helper()
-	p := &peer{gates: map[string]chan struct{}{}, up: websocket.Upgrader{Subprotocols: []string{wire.WebSocketProtocol}}}
+	p := &peer{gates: map[string]chan struct{}{}, up: websocket.Upgrader{Subprotocols: []string{framing.WebSocketProtocol}}}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -113,14 +90,14 @@ func (p *peer) open(name string) {
 
 // echoMD is the metadata the peer sends back: every x-test-* entry, and
 // the request's grpc-timeout as x-seen-grpc-timeout.
-func echoMD(req wire.MD) wire.MD {
-	md := wire.MD{}
+func echoMD(req metadata.MD) metadata.MD {
+	md := metadata.MD{}
 	for k, v := range req {
 		if strings.HasPrefix(k, "x-test-") {
 			md[k] = v
 		}
 	}
-	if v := req.Get(wire.HeaderTimeout); v != "" {
+	if v := framing.First(req, framing.HeaderTimeout); v != "" {
 		md["x-seen-grpc-timeout"] = []string{v}
 	}
 	return md
@@ -131,81 +108,81 @@ func (p *peer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.serveWS(w, r)
 		return
 	}
-	reqMD := wire.MD{}
+	reqMD := metadata.MD{}
 	for k, vs := range r.Header {
 		name := strings.ToLower(k)
 		for _, v := range vs {
-			if dv, err := wire.DecodeValue(name, v); err == nil {
+			if dv, err := framing.DecodeValue(name, v); err == nil {
 				reqMD[name] = append(reqMD[name], dv)
 			}
 		}
 	}
-	f, err := wire.NewReader(r.Body, 1<<20).Next()
+	f, err := framing.NewRequestReader(r.Body, 1<<20).Next()
 	if err != nil || f.IsTrailer() {
 		http.Error(w, "want one request frame", http.StatusBadRequest)
 		return
 	}
 	msg := bytes.Clone(f.Payload)
 	if r.URL.Path == peerHTTP {
-		code, _ := strconv.Atoi(reqMD.Get("x-test-http-status"))
+		code, _ := strconv.Atoi(framing.First(reqMD, "x-test-http-status"))
 		http.Error(w, "test status", code)
 		return
 	}
 	echo := echoMD(reqMD)
 	for k, vs := range echo {
 		for _, v := range vs {
-			ev, _ := wire.EncodeValue(k, v)
+			ev, _ := framing.EncodeValue(k, v)
 			w.Header().Add(k, ev)
 		}
 	}
-	w.Header().Set("Content-Type", wire.ContentTypeProto)
+	w.Header().Set("Content-Type", framing.ContentTypeProto)
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
 	switch r.URL.Path {
 	case peerEcho:
-		w.Write(wire.AppendFrame(nil, wire.FlagData, msg))
+		w.Write(framing.AppendFrame(nil, framing.FlagData, msg))
 	case peerRelease:
-		p.open(reqMD.Get("x-test-gate"))
-		w.Write(wire.AppendFrame(nil, wire.FlagData, msg))
+		p.open(framing.First(reqMD, "x-test-gate"))
+		w.Write(framing.AppendFrame(nil, framing.FlagData, msg))
 	case peerGate:
-		w.Write(wire.AppendFrame(nil, wire.FlagData, msg))
+		w.Write(framing.AppendFrame(nil, framing.FlagData, msg))
 		rc.Flush()
 		select {
-		case <-p.gate(reqMD.Get("x-test-gate")):
+		case <-p.gate(framing.First(reqMD, "x-test-gate")):
 		case <-r.Context().Done():
 			return
 		}
-		w.Write(wire.AppendFrame(nil, wire.FlagData, msg))
+		w.Write(framing.AppendFrame(nil, framing.FlagData, msg))
 	case peerTwice:
-		w.Write(wire.AppendFrame(nil, wire.FlagData, msg))
-		w.Write(wire.AppendFrame(nil, wire.FlagData, msg))
+		w.Write(framing.AppendFrame(nil, framing.FlagData, msg))
+		w.Write(framing.AppendFrame(nil, framing.FlagData, msg))
 	case peerNone:
 	case peerHang:
 		rc.Flush()
 		<-r.Context().Done()
-		p.open(reqMD.Get("x-test-gate"))
+		p.open(framing.First(reqMD, "x-test-gate"))
 		return
 	case peerWaitGate:
 		select {
-		case <-p.gate(reqMD.Get("x-test-gate")):
+		case <-p.gate(framing.First(reqMD, "x-test-gate")):
 		case <-time.After(10 * time.Second):
-			late := wire.MD{}
-			wire.AppendStatus(late, status.New(codes.DeadlineExceeded, "the gate stayed closed"))
-			w.Write(wire.AppendFrame(nil, wire.FlagTrailer, wire.AppendHeaderBlock(nil, late)))
+			late := metadata.MD{}
+			framing.AppendStatus(late, status.New(codes.DeadlineExceeded, "the gate stayed closed"))
+			w.Write(framing.AppendFrame(nil, framing.FlagTrailer, framing.AppendHeaderBlock(nil, late)))
 			return
 		}
-		w.Write(wire.AppendFrame(nil, wire.FlagData, msg))
+		w.Write(framing.AppendFrame(nil, framing.FlagData, msg))
 	default:
-		unknown := wire.MD{}
-		wire.AppendStatus(unknown, status.New(codes.Unimplemented, "unknown test method "+r.URL.Path))
-		w.Write(wire.AppendFrame(nil, wire.FlagTrailer, wire.AppendHeaderBlock(nil, unknown)))
+		unknown := metadata.MD{}
+		framing.AppendStatus(unknown, status.New(codes.Unimplemented, "unknown test method "+r.URL.Path))
+		w.Write(framing.AppendFrame(nil, framing.FlagTrailer, framing.AppendHeaderBlock(nil, unknown)))
 		return
 	}
-	trailers := wire.MD{wire.HeaderStatus: {"0"}}
+	trailers := metadata.MD{framing.HeaderStatus: {"0"}}
 	for k, v := range echo {
 		trailers[k] = v
 	}
-	w.Write(wire.AppendFrame(nil, wire.FlagTrailer, wire.AppendHeaderBlock(nil, trailers)))
+	w.Write(framing.AppendFrame(nil, framing.FlagTrailer, framing.AppendHeaderBlock(nil, trailers)))
 }
 
 // serveWS echoes a grpc-websockets stream: the metadata in the response
@@ -220,35 +197,35 @@ func (p *peer) serveWS(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
-	reqMD, err := wire.ParseHeaderBlock(first)
+	reqMD, err := framing.ParseHeaderBlock(first)
 	if err != nil {
 		return
 	}
 	echo := echoMD(reqMD)
-	c.WriteMessage(websocket.BinaryMessage, wire.AppendFrame(nil, wire.FlagTrailer, wire.AppendHeaderBlock(nil, echo)))
+	c.WriteMessage(websocket.BinaryMessage, framing.AppendFrame(nil, framing.FlagTrailer, framing.AppendHeaderBlock(nil, echo)))
 	for {
 		_, m, err := c.ReadMessage()
 		if err != nil {
-			p.open(reqMD.Get("x-test-gate")) // gone without a half-close
+			p.open(framing.First(reqMD, "x-test-gate")) // gone without a half-close
 			return
 		}
-		if len(m) == 1 && m[0] == wire.WSHalfClose {
+		if len(m) == 1 && m[0] == framing.WSHalfClose {
 			break
 		}
 		// The client under test sends one whole frame per message.
-		f, err := wire.NewReader(bytes.NewReader(m[1:]), 1<<20).Next()
+		f, err := framing.NewRequestReader(bytes.NewReader(m[1:]), 1<<20).Next()
 		if err != nil {
 			return
 		}
 		// Split the reply in two messages: the client must not care.
-		out := wire.AppendFrame(nil, wire.FlagData, f.Payload)
+		out := framing.AppendFrame(nil, framing.FlagData, f.Payload)
 		c.WriteMessage(websocket.BinaryMessage, out[:3])
 		c.WriteMessage(websocket.BinaryMessage, out[3:])
 	}
-	trailers := wire.MD{wire.HeaderStatus: {"0"}}
+	trailers := metadata.MD{framing.HeaderStatus: {"0"}}
 	for k, v := range echo {
 		trailers[k] = v
 	}
-	c.WriteMessage(websocket.BinaryMessage, wire.AppendFrame(nil, wire.FlagTrailer, wire.AppendHeaderBlock(nil, trailers)))
+	c.WriteMessage(websocket.BinaryMessage, framing.AppendFrame(nil, framing.FlagTrailer, framing.AppendHeaderBlock(nil, trailers)))
 	c.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
 }

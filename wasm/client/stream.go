@@ -7,10 +7,11 @@ import (
 	"sync"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/grpcplay/playground/wasm/wire"
+	"github.com/grpcplay/playground/wasm/framing"
 )
 
 // StreamDesc says which sides of a call stream. A call where only the
@@ -33,8 +34,8 @@ type Stream struct {
 	opts   callOptions
 	ctx    context.Context
 	cancel context.CancelFunc
-	reqMD  wire.MD
-	sender *wsSender // the bridge's socket's, or nil for gRPC-Web over HTTP
+	reqMD  metadata.MD
+	sender *framing.BatchWriter // the bridge's socket's requests, or nil for gRPC-Web over HTTP
 
 	sendMu   sync.Mutex
 	sendDone bool   // the client has sent its last message
@@ -49,11 +50,11 @@ type Stream struct {
 	gotMsg   bool // a call whose server does not stream received its message
 
 	hdrReady chan struct{} // closed once header and hdrErr are set
-	header   wire.MD
+	header   metadata.MD
 	hdrErr   error
 
 	mu      sync.Mutex // guards trailer and err, which Trailer reads
-	trailer wire.MD
+	trailer metadata.MD
 	err     error // once set the call has ended: io.EOF (status OK) or a status error
 }
 
@@ -101,11 +102,11 @@ func (s *Stream) openSocket() error {
 		return s.transportError("websocket", err)
 	}
 	context.AfterFunc(s.ctx, func() { ws.close() })
-	if err := ws.send(wire.AppendHeaderBlock(nil, s.reqMD)); err != nil {
+	if err := ws.send(framing.AppendHeaderBlock(nil, s.reqMD)); err != nil {
 		return s.transportError("websocket", err)
 	}
-	s.sender = newWSSender(ws)
-	context.AfterFunc(s.ctx, s.sender.stop)
+	s.sender = framing.NewBatchWriter(ws.send, wsBatchSize, []byte{framing.WSData})
+	context.AfterFunc(s.ctx, s.sender.Stop)
 	s.p = newParser(&wsReader{c: ws}, s.c.opts.maxSize, true)
 	return nil
 }
@@ -119,8 +120,9 @@ func (s *Stream) Context() context.Context { return s.ctx }
 // already ended SendMsg returns io.EOF, and RecvMsg returns its status.
 //
 // Over the WebSocket bridge SendMsg queues the message for the stream's
-// sender (see wsSender) and returns; it waits only while a full batch is
-// queued already.
+// sender (a framing.BatchWriter: messages queued while it writes leave in
+// one WebSocket message) and returns; it waits only while a full batch is
+// queued already. A failed write shows in RecvMsg.
 func (s *Stream) SendMsg(m proto.Message) error {
 	n := proto.Size(m)
 	if n > s.c.opts.maxSize {
@@ -132,7 +134,7 @@ func (s *Stream) SendMsg(m proto.Message) error {
 		return status.Error(codes.Internal, "SendMsg called after CloseSend")
 	}
 	if s.sender == nil {
-		b, err := proto.MarshalOptions{UseCachedSize: true}.MarshalAppend(wire.AppendPrefix(nil, wire.FlagData, n), m)
+		b, err := proto.MarshalOptions{UseCachedSize: true}.MarshalAppend(framing.AppendPrefix(nil, framing.FlagData, n), m)
 		if err != nil {
 			return status.Error(codes.Internal, "marshal request: "+err.Error())
 		}
@@ -140,12 +142,20 @@ func (s *Stream) SendMsg(m proto.Message) error {
 		s.sendDone = true
 		return nil
 	}
-	if err := s.sender.add(m, n); err != nil {
-		return err
+	var marshalErr error
+	err := s.sender.Add(func(b []byte) ([]byte, error) {
+		b, marshalErr = proto.MarshalOptions{UseCachedSize: true}.MarshalAppend(framing.AppendPrefix(b, framing.FlagData, n), m)
+		return b, marshalErr
+	})
+	switch {
+	case marshalErr != nil:
+		return status.Error(codes.Internal, "marshal request: "+marshalErr.Error())
+	case err != nil:
+		return io.EOF // the call is over: RecvMsg says how
 	}
 	if !s.desc.ClientStreams {
 		s.sendDone = true
-		s.sender.closeSend()
+		s.sender.Finish([]byte{framing.WSHalfClose})
 	}
 	return nil
 }
@@ -160,7 +170,7 @@ func (s *Stream) CloseSend() error {
 	}
 	s.sendDone = true
 	if s.sender != nil {
-		s.sender.closeSend() // a failure ends the call, and RecvMsg reports it
+		s.sender.Finish([]byte{framing.WSHalfClose}) // a failure ends the call, and RecvMsg reports it
 	}
 	return nil
 }
@@ -168,7 +178,7 @@ func (s *Stream) CloseSend() error {
 // Header returns the response headers, waiting for them. For a
 // trailers-only response they are the trailers. It returns the call's
 // status error when the call failed before headers arrived.
-func (s *Stream) Header() (wire.MD, error) {
+func (s *Stream) Header() (metadata.MD, error) {
 	for {
 		select {
 		case <-s.hdrReady:
@@ -183,7 +193,7 @@ func (s *Stream) Header() (wire.MD, error) {
 // Trailer returns the trailers. They are complete once RecvMsg returned an
 // error (io.EOF included), or, for a call whose server does not stream,
 // once RecvMsg returned.
-func (s *Stream) Trailer() wire.MD {
+func (s *Stream) Trailer() metadata.MD {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.trailer
@@ -320,17 +330,17 @@ func (s *Stream) post() {
 		return
 	}
 	s.body = resp.body
-	if _, trailersOnly := resp.header[wire.HeaderStatus]; trailersOnly {
+	if _, trailersOnly := resp.header[framing.HeaderStatus]; trailersOnly {
 		s.setHeader(resp.header, nil)
 		s.endWithTrailers(resp.header)
 		return
 	}
 	if resp.status != 200 {
-		st := status.Newf(wire.CodeFromHTTP(resp.status), "HTTP status %d without grpc-status", resp.status)
+		st := status.Newf(framing.CodeFromHTTP(resp.status), "HTTP status %d without grpc-status", resp.status)
 		s.end(nil, st.Err())
 		return
 	}
-	if ct := resp.header.Get(wire.HeaderContentType); !isGRPCWebProto(ct) {
+	if ct := framing.First(resp.header, framing.HeaderContentType); !isGRPCWebProto(ct) {
 		s.end(nil, status.Errorf(codes.Unknown, "response content-type %q is not gRPC-Web", ct))
 		return
 	}
@@ -339,14 +349,14 @@ func (s *Stream) post() {
 }
 
 // setHeader records the response headers once.
-func (s *Stream) setHeader(md wire.MD, err error) {
+func (s *Stream) setHeader(md metadata.MD, err error) {
 	select {
 	case <-s.hdrReady:
 		return
 	default:
 	}
 	if md == nil && err == nil {
-		md = wire.MD{}
+		md = metadata.MD{}
 	}
 	s.header, s.hdrErr = md, err
 	if s.opts.header != nil && md != nil {
@@ -356,9 +366,9 @@ func (s *Stream) setHeader(md wire.MD, err error) {
 }
 
 // endWithTrailers ends the call with the status its trailers carry.
-func (s *Stream) endWithTrailers(md wire.MD) {
+func (s *Stream) endWithTrailers(md metadata.MD) {
 	var err error = io.EOF
-	if st := wire.StatusFromTrailers(md); st.Code() != codes.OK {
+	if st := framing.StatusFromTrailers(md); st.Code() != codes.OK {
 		err = st.Err()
 	}
 	if s.body != nil {
@@ -372,14 +382,14 @@ func (s *Stream) endWithTrailers(md wire.MD) {
 
 // end records how the call ended (io.EOF for status OK), once, and
 // releases its request or socket.
-func (s *Stream) end(trailer wire.MD, err error) {
+func (s *Stream) end(trailer metadata.MD, err error) {
 	s.mu.Lock()
 	if s.err != nil {
 		s.mu.Unlock()
 		return
 	}
 	if trailer == nil {
-		trailer = wire.MD{}
+		trailer = metadata.MD{}
 	}
 	s.trailer, s.err = trailer, err
 	s.mu.Unlock()
@@ -403,7 +413,7 @@ func (s *Stream) readError(err error) error {
 		if ctxErr := s.ctx.Err(); ctxErr != nil {
 			return status.FromContextError(ctxErr).Err()
 		}
-		return wire.StatusFromTrailers(nil).Err()
+		return framing.StatusFromTrailers(nil).Err()
 	}
 	return s.transportError("read response", err)
 }
@@ -422,112 +432,11 @@ func (s *Stream) transportError(op string, err error) error {
 
 // isGRPCWebProto reports whether a response's content type is binary
 // gRPC-Web with protobuf messages, the only kind this client asks for.
-func isGRPCWebProto(ct string) bool {
-	ct, _, _ = strings.Cut(ct, ";")
-	ct = strings.TrimSpace(ct)
-	return ct == wire.ContentTypeWeb || ct == wire.ContentTypeProto
+func isGRPCWebProto(s string) bool {
+	ct, ok := framing.ParseContentType(s)
+	return ok && ct.Web && !ct.Text && ct.Codec == framing.CodecProto
 }
 
 // wsBatchSize is how many bytes of requests may wait for a stream's sender
 // before SendMsg waits too.
 const wsBatchSize = 64 << 10
-
-// wsSender sends a stream's requests over its socket from a goroutine of
-// its own. Requests sent while it writes gather into one WebSocket message,
-// 0x00 and the frames back to back, as the protocol allows: a fast client
-// stream costs one write per batch instead of one per message, and a slow
-// one still sends each message at once. After the last batch it sends the
-// half-close, 0x01, when asked to.
-type wsSender struct {
-	ws   wsConn
-	done chan struct{} // closed when the goroutine has ended
-
-	mu      sync.Mutex
-	cond    *sync.Cond // pending gained frames or room, or the state changed
-	pending []byte     // 0x00 and the queued frames, or empty
-	spare   []byte
-	half    bool // send the half-close after what is queued
-	stopped bool // send nothing more
-	failed  bool // a send failed: the call is over
-}
-
-func newWSSender(ws wsConn) *wsSender {
-	w := &wsSender{ws: ws, done: make(chan struct{})}
-	w.cond = sync.NewCond(&w.mu)
-	go w.run()
-	return w
-}
-
-// add queues m, n bytes marshaled. It returns io.EOF once the call is over.
-func (w *wsSender) add(m proto.Message, n int) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	for len(w.pending) >= wsBatchSize && !w.failed && !w.stopped {
-		w.cond.Wait()
-	}
-	if w.failed || w.stopped {
-		return io.EOF
-	}
-	start := len(w.pending)
-	if start == 0 {
-		w.pending = append(w.pending, wire.WSData)
-	}
-	out, err := proto.MarshalOptions{UseCachedSize: true}.MarshalAppend(wire.AppendPrefix(w.pending, wire.FlagData, n), m)
-	if err != nil {
-		w.pending = w.pending[:start] // the queue as it was
-		return status.Error(codes.Internal, "marshal request: "+err.Error())
-	}
-	w.pending = out
-	w.cond.Broadcast()
-	return nil
-}
-
-// closeSend sends the half-close once what is queued has gone.
-func (w *wsSender) closeSend() {
-	w.mu.Lock()
-	w.half = true
-	w.cond.Broadcast()
-	w.mu.Unlock()
-}
-
-// stop makes the sender send nothing more and end: the call is over.
-func (w *wsSender) stop() {
-	w.mu.Lock()
-	w.stopped = true
-	w.cond.Broadcast()
-	w.mu.Unlock()
-}
-
-func (w *wsSender) run() {
-	defer close(w.done)
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	for {
-		for len(w.pending) == 0 && !w.half && !w.stopped {
-			w.cond.Wait()
-		}
-		if w.stopped {
-			return
-		}
-		if len(w.pending) == 0 { // only the half-close is left
-			w.mu.Unlock()
-			w.ws.send([]byte{wire.WSHalfClose}) // a failure shows in RecvMsg
-			w.mu.Lock()
-			return
-		}
-		batch := w.pending
-		w.pending = w.spare[:0]
-		w.cond.Broadcast()
-		w.mu.Unlock()
-		err := w.ws.send(batch)
-		w.mu.Lock()
-		if cap(batch) <= 4*wsBatchSize {
-			w.spare = batch[:0]
-		}
-		if err != nil {
-			w.failed = true
-			w.cond.Broadcast()
-			return
-		}
-	}
-}

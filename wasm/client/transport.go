@@ -4,7 +4,9 @@ import (
 	"context"
 	"io"
 
-	"github.com/grpcplay/playground/wasm/wire"
+	"google.golang.org/grpc/metadata"
+
+	"github.com/grpcplay/playground/wasm/framing"
 )
 
 // transport is the thin platform glue under the shared protocol core:
@@ -14,7 +16,7 @@ type transport interface {
 	// post sends body with header to url and returns when the response
 	// headers arrived. The response body streams; ctx bounds the whole
 	// exchange, so cancelling it aborts the request and the body's reads.
-	post(ctx context.Context, url string, header wire.MD, body []byte) (*httpResponse, error)
+	post(ctx context.Context, url string, header metadata.MD, body []byte) (*httpResponse, error)
 	// dial opens a WebSocket to url with the grpc-websockets subprotocol.
 	// ctx bounds only the opening handshake.
 	dial(ctx context.Context, url string) (wsConn, error)
@@ -25,7 +27,7 @@ type transport interface {
 // httpResponse is a response whose headers arrived and whose body streams.
 type httpResponse struct {
 	status int
-	header wire.MD // lower-case names, "-bin" values decoded
+	header metadata.MD // lower-case names, "-bin" values decoded
 	body   io.ReadCloser
 }
 
@@ -65,11 +67,11 @@ func (r *wsReader) Read(p []byte) (int, error) {
 
 // requestHeader turns request metadata into HTTP header fields: "-bin"
 // values base64-encoded, values a header cannot carry left out.
-func requestHeader(md wire.MD) wire.MD {
-	h := make(wire.MD, len(md))
+func requestHeader(md metadata.MD) metadata.MD {
+	h := make(metadata.MD, len(md))
 	for k, vs := range md {
 		for _, v := range vs {
-			if ev, ok := wire.EncodeValue(k, v); ok {
+			if ev, ok := framing.EncodeValue(k, v); ok {
 				h[k] = append(h[k], ev)
 			}
 		}
@@ -80,8 +82,8 @@ func requestHeader(md wire.MD) wire.MD {
 // responseHeader adds one received HTTP header field to md: the name
 // lower-cased by the caller, a "-bin" value decoded (left as received when
 // it is not base64).
-func responseHeader(md wire.MD, name, value string) {
-	if dv, err := wire.DecodeValue(name, value); err == nil {
+func responseHeader(md metadata.MD, name, value string) {
+	if dv, err := framing.DecodeValue(name, value); err == nil {
 		value = dv
 	}
 	md[name] = append(md[name], value)

@@ -13,9 +13,10 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
-	"github.com/grpcplay/playground/wasm/wire"
+	"github.com/grpcplay/playground/wasm/framing"
 )
 
 // nativeOptions are the native build's own DialOptions; the browser has none.
@@ -173,7 +174,7 @@ func bytesToJS(b []byte) js.Value {
 	return a
 }
 
-func (jsTransport) post(ctx context.Context, url string, header wire.MD, body []byte) (*httpResponse, error) {
+func (jsTransport) post(ctx context.Context, url string, header metadata.MD, body []byte) (*httpResponse, error) {
 	abort := js.Global().Get("AbortController").New()
 	stop := context.AfterFunc(ctx, func() { abort.Call("abort") })
 	promise, err := jsCall(func() js.Value {
@@ -200,7 +201,7 @@ func (jsTransport) post(ctx context.Context, url string, header wire.MD, body []
 		stop()
 		return nil, err
 	}
-	md := wire.MD{}
+	md := metadata.MD{}
 	each := js.FuncOf(func(_ js.Value, args []js.Value) any {
 		if len(args) >= 2 {
 			responseHeader(md, strings.ToLower(args[1].String()), args[0].String())
@@ -271,7 +272,7 @@ func (jsTransport) dial(ctx context.Context, url string) (wsConn, error) {
 	if ctor.Type() != js.TypeFunction {
 		return nil, status.Error(codes.Unavailable, "websocket: this JavaScript environment has no WebSocket")
 	}
-	ws, err := jsCall(func() js.Value { return ctor.New(url, wire.WebSocketProtocol) })
+	ws, err := jsCall(func() js.Value { return ctor.New(url, framing.WebSocketProtocol) })
 	if err != nil {
 		return nil, err
 	}
@@ -292,9 +293,9 @@ func (jsTransport) dial(ctx context.Context, url string) (wsConn, error) {
 		c.close()
 		return nil, ctx.Err()
 	}
-	if p := ws.Get("protocol").String(); p != wire.WebSocketProtocol {
+	if p := ws.Get("protocol").String(); p != framing.WebSocketProtocol {
 		c.close()
-		return nil, status.Errorf(codes.Unavailable, "websocket: server chose subprotocol %q, not %q", p, wire.WebSocketProtocol)
+		return nil, status.Errorf(codes.Unavailable, "websocket: server chose subprotocol %q, not %q", p, framing.WebSocketProtocol)
 	}
 	return c, nil
 }

@@ -14,9 +14,10 @@ import (
 
 	"github.com/gorilla/websocket"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
-	"github.com/grpcplay/playground/wasm/wire"
+	"github.com/grpcplay/playground/wasm/framing"
 )
 
 // nativeOptions are the DialOptions only a native build has.
@@ -48,7 +49,7 @@ func newTransport(o dialOptions) transport {
 		hc: o.native.httpClient,
 		dialer: websocket.Dialer{
 			Proxy:        http.ProxyFromEnvironment,
-			Subprotocols: []string{wire.WebSocketProtocol},
+			Subprotocols: []string{framing.WebSocketProtocol},
 		},
 	}
 	if t.hc == nil {
@@ -64,7 +65,7 @@ func (t *nativeTransport) close() {
 	}
 }
 
-func (t *nativeTransport) post(ctx context.Context, url string, header wire.MD, body []byte) (*httpResponse, error) {
+func (t *nativeTransport) post(ctx context.Context, url string, header metadata.MD, body []byte) (*httpResponse, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return nil, status.Error(codes.Internal, "build request: "+err.Error())
@@ -78,7 +79,7 @@ func (t *nativeTransport) post(ctx context.Context, url string, header wire.MD, 
 	if err != nil {
 		return nil, err
 	}
-	md := wire.MD{}
+	md := metadata.MD{}
 	for k, vs := range resp.Header {
 		name := strings.ToLower(k)
 		for _, v := range vs {
@@ -92,13 +93,13 @@ func (t *nativeTransport) dial(ctx context.Context, url string) (wsConn, error) 
 	c, resp, err := t.dialer.DialContext(ctx, url, nil)
 	if err != nil {
 		if resp != nil && errors.Is(err, websocket.ErrBadHandshake) {
-			return nil, status.Errorf(wire.CodeFromHTTP(resp.StatusCode), "websocket handshake: HTTP %s", resp.Status)
+			return nil, status.Errorf(framing.CodeFromHTTP(resp.StatusCode), "websocket handshake: HTTP %s", resp.Status)
 		}
 		return nil, err
 	}
-	if c.Subprotocol() != wire.WebSocketProtocol {
+	if c.Subprotocol() != framing.WebSocketProtocol {
 		c.Close()
-		return nil, status.Errorf(codes.Unavailable, "websocket: server did not accept subprotocol %q", wire.WebSocketProtocol)
+		return nil, status.Errorf(codes.Unavailable, "websocket: server did not accept subprotocol %q", framing.WebSocketProtocol)
 	}
 	return &nativeWS{c: c}, nil
 }

@@ -5,11 +5,11 @@ import (
 	"io"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/grpcplay/playground/pb"
-	"github.com/grpcplay/playground/wasm/wire"
 )
 
 // UserManager's method paths. The service has no proto package, so its
@@ -93,10 +93,10 @@ type ServerStreamClient[Res any] struct {
 func (c *ServerStreamClient[Res]) Recv() (*Res, error) { return recv[Res](c.s) }
 
 // Header returns the response headers, waiting for them.
-func (c *ServerStreamClient[Res]) Header() (wire.MD, error) { return c.s.Header() }
+func (c *ServerStreamClient[Res]) Header() (metadata.MD, error) { return c.s.Header() }
 
 // Trailer returns the trailers, complete once Recv returned an error.
-func (c *ServerStreamClient[Res]) Trailer() wire.MD { return c.s.Trailer() }
+func (c *ServerStreamClient[Res]) Trailer() metadata.MD { return c.s.Trailer() }
 
 // Stream returns the underlying stream.
 func (c *ServerStreamClient[Res]) Stream() *Stream { return c.s }
@@ -117,10 +117,10 @@ func (c *ClientStreamClient[Req, Res]) CloseAndRecv() (*Res, error) {
 }
 
 // Header returns the response headers, waiting for them.
-func (c *ClientStreamClient[Req, Res]) Header() (wire.MD, error) { return c.s.Header() }
+func (c *ClientStreamClient[Req, Res]) Header() (metadata.MD, error) { return c.s.Header() }
 
 // Trailer returns the trailers, complete once CloseAndRecv returned.
-func (c *ClientStreamClient[Req, Res]) Trailer() wire.MD { return c.s.Trailer() }
+func (c *ClientStreamClient[Req, Res]) Trailer() metadata.MD { return c.s.Trailer() }
 
 // Stream returns the underlying stream.
 func (c *ClientStreamClient[Req, Res]) Stream() *Stream { return c.s }
@@ -140,10 +140,10 @@ func (c *BidiStreamClient[Req, Res]) Recv() (*Res, error) { return recv[Res](c.s
 func (c *BidiStreamClient[Req, Res]) CloseSend() error { return c.s.CloseSend() }
 
 // Header returns the response headers, waiting for them.
-func (c *BidiStreamClient[Req, Res]) Header() (wire.MD, error) { return c.s.Header() }
+func (c *BidiStreamClient[Req, Res]) Header() (metadata.MD, error) { return c.s.Header() }
 
 // Trailer returns the trailers, complete once Recv returned an error.
-func (c *BidiStreamClient[Req, Res]) Trailer() wire.MD { return c.s.Trailer() }
+func (c *BidiStreamClient[Req, Res]) Trailer() metadata.MD { return c.s.Trailer() }
 
 // Stream returns the underlying stream.
 func (c *BidiStreamClient[Req, Res]) Stream() *Stream { return c.s }

@@ -10,9 +10,10 @@ import (
 
 	"google.golang.org/grpc/codes"
 
+	"google.golang.org/grpc/metadata"
+
 	"github.com/grpcplay/playground/pb"
 	"github.com/grpcplay/playground/wasm/client"
-	"github.com/grpcplay/playground/wasm/wire"
 )
 
 // page is the playground: the client, the connection banner and the cards.
@@ -82,7 +83,7 @@ func (p *page) callGetUser() {
 	c.buttons()
 	defer c.buttons("call")
 	ctx := c.begin()
-	var header, trailer wire.MD
+	var header, trailer metadata.MD
 	c.logf("→ UserRequest{id: " + c.field("id").value() + "}")
 	r, err := p.users.GetUser(ctx, &pb.UserRequest{Id: id}, client.Header(&header), client.Trailer(&trailer))
 	if err == nil {
@@ -107,7 +108,7 @@ func (p *page) callAddUser() {
 	c.buttons()
 	defer c.buttons("call")
 	ctx := c.begin()
-	var header, trailer wire.MD
+	var header, trailer metadata.MD
 	c.logf("→ User{" + describe(u) + "}")
 	r, err := p.users.AddUser(ctx, u, client.Header(&header), client.Trailer(&trailer))
 	if err == nil {

@@ -15,8 +15,9 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"google.golang.org/grpc/metadata"
+
 	"github.com/grpcplay/playground/pb"
-	"github.com/grpcplay/playground/wasm/wire"
 )
 
 // card is one method's section of the page (data-method="NAME") and the
@@ -223,7 +224,7 @@ func (c *card) sentID(id uint32) {
 
 // end shows how the call finished: its status, duration, headers and
 // trailers. A nil or io.EOF err is status OK.
-func (c *card) end(err error, header, trailer wire.MD) {
+func (c *card) end(err error, header, trailer metadata.MD) {
 	if errors.Is(err, io.EOF) {
 		err = nil
 	}
@@ -262,7 +263,7 @@ func describe(u *pb.User) string {
 	return "#" + strconv.FormatUint(uint64(u.GetId()), 10) + " " + u.GetNickname() + " · " + u.GetMailAddress() + " · " + u.GetUserType().String()
 }
 
-func formatMD(title string, md wire.MD) string {
+func formatMD(title string, md metadata.MD) string {
 	if len(md) == 0 {
 		return ""
 	}

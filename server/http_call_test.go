@@ -1,4 +1,4 @@
-package server
+package server_test
 
 import (
 	"bytes"
@@ -12,24 +12,27 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/grpcplay/playground/pb"
-	"github.com/grpcplay/playground/wasm/wire"
+	"github.com/grpcplay/playground/server"
+	"github.com/grpcplay/playground/server/servertest"
+	"github.com/grpcplay/playground/wasm/framing"
 )
 
 // The gRPC-Web handler's tests post with net/http to a real server on
 // 127.0.0.1, as a browser's fetch would, and read the response's frames
-// with package wire.
+// with package framing.
 
 // webResult is a gRPC-Web response, read whole.
 type webResult struct {
 	resp     *http.Response
 	messages [][]byte
-	trailer  wire.MD // the trailer block, or for a trailers-only response the headers
+	trailer  metadata.MD // the trailer block, or for a trailers-only response the headers
 }
 
-func (r webResult) code() string { return r.trailer.Get(wire.HeaderStatus) }
+func (r webResult) code() string { return framing.First(r.trailer, framing.HeaderStatus) }
 
 // webPost posts body (frames) to method and reads the response whole.
 func webPost(t *testing.T, addr, method string, body []byte, header http.Header) webResult {
@@ -40,7 +43,7 @@ func webPost(t *testing.T, addr, method string, body []byte, header http.Header)
 		t.Fatalf("HTTP %d", resp.StatusCode)
 	}
 	res := webResult{resp: resp}
-	fr := wire.NewReader(resp.Body, 1<<20)
+	fr := framing.NewResponseReader(resp.Body, 1<<20)
 	for {
 		f, err := fr.Next()
 		if err == io.EOF {
@@ -50,7 +53,7 @@ func webPost(t *testing.T, addr, method string, body []byte, header http.Header)
 			t.Fatalf("read response: %v", err)
 		}
 		if f.IsTrailer() {
-			if res.trailer, err = wire.ParseHeaderBlock(f.Payload); err != nil {
+			if res.trailer, err = framing.ParseHeaderBlock(f.Payload); err != nil {
 				t.Fatal(err)
 			}
 			continue
@@ -61,11 +64,11 @@ func webPost(t *testing.T, addr, method string, body []byte, header http.Header)
 		res.messages = append(res.messages, bytes.Clone(f.Payload))
 	}
 	if res.trailer == nil { // trailers-only: the status in the headers
-		res.trailer = wire.MD{}
+		res.trailer = metadata.MD{}
 		for k, vs := range resp.Header {
 			for _, v := range vs {
 				name := strings.ToLower(k)
-				dv, err := wire.DecodeValue(name, v)
+				dv, err := framing.DecodeValue(name, v)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -87,7 +90,7 @@ func webStart(t *testing.T, addr, method string, body []byte, header http.Header
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Content-Type", wire.ContentTypeProto)
+	req.Header.Set("Content-Type", framing.ContentTypeProto)
 	req.Header.Set("X-Grpc-Web", "1")
 	for k, v := range header {
 		req.Header[k] = v
@@ -107,13 +110,13 @@ func webFrames(t *testing.T, msgs ...proto.Message) []byte {
 		if err != nil {
 			t.Fatal(err)
 		}
-		out = wire.AppendFrame(out, wire.FlagData, b)
+		out = framing.AppendFrame(out, framing.FlagData, b)
 	}
 	return out
 }
 
 func TestWebCalls(t *testing.T) {
-	ts := bridgeStart(t, Config{}, nil)
+	ts := bridgeStart(t, server.Config{})
 	users := func(res webResult) []uint32 {
 		var ids []uint32
 		for _, m := range res.messages {
@@ -137,28 +140,28 @@ func TestWebCalls(t *testing.T) {
 		{"server stream", "/UserManager/GetUsersByType", webFrames(t, &pb.UserTypeRequest{UserType: pb.UserTypeRequest_NORMAL}), "0", "[3 5 6]", ""},
 		{"empty server stream", "/UserManager/GetUsersByType", webFrames(t, &pb.UserTypeRequest{UserType: pb.UserTypeRequest_NONE}), "0", "[]", ""},
 		{"invalid", "/UserManager/GetUser", webFrames(t, &pb.UserRequest{}), "3", "[]", "id"},
-		{"unknown method", "/UserManager/Nope", webFrames(t, &pb.UserRequest{Id: 1}), "12", "[]", "/UserManager/Nope"},
+		{"unknown method", "/UserManager/Nope", webFrames(t, &pb.UserRequest{Id: 1}), "12", "[]", "unknown method Nope for service UserManager"},
 		{"no request", "/UserManager/GetUser", nil, "13", "[]", "no request"},
 		{"two requests to a unary method", "/UserManager/GetUser", webFrames(t, &pb.UserRequest{Id: 1}, &pb.UserRequest{Id: 2}), "13", "[]", "multiple"},
-		{"truncated frame", "/UserManager/GetUser", webFrames(t, &pb.UserRequest{Id: 1})[:6], "3", "[]", "ends before"},
-		{"frame over the limit", "/UserManager/GetUser", []byte{0, 0x01, 0, 0, 0}, "8", "[]", "limit"},
+		{"truncated frame", "/UserManager/GetUser", webFrames(t, &pb.UserRequest{Id: 1})[:6], "3", "[]", "ends inside a frame"},
+		{"frame over the limit", "/UserManager/GetUser", []byte{0, 0x01, 0, 0, 0}, "8", "[]", "larger than max"},
 		{"compressed frame", "/UserManager/GetUser", []byte{1, 0, 0, 0, 0}, "12", "[]", "compressed"},
 		{"trailer frame in a request", "/UserManager/GetUser", []byte{0x80, 0, 0, 0, 0}, "3", "[]", "flag"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			res := webPost(t, ts.addr, tc.method, tc.body, nil)
-			if res.code() != tc.code || fmt.Sprint(users(res)) != tc.ids || !strings.Contains(res.trailer.Get(wire.HeaderMessage), tc.msgPart) {
-				t.Fatalf("status %s %q, users %v; want %s %q, %s", res.code(), res.trailer.Get(wire.HeaderMessage), users(res), tc.code, tc.msgPart, tc.ids)
+			res := webPost(t, ts.Addr, tc.method, tc.body, nil)
+			if res.code() != tc.code || fmt.Sprint(users(res)) != tc.ids || !strings.Contains(framing.First(res.trailer, framing.HeaderMessage), tc.msgPart) {
+				t.Fatalf("status %s %q, users %v; want %s %q, %s", res.code(), framing.First(res.trailer, framing.HeaderMessage), users(res), tc.code, tc.msgPart, tc.ids)
 			}
-			if ct := res.resp.Header.Get("Content-Type"); ct != wire.ContentTypeProto {
+			if ct := res.resp.Header.Get("Content-Type"); ct != framing.ContentTypeProto {
 				t.Errorf("content-type %q", ct)
 			}
 		})
 	}
 
 	// A client stream in one request body: every message counts.
-	res := webPost(t, ts.addr, "/UserManager/CountAlreadyUsers", webFrames(t, &pb.UserRequest{Id: 1}, &pb.UserRequest{Id: 99}, &pb.UserRequest{Id: 1}), nil)
+	res := webPost(t, ts.Addr, "/UserManager/CountAlreadyUsers", webFrames(t, &pb.UserRequest{Id: 1}, &pb.UserRequest{Id: 99}, &pb.UserRequest{Id: 1}), nil)
 	var cnt pb.UserCntResponse
 	if res.code() != "0" || len(res.messages) != 1 || proto.Unmarshal(res.messages[0], &cnt) != nil || cnt.GetUserCnt() != 2 {
 		t.Fatalf("CountAlreadyUsers 1 99 1: status %s, reply %v", res.code(), &cnt)
@@ -167,15 +170,15 @@ func TestWebCalls(t *testing.T) {
 
 // TestWebCallMetadata: request headers reach the handler as metadata, the
 // handler's header metadata comes back as response headers and its
-// trailers in the trailer block, "-bin" values base64 on the wire.
+// trailers in the trailer block, "-bin" values base64 on the framing.
 func TestWebCallMetadata(t *testing.T) {
-	ts := bridgeStart(t, Config{}, func(s *Server) { s.reg.RegisterService(bridgeProbeDesc(), newBridgeProbe()) })
+	ts := bridgeStart(t, server.Config{}, servertest.WithService(bridgeProbeDesc(), newBridgeProbe()))
 	header := http.Header{
 		"X-Test":       {"v1"},
 		"X-Raw-Bin":    {base64.RawStdEncoding.EncodeToString([]byte("\x00\xff"))},
 		"Grpc-Timeout": {"5S"},
 	}
-	res := webPost(t, ts.addr, "/bridgetest.Probe/Echo", webFrames(t, &pb.UserRequest{Id: 1}), header)
+	res := webPost(t, ts.Addr, "/bridgetest.Probe/Echo", webFrames(t, &pb.UserRequest{Id: 1}), header)
 	var r pb.UserResponse
 	if res.code() != "0" || len(res.messages) != 1 || proto.Unmarshal(res.messages[0], &r) != nil {
 		t.Fatalf("Echo: status %s, %d messages", res.code(), len(res.messages))
@@ -184,26 +187,26 @@ func TestWebCallMetadata(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for k, want := range map[string]string{"x-test": "v1", "x-raw-bin": "\x00\xff", "method": "/bridgetest.Probe/Echo", "deadline": "true", ":authority": ts.addr} {
+	for k, want := range map[string]string{"x-test": "v1", "x-raw-bin": "\x00\xff", "method": "/bridgetest.Probe/Echo", "deadline": "true", ":authority": ts.Addr} {
 		if got := seen.Get(k); got != want {
 			t.Errorf("handler saw %s = %q; want %q", k, got, want)
 		}
 	}
-	if seen.Get("content-type") != "" || seen.Get("grpc-timeout") != "" || !strings.HasPrefix(seen.Get("peer"), "127.0.0.1:") {
+	if seen.Get("content-type") != framing.ContentTypeProto || seen.Get("grpc-timeout") != "" || !strings.HasPrefix(seen.Get("peer"), "127.0.0.1:") {
 		t.Errorf("handler saw content-type %q, grpc-timeout %q, peer %q", seen.Get("content-type"), seen.Get("grpc-timeout"), seen.Get("peer"))
 	}
 	if got := res.resp.Header.Get("X-Head"); got != "h1" {
 		t.Errorf("response header x-head = %q; want h1", got)
 	}
-	if res.trailer.Get("x-tail") != "t1" || res.trailer.Get("x-tail-bin") != "\x00\x01" {
+	if framing.First(res.trailer, "x-tail") != "t1" || framing.First(res.trailer, "x-tail-bin") != "\x00\x01" {
 		t.Errorf("trailers %v", res.trailer)
 	}
 
 	// A failure before any message: a trailers-only response, the status
 	// message kept byte for byte, the handler's metadata with it.
-	res = webPost(t, ts.addr, "/bridgetest.Probe/Echo", webFrames(t, &pb.UserRequest{Id: 13}), nil)
-	st := wire.StatusFromTrailers(res.trailer)
-	if st.Code() != codes.FailedPrecondition || st.Message() != bridgeProbeErrMsg || res.trailer.Get("x-head") != "h1" || res.trailer.Get("x-tail") != "t1" {
+	res = webPost(t, ts.Addr, "/bridgetest.Probe/Echo", webFrames(t, &pb.UserRequest{Id: 13}), nil)
+	st := framing.StatusFromTrailers(res.trailer)
+	if st.Code() != codes.FailedPrecondition || st.Message() != bridgeProbeErrMsg || framing.First(res.trailer, "x-head") != "h1" || framing.First(res.trailer, "x-tail") != "t1" {
 		t.Fatalf("failed Echo: %v %q, metadata %v", st.Code(), st.Message(), res.trailer)
 	}
 }
@@ -212,9 +215,9 @@ func TestWebCallMetadata(t *testing.T) {
 // handler's stream.
 func TestWebCallClientGone(t *testing.T) {
 	probe := newBridgeProbe()
-	ts := bridgeStart(t, Config{}, func(s *Server) { s.reg.RegisterService(bridgeProbeDesc(), probe) })
-	resp := webStart(t, ts.addr, "/bridgetest.Probe/Flood", webFrames(t, &pb.UserRequest{Id: 1}), nil)
-	if _, err := wire.NewReader(resp.Body, 1<<20).Next(); err != nil {
+	ts := bridgeStart(t, server.Config{}, servertest.WithService(bridgeProbeDesc(), probe))
+	resp := webStart(t, ts.Addr, "/bridgetest.Probe/Flood", webFrames(t, &pb.UserRequest{Id: 1}), nil)
+	if _, err := framing.NewResponseReader(resp.Body, 1<<20).Next(); err != nil {
 		t.Fatalf("first message: %v", err)
 	}
 	resp.Body.Close() // the client goes away mid-stream
@@ -228,45 +231,15 @@ func TestWebCallClientGone(t *testing.T) {
 	}
 }
 
-// TestWebCallsMatchTheWrapper: the calls our handler serves and the same
-// calls through improbable-eng's wrapper (which a cross-origin request
-// takes) give the same messages, status and trailers.
-func TestWebCallsMatchTheWrapper(t *testing.T) {
-	const other = "https://app.example.com"
-	ts := bridgeStart(t, Config{AllowedOrigins: []string{other}}, nil)
-	for _, tc := range []struct {
-		method string
-		body   []byte
-	}{
-		{"/UserManager/GetUser", webFrames(t, &pb.UserRequest{Id: 1})},
-		{"/UserManager/GetUser", webFrames(t, &pb.UserRequest{Id: 99})},
-		{"/UserManager/GetUser", webFrames(t, &pb.UserRequest{})},
-		{"/UserManager/GetUsersByType", webFrames(t, &pb.UserTypeRequest{UserType: pb.UserTypeRequest_NORMAL})},
-		{"/UserManager/AddUser", webFrames(t, &pb.User{Id: 3, Nickname: "n", MailAddress: "n@example.com"})},
-	} {
-		ours := webPost(t, ts.addr, tc.method, tc.body, nil)
-		theirs := webPost(t, ts.addr, tc.method, tc.body, http.Header{"Origin": {other}})
-		if theirs.resp.Header.Get("Access-Control-Allow-Origin") != other {
-			t.Fatalf("%s: the cross-origin call did not go through the wrapper's CORS", tc.method)
-		}
-		if fmt.Sprint(ours.messages) != fmt.Sprint(theirs.messages) ||
-			ours.code() != theirs.code() || ours.trailer.Get(wire.HeaderMessage) != theirs.trailer.Get(wire.HeaderMessage) {
-			t.Errorf("%s: ours %v %s %q; the wrapper's %v %s %q", tc.method,
-				ours.messages, ours.code(), ours.trailer.Get(wire.HeaderMessage),
-				theirs.messages, theirs.code(), theirs.trailer.Get(wire.HeaderMessage))
-		}
-	}
-}
-
 // TestWebCallStreamsMessageByMessage: a server stream's first message
 // reaches the client while the handler still runs (it waits for its
 // client to leave), and the client's leaving ends the handler.
 func TestWebCallStreamsMessageByMessage(t *testing.T) {
 	probe := newBridgeProbe()
-	ts := bridgeStart(t, Config{}, func(s *Server) { s.reg.RegisterService(bridgeProbeDesc(), probe) })
-	base := bridgeBaseline(t, ts.addr)
-	resp := webStart(t, ts.addr, "/bridgetest.Probe/Hold", nil, nil)
-	f, err := wire.NewReader(resp.Body, 1<<20).Next()
+	ts := bridgeStart(t, server.Config{}, servertest.WithService(bridgeProbeDesc(), probe))
+	base := bridgeBaseline(t, ts.Addr)
+	resp := webStart(t, ts.Addr, "/bridgetest.Probe/Hold", nil, nil)
+	f, err := framing.NewResponseReader(resp.Body, 1<<20).Next()
 	var r pb.UserResponse
 	if err != nil || proto.Unmarshal(f.Payload, &r) != nil || r.GetMessage() != "holding" {
 		t.Fatalf("first message while the handler holds: %q, %v", f.Payload, err)
@@ -288,12 +261,9 @@ func TestWebCallStreamsMessageByMessage(t *testing.T) {
 // stream's sends wait and then fail; the server does not buffer for it.
 func TestWebCallSlowReader(t *testing.T) {
 	probe := newBridgeProbe()
-	ts := bridgeStart(t, Config{}, func(s *Server) {
-		s.reg.RegisterService(bridgeProbeDesc(), probe)
-		s.webCalls.writeTimeout = 200 * time.Millisecond
-	})
-	base := bridgeBaseline(t, ts.addr)
-	resp := webStart(t, ts.addr, "/bridgetest.Probe/Flood", webFrames(t, &pb.UserRequest{Id: 1}), nil) // and never read the body
+	ts := bridgeStart(t, server.Config{WriteTimeout: 200 * time.Millisecond}, servertest.WithService(bridgeProbeDesc(), probe))
+	base := bridgeBaseline(t, ts.Addr)
+	resp := webStart(t, ts.Addr, "/bridgetest.Probe/Flood", webFrames(t, &pb.UserRequest{Id: 1}), nil) // and never read the body
 	select {
 	case err := <-probe.ended:
 		if err == nil {

@@ -1,4 +1,4 @@
-package wire
+package framing
 
 import (
 	"fmt"
@@ -7,6 +7,7 @@ import (
 
 	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 )
@@ -14,8 +15,8 @@ import (
 // StatusFromTrailers reads the call's status from trailers (or, for a
 // trailers-only response, headers). A missing grpc-status is itself an
 // error: the response ended without saying how the call went.
-func StatusFromTrailers(md MD) *status.Status {
-	raw := md.Get(HeaderStatus)
+func StatusFromTrailers(md metadata.MD) *status.Status {
+	raw := First(md, HeaderStatus)
 	if raw == "" {
 		return status.New(codes.Internal, "server closed the stream without sending trailers")
 	}
@@ -23,8 +24,8 @@ func StatusFromTrailers(md MD) *status.Status {
 	if err != nil {
 		return status.Newf(codes.Internal, "malformed grpc-status %q", truncate(raw))
 	}
-	msg := decodeMessage(md.Get(HeaderMessage))
-	if details := md.Get(HeaderStatusDetails); details != "" {
+	msg := decodeMessage(First(md, HeaderMessage))
+	if details := First(md, HeaderStatusDetails); details != "" {
 		p := new(spb.Status)
 		if err := proto.Unmarshal([]byte(details), p); err == nil && p.GetCode() == int32(code) {
 			return status.FromProto(p)
@@ -35,7 +36,7 @@ func StatusFromTrailers(md MD) *status.Status {
 
 // AppendStatus adds st to trailers md: grpc-status, grpc-message
 // (percent-encoded) and, when st carries details, grpc-status-details-bin.
-func AppendStatus(md MD, st *status.Status) {
+func AppendStatus(md metadata.MD, st *status.Status) {
 	md[HeaderStatus] = []string{strconv.Itoa(int(st.Code()))}
 	if msg := st.Message(); msg != "" {
 		md[HeaderMessage] = []string{encodeMessage(msg)}

@@ -1,29 +1,30 @@
-package wire_test
+package framing_test
 
 import (
 	"bytes"
-	"errors"
-	"io"
 	"runtime"
 	"testing"
 	"testing/iotest"
 
-	"github.com/grpcplay/playground/wasm/wire"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/grpcplay/playground/wasm/framing"
 )
 
 // TestAppendPrefix: a prefix with the payload appended after it is the
 // frame AppendFrame writes, and a Reader reads it back.
 func TestAppendPrefix(t *testing.T) {
 	payload := []byte("in place")
-	got := append(wire.AppendPrefix([]byte("x"), wire.FlagData, len(payload)), payload...)
-	if want := wire.AppendFrame([]byte("x"), wire.FlagData, payload); !bytes.Equal(got, want) {
+	got := append(framing.AppendPrefix([]byte("x"), framing.FlagData, len(payload)), payload...)
+	if want := framing.AppendFrame([]byte("x"), framing.FlagData, payload); !bytes.Equal(got, want) {
 		t.Fatalf("prefix + payload = %x; want %x", got, want)
 	}
-	if p := wire.AppendPrefix(nil, wire.FlagTrailer, 0x01020304); !bytes.Equal(p, []byte{0x80, 1, 2, 3, 4}) {
+	if p := framing.AppendPrefix(nil, framing.FlagTrailer, 0x01020304); !bytes.Equal(p, []byte{0x80, 1, 2, 3, 4}) {
 		t.Fatalf("prefix = %x", p)
 	}
-	f, err := wire.NewReader(bytes.NewReader(got[1:]), 64).Next()
-	if err != nil || f.Flag != wire.FlagData || string(f.Payload) != "in place" {
+	f, err := framing.NewRequestReader(bytes.NewReader(got[1:]), 64).Next()
+	if err != nil || f.Flag != framing.FlagData || string(f.Payload) != "in place" {
 		t.Fatalf("read back %v %q, %v", f.Flag, f.Payload, err)
 	}
 }
@@ -33,8 +34,8 @@ func TestAppendPrefix(t *testing.T) {
 // announces the limit but ends early allocates only what arrived.
 func TestReaderGrowsWithTheBytes(t *testing.T) {
 	big := bytes.Repeat([]byte("0123456789abcdef"), 20_000) // 320 kB
-	stream := wire.AppendFrame(nil, wire.FlagData, big)
-	f, err := wire.NewReader(iotest.HalfReader(bytes.NewReader(stream)), 1<<20).Next()
+	stream := framing.AppendFrame(nil, framing.FlagData, big)
+	f, err := framing.NewRequestReader(iotest.HalfReader(bytes.NewReader(stream)), 1<<20).Next()
 	if err != nil || !bytes.Equal(f.Payload, big) {
 		t.Fatalf("big frame: %d bytes, %v; want %d bytes", len(f.Payload), err, len(big))
 	}
@@ -43,10 +44,10 @@ func TestReaderGrowsWithTheBytes(t *testing.T) {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	before := m.TotalAlloc
-	_, err = wire.NewReader(bytes.NewReader(lying), 4<<20).Next()
+	_, err = framing.NewRequestReader(bytes.NewReader(lying), 4<<20).Next()
 	runtime.ReadMemStats(&m)
-	if !errors.Is(err, io.ErrUnexpectedEOF) {
-		t.Fatalf("truncated frame: %v; want io.ErrUnexpectedEOF", err)
+	if status.Code(err) != codes.InvalidArgument {
+		t.Fatalf("truncated frame: %v; want InvalidArgument", err)
 	}
 	if grew := m.TotalAlloc - before; grew > 64<<10 {
 		t.Fatalf("a frame that announced 4 MiB and sent 9 bytes allocated %d bytes", grew)

@@ -1,30 +1,25 @@
-package wire
+package framing
 
 import (
 	"encoding/base64"
 	"fmt"
 	"slices"
 	"strings"
+
+	"google.golang.org/grpc/metadata"
 )
 
 // Header and trailer names of gRPC and gRPC-Web.
 const (
-	HeaderContentType   = "content-type"
-	HeaderStatus        = "grpc-status"
-	HeaderMessage       = "grpc-message"
-	HeaderStatusDetails = "grpc-status-details-bin"
-	HeaderTimeout       = "grpc-timeout"
-	HeaderXGRPCWeb      = "x-grpc-web"
-	HeaderUserAgent     = "x-user-agent"
-)
-
-// Content types and the WebSocket subprotocol.
-const (
-	ContentTypeProto = "application/grpc-web+proto"
-	ContentTypeWeb   = "application/grpc-web"
-	ContentTypeText  = "application/grpc-web-text"
-	// WebSocketProtocol is the subprotocol of improbable-eng's grpc-websockets.
-	WebSocketProtocol = "grpc-websockets"
+	HeaderContentType    = "content-type"
+	HeaderStatus         = "grpc-status"
+	HeaderMessage        = "grpc-message"
+	HeaderStatusDetails  = "grpc-status-details-bin"
+	HeaderTimeout        = "grpc-timeout"
+	HeaderEncoding       = "grpc-encoding"
+	HeaderAcceptEncoding = "grpc-accept-encoding"
+	HeaderXGRPCWeb       = "x-grpc-web"
+	HeaderUserAgent      = "x-user-agent"
 )
 
 // In the grpc-websockets protocol every client message after the header
@@ -36,14 +31,18 @@ const (
 	WSHalfClose byte = 0x01
 )
 
-// MD is metadata: lower-case names to values, as grpc's metadata.MD. Values
-// of names ending in "-bin" are raw bytes; on the wire they are base64.
-type MD map[string][]string
+// First returns the first value of name in md, or "". name is lower case.
+func First(md metadata.MD, name string) string {
+	if v := md[name]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
 
 // AppendHeaderBlock appends md to dst as "name: value\r\n" lines, names in
 // lower case and sorted, "-bin" values base64-encoded. Names and values that
 // would break the line format are left out.
-func AppendHeaderBlock(dst []byte, md MD) []byte {
+func AppendHeaderBlock(dst []byte, md metadata.MD) []byte {
 	keys := make([]string, 0, len(md))
 	for k := range md {
 		keys = append(keys, k)
@@ -51,7 +50,7 @@ func AppendHeaderBlock(dst []byte, md MD) []byte {
 	slices.Sort(keys)
 	for _, k := range keys {
 		name := strings.ToLower(k)
-		if !validName(name) {
+		if !ValidName(name) {
 			continue
 		}
 		for _, v := range md[k] {
@@ -72,8 +71,8 @@ func AppendHeaderBlock(dst []byte, md MD) []byte {
 // the header and trailer blocks of gRPC-Web and the first message of a
 // grpc-websockets stream carry them. Names are lower-cased, values trimmed,
 // "-bin" values base64-decoded (padded or not).
-func ParseHeaderBlock(b []byte) (MD, error) {
-	md := MD{}
+func ParseHeaderBlock(b []byte) (metadata.MD, error) {
+	md := metadata.MD{}
 	for line := range strings.SplitSeq(string(b), "\n") {
 		line = strings.TrimSuffix(line, "\r")
 		if line == "" {
@@ -81,7 +80,7 @@ func ParseHeaderBlock(b []byte) (MD, error) {
 		}
 		name, value, ok := strings.Cut(line, ":")
 		name = strings.ToLower(strings.TrimSpace(name))
-		if !ok || !validName(name) {
+		if !ok || !ValidName(name) {
 			return nil, fmt.Errorf("header block: malformed line %q", truncate(line))
 		}
 		value, err := DecodeValue(name, strings.TrimSpace(value))
@@ -91,14 +90,6 @@ func ParseHeaderBlock(b []byte) (MD, error) {
 		md[name] = append(md[name], value)
 	}
 	return md, nil
-}
-
-// Get returns the first value of name, or "".
-func (md MD) Get(name string) string {
-	if v := md[name]; len(v) > 0 {
-		return v[0]
-	}
-	return ""
 }
 
 // EncodeValue returns value as it travels in a header or header block under
@@ -125,10 +116,6 @@ func DecodeValue(name, value string) (string, error) {
 	return string(raw), nil
 }
 
-// ValidName reports whether name can be a header name: a non-empty HTTP
-// token. Metadata under any other name cannot be sent.
-func ValidName(name string) bool { return validName(name) }
-
 func decodeBinary(v string) ([]byte, error) {
 	if strings.HasSuffix(v, "=") {
 		return base64.StdEncoding.DecodeString(v)
@@ -136,8 +123,9 @@ func decodeBinary(v string) ([]byte, error) {
 	return base64.RawStdEncoding.DecodeString(v)
 }
 
-// validName reports whether name is a non-empty HTTP token.
-func validName(name string) bool {
+// ValidName reports whether name can be a header name: a non-empty HTTP
+// token. Metadata under any other name cannot be sent.
+func ValidName(name string) bool {
 	if name == "" {
 		return false
 	}

@@ -1,0 +1,416 @@
+package server
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/stats"
+	"google.golang.org/grpc/status"
+)
+
+// A call is one call of a handler served by a transport of ours rather
+// than grpc-go's: gRPC-Web and gRPC over net/http (http_call.go) and the
+// WebSocket bridge (bridge_stream.go). It is the grpc.ServerStream the
+// handler gets and, through callTransportStream, the
+// grpc.ServerTransportStream behind grpc.SetHeader, SendHeader and
+// SetTrailer. What a call means (cardinality, headers, trailers, the final
+// status, the interceptor chain, stats events, codecs) is here, once; its
+// transport only moves bytes.
+type call struct {
+	srv    *callServer
+	tr     callTransport
+	method string
+	h      handler
+	codec  codec
+	// clientStreams and serverStreams say whether the call takes and gives
+	// a stream.
+	clientStreams, serverStreams bool
+
+	ctx         context.Context
+	cancel      context.CancelCauseFunc
+	stopTimeout context.CancelFunc // ends the deadline's timer, if the call has one
+	begin       time.Time
+
+	gotMsg bool // the handler has received a request (handler goroutine)
+
+	mu         sync.Mutex // guards the fields below and serializes the transport's writes
+	header     metadata.MD
+	trailer    metadata.MD
+	headerSent bool
+	ended      bool    // the trailers are written or being written
+	broken     bool    // a write failed: the client takes no more
+	pending    *[]byte // a reply held back to leave with the trailers
+}
+
+// callTransport carries one call's bytes. The call invokes sendHeader,
+// send and end with its mutex held, so they never run concurrently, and
+// recv and release from the handler's goroutine.
+type callTransport interface {
+	// sendHeader sends the response headers, once, before anything else.
+	// flush says they must reach the client now: the handler asked
+	// (SendHeader). Its error is why the client can be written to no more
+	// (errClientGone, errClientStalled).
+	sendHeader(md metadata.MD, flush bool) error
+	// send sends message frames of a server stream that goes on.
+	send(frames []byte) error
+	// end ends the call: frames (the held-back reply, or nothing), then
+	// the trailers md and st, as the protocol carries them. trailersOnly
+	// says nothing was sent before, headers included: the transport may
+	// answer with headers alone (gRPC's Trailers-Only); otherwise the
+	// headers have been sent.
+	end(frames []byte, md metadata.MD, st *status.Status, trailersOnly bool) error
+	// recv returns the next request message's bytes, valid until release;
+	// io.EOF once the client has finished sending; or a status error (bad
+	// input, or why the call's context ended).
+	recv() ([]byte, error)
+	// release says the call is done with what recv returned.
+	release(p []byte)
+}
+
+// callRequest is what a call's request headers say (request.go).
+type callRequest struct {
+	md       metadata.MD   // the handler's incoming metadata
+	timeout  time.Duration // the client's deadline; negative: none
+	codec    codec
+	protocol string // for logs and Protocol: grpc, grpc-web, grpc-web-text, grpc-websockets
+}
+
+// callServer is what every call of a Server shares.
+type callServer struct {
+	replies    *replies
+	unary      grpc.UnaryServerInterceptor // the chain; never nil
+	stream     grpc.StreamServerInterceptor
+	stats      []stats.Handler
+	log        *slog.Logger
+	maxMsgSize int
+	// stop is cancelled with errShutdown when Shutdown's grace period is
+	// over: every call of ours ends with that status.
+	stop context.Context
+}
+
+// newCall starts a call of method's handler h (its zero value for a method
+// nobody serves: finish it with a status) on transport tr. parent ends
+// with the request or connection that carries the call.
+func newCall(parent context.Context, srv *callServer, tr callTransport, method string, h handler, req callRequest, p *peer.Peer) *call {
+	c := &call{srv: srv, tr: tr, method: method, h: h, codec: req.codec, begin: time.Now()}
+	if c.codec == nil {
+		c.codec = protoCodec{}
+	}
+	if h.raw {
+		c.codec = rawCodec{}
+	}
+	if h.stream != nil {
+		c.clientStreams, c.serverStreams = h.stream.ClientStreams, h.stream.ServerStreams
+	}
+	ctx, cancel := context.WithCancelCause(parent)
+	stopShutdown := context.AfterFunc(srv.stop, func() { cancel(errShutdown) })
+	c.cancel = func(cause error) {
+		stopShutdown()
+		cancel(cause)
+	}
+	if req.timeout >= 0 {
+		var stop context.CancelFunc
+		ctx, stop = context.WithTimeout(ctx, req.timeout)
+		c.stopTimeout = stop
+	}
+	md := req.md
+	if md == nil {
+		md = metadata.MD{}
+	}
+	ctx = metadata.NewIncomingContext(ctx, md)
+	ctx = peer.NewContext(ctx, p)
+	ctx = context.WithValue(ctx, protocolKey{}, req.protocol)
+	ctx = grpc.NewContextWithServerTransportStream(ctx, (*callTransportStream)(c))
+	for _, sh := range srv.stats {
+		ctx = sh.TagRPC(ctx, &stats.RPCTagInfo{FullMethodName: method})
+	}
+	c.ctx = ctx
+	if len(srv.stats) > 0 {
+		c.handleStats(&stats.Begin{BeginTime: c.begin, IsClientStream: c.clientStreams, IsServerStream: c.serverStreams})
+		c.handleStats(&stats.InHeader{Header: md, FullMethod: method, RemoteAddr: p.Addr, LocalAddr: p.LocalAddr})
+	}
+	return c
+}
+
+// handleStats hands ev to every stats handler.
+func (c *call) handleStats(ev stats.RPCStats) {
+	for _, sh := range c.srv.stats {
+		sh.HandleRPC(c.ctx, ev)
+	}
+}
+
+// serve runs the handler, through the interceptor chain, and sends its
+// outcome. It reports whether the trailers were written.
+func (c *call) serve() bool {
+	return c.finish(c.run())
+}
+
+// run calls the handler through the interceptor chain.
+func (c *call) run() error {
+	if c.h.unary != nil {
+		reply, err := c.h.unary.Handler(c.h.impl, c.ctx, c.RecvMsg, c.srv.unary)
+		if err != nil {
+			return err
+		}
+		return c.SendMsg(reply)
+	}
+	info := &grpc.StreamServerInfo{FullMethod: c.method, IsClientStream: c.clientStreams, IsServerStream: c.serverStreams}
+	return c.srv.stream(c.h.impl, c, info, c.h.stream.Handler)
+}
+
+// finish sends the call's outcome: err as its status (a call that could
+// not start ends here too), after the headers if they have not gone and a
+// held-back reply. It ends the call's context and reports whether the
+// trailers were written.
+func (c *call) finish(err error) bool {
+	st := c.finalStatus(err)
+	c.cancel(errStreamDone)
+	if c.stopTimeout != nil {
+		c.stopTimeout()
+	}
+	if len(c.srv.stats) > 0 {
+		var endErr error
+		if st == nil {
+			endErr = errClientGone
+		} else if st.Code() != codes.OK {
+			endErr = st.Err()
+		}
+		c.handleStats(&stats.End{BeginTime: c.begin, EndTime: time.Now(), Trailer: c.trailer, Error: endErr})
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.ended = true
+	if st == nil || c.broken {
+		return false
+	}
+	defer c.putPending()
+	trailersOnly := !c.headerSent && c.pending == nil
+	if !trailersOnly && c.sendHeaderLocked(false) != nil {
+		return false
+	}
+	c.headerSent = true
+	var frames []byte
+	if c.pending != nil {
+		frames = *c.pending
+	}
+	md := c.trailer
+	if trailersOnly {
+		md = metadata.Join(c.header, c.trailer)
+	}
+	return c.tr.end(frames, md, st, trailersOnly) == nil
+}
+
+// finalStatus is the status the client gets, or nil when it cannot get one
+// (it has gone). A handler's own status wins; a status the call was
+// cancelled with (bad input, a deadline, shutdown) replaces a mere
+// Canceled.
+func (c *call) finalStatus(err error) *status.Status {
+	cause := context.Cause(c.ctx)
+	switch {
+	case cause == errClientGone:
+		return nil
+	case err == nil:
+		return c.srv.replies.okStatus
+	}
+	if st, ok := status.FromError(err); ok && st.Code() != codes.Canceled {
+		return st
+	}
+	if cause != nil {
+		if st, ok := status.FromError(cause); ok {
+			return st
+		}
+	}
+	return status.FromContextError(err)
+}
+
+// ctxStatus is the status error of the ended context: the status it was
+// cancelled with, or Canceled.
+func (c *call) ctxStatus() error {
+	cause := context.Cause(c.ctx)
+	if _, ok := status.FromError(cause); ok && cause != nil {
+		return cause
+	}
+	return status.FromContextError(cause).Err()
+}
+
+// Context implements grpc.ServerStream.
+func (c *call) Context() context.Context { return c.ctx }
+
+// SetHeader implements grpc.ServerStream.
+func (c *call) SetHeader(md metadata.MD) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.headerSent || c.ended {
+		return status.Error(codes.Internal, "SetHeader after the header was sent")
+	}
+	c.header = metadata.Join(c.header, md)
+	return nil
+}
+
+// SendHeader implements grpc.ServerStream.
+func (c *call) SendHeader(md metadata.MD) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.headerSent || c.ended {
+		return status.Error(codes.Internal, "SendHeader called twice or after the call ended")
+	}
+	c.header = metadata.Join(c.header, md)
+	if c.sendHeaderLocked(true) != nil {
+		return c.ctxStatus()
+	}
+	return nil
+}
+
+// sendHeaderLocked sends the headers, once. c.mu is held.
+func (c *call) sendHeaderLocked(flush bool) error {
+	if c.headerSent {
+		return nil
+	}
+	c.headerSent = true
+	if err := c.tr.sendHeader(c.header, flush); err != nil {
+		c.fail(err)
+		return err
+	}
+	if len(c.srv.stats) > 0 {
+		c.handleStats(&stats.OutHeader{Header: c.header, FullMethod: c.method})
+	}
+	return nil
+}
+
+// SetTrailer implements grpc.ServerStream.
+func (c *call) SetTrailer(md metadata.MD) { c.setTrailer(md) }
+
+func (c *call) setTrailer(md metadata.MD) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ended {
+		return status.Error(codes.Internal, "SetTrailer after the call ended")
+	}
+	c.trailer = metadata.Join(c.trailer, md)
+	return nil
+}
+
+// SendMsg implements grpc.ServerStream. A server stream's message goes to
+// the transport at once; the single reply of a unary or client-streaming
+// call waits to leave with the trailers, in one write.
+func (c *call) SendMsg(m any) error {
+	if c.ctx.Err() != nil {
+		return c.ctxStatus()
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.ended:
+		return status.Error(codes.Internal, "SendMsg after the call ended")
+	case !c.serverStreams && c.pending != nil:
+		return status.Error(codes.Internal, "a second reply on a call that returns one")
+	}
+	buf := c.srv.replies.getBuf()
+	out, err := c.codec.appendMessage(*buf, m, c.srv.maxMsgSize)
+	if err != nil {
+		c.srv.replies.putBuf(buf)
+		return err
+	}
+	*buf = out
+	if c.sendHeaderLocked(false) != nil {
+		c.srv.replies.putBuf(buf)
+		return c.ctxStatus()
+	}
+	if len(c.srv.stats) > 0 {
+		c.handleStats(&stats.OutPayload{Payload: m, Length: len(out) - 5, WireLength: len(out), SentTime: time.Now()})
+	}
+	if !c.serverStreams {
+		c.pending = buf
+		return nil
+	}
+	err = c.tr.send(out)
+	c.srv.replies.putBuf(buf)
+	if err != nil {
+		c.fail(err)
+		return c.ctxStatus()
+	}
+	return nil
+}
+
+// putPending returns the held-back reply's buffer. c.mu is held.
+func (c *call) putPending() {
+	if c.pending != nil {
+		c.srv.replies.putBuf(c.pending)
+		c.pending = nil
+	}
+}
+
+// RecvMsg implements grpc.ServerStream. A call that does not stream
+// requests takes exactly one message and then the end of the requests, as
+// grpc-go's own transport insists.
+func (c *call) RecvMsg(m any) error {
+	if !c.clientStreams && c.gotMsg {
+		return io.EOF
+	}
+	p, err := c.tr.recv()
+	if err == io.EOF && !c.clientStreams {
+		return status.Error(codes.Internal, "cardinality violation: received no request message from non-client-streaming RPC")
+	}
+	if err != nil {
+		return err
+	}
+	err = c.codec.unmarshal(p, m)
+	n := len(p)
+	c.tr.release(p)
+	if err != nil {
+		return err
+	}
+	c.gotMsg = true
+	if len(c.srv.stats) > 0 {
+		c.handleStats(&stats.InPayload{Payload: m, Length: n, WireLength: n + 5, RecvTime: time.Now()})
+	}
+	if c.clientStreams {
+		return nil
+	}
+	switch p, err := c.tr.recv(); err {
+	case io.EOF:
+		return nil
+	case nil:
+		c.tr.release(p)
+		return status.Error(codes.Internal, "cardinality violation: received multiple request messages for non-client-streaming RPC")
+	default:
+		return err
+	}
+}
+
+// fail marks the transport broken and cancels the call with cause, the
+// transport's reason. c.mu is held.
+func (c *call) fail(cause error) {
+	c.broken = true
+	c.cancel(cause)
+}
+
+// callTransportStream is a call as grpc.ServerTransportStream (whose
+// SetTrailer returns an error, unlike grpc.ServerStream's).
+type callTransportStream call
+
+func (t *callTransportStream) Method() string                  { return t.method }
+func (t *callTransportStream) SetHeader(md metadata.MD) error  { return (*call)(t).SetHeader(md) }
+func (t *callTransportStream) SendHeader(md metadata.MD) error { return (*call)(t).SendHeader(md) }
+func (t *callTransportStream) SetTrailer(md metadata.MD) error { return (*call)(t).setTrailer(md) }
+
+// protocolKey is the context key of the protocol a call arrived by.
+type protocolKey struct{}
+
+// Protocol returns the protocol the call of ctx arrived by, for logs and
+// interceptors: "grpc" (native gRPC, on grpc-go's transport or ours),
+// "grpc-web", "grpc-web-text" or "grpc-websockets"; "+json" is added for
+// JSON messages.
+func Protocol(ctx context.Context) string {
+	if p, ok := ctx.Value(protocolKey{}).(string); ok && p != "" {
+		return p
+	}
+	return "grpc"
+}

@@ -1,0 +1,112 @@
+package server
+
+import (
+	"io/fs"
+	"log/slog"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/stats"
+)
+
+// Defaults for Config's zero values.
+const (
+	DefaultMaxMsgSize = 4 << 20 // gRPC's own default
+	DefaultMaxStreams = 4096
+	// DefaultMaxConcurrentStreams bounds the calls in flight on one HTTP/2
+	// connection, native gRPC's included.
+	DefaultMaxConcurrentStreams = 100
+	DefaultWriteTimeout         = defaultWriteTimeout
+	DefaultMessageTimeout       = 10 * time.Second
+	DefaultPingInterval         = 30 * time.Second
+	DefaultPongWait             = 30 * time.Second
+	DefaultHeaderTimeout        = 10 * time.Second
+	DefaultCloseTimeout         = 2 * time.Second
+)
+
+// Config tunes a Server. The zero value of each field picks its default.
+type Config struct {
+	// AllowedOrigins are the browser origins besides the page's own that may
+	// call the API (CORS for gRPC-Web, the handshake check for the bridge).
+	// A call from any other origin is refused before it runs.
+	AllowedOrigins []string
+	// AllowedHosts are the host names requests may address (the Host
+	// header). Empty: any, except on a loopback address, where only
+	// loopback names (localhost, 127.0.0.1, [::1]) may.
+	AllowedHosts []string
+	// MaxMsgSize bounds one message, in bytes, in both directions.
+	MaxMsgSize int
+	// MaxStreams bounds the WebSocket streams open at once, server-wide.
+	MaxStreams int
+	// MaxStreamsPerClient bounds the WebSocket streams of one client
+	// address; default an eighth of MaxStreams.
+	MaxStreamsPerClient int
+	// MaxStreamMsgs bounds the requests of one client or bidi stream.
+	MaxStreamMsgs int
+	// MaxConcurrentStreams bounds the calls in flight on one HTTP/2
+	// connection.
+	MaxConcurrentStreams uint32
+
+	// WriteTimeout bounds one write to a client: one that stops reading
+	// for this long has its call ended.
+	WriteTimeout time.Duration
+	// MessageTimeout bounds how long a request message may take to arrive
+	// once begun (plus a second per 64 KiB of it), on every protocol; a
+	// unary request, all of it, from the call's start.
+	MessageTimeout time.Duration
+	// PingInterval is how often an open WebSocket stream is pinged, and
+	// PongWait how long a ping may go unanswered (with nothing else
+	// received either) before the client is taken for gone.
+	PingInterval, PongWait time.Duration
+	// HeaderTimeout bounds a WebSocket handshake and the wait for its
+	// request headers; CloseTimeout the wait for the client's answer to
+	// the close that ends a stream.
+	HeaderTimeout, CloseTimeout time.Duration
+
+	// UnaryInterceptors and StreamInterceptors run on every call, whatever
+	// protocol carried it, after the server's own logging and panic
+	// recovery.
+	UnaryInterceptors  []grpc.UnaryServerInterceptor
+	StreamInterceptors []grpc.StreamServerInterceptor
+	// StatsHandlers see every call's events (stats.Begin, payloads,
+	// headers, stats.End) on every protocol.
+	StatsHandlers []stats.Handler
+
+	// Assets are the page files; nil serves the embedded static.FS.
+	Assets fs.FS
+	// Logger receives the server's logs; nil uses slog.Default().
+	Logger *slog.Logger
+}
+
+func (c *Config) setDefaults() {
+	if c.MaxMsgSize <= 0 {
+		c.MaxMsgSize = DefaultMaxMsgSize
+	}
+	if c.MaxStreams <= 0 {
+		c.MaxStreams = DefaultMaxStreams
+	}
+	if c.MaxStreamsPerClient <= 0 {
+		c.MaxStreamsPerClient = max(1, c.MaxStreams/8)
+	}
+	if c.MaxConcurrentStreams == 0 {
+		c.MaxConcurrentStreams = DefaultMaxConcurrentStreams
+	}
+	for _, d := range []struct {
+		v   *time.Duration
+		def time.Duration
+	}{
+		{&c.WriteTimeout, DefaultWriteTimeout},
+		{&c.MessageTimeout, DefaultMessageTimeout},
+		{&c.PingInterval, DefaultPingInterval},
+		{&c.PongWait, DefaultPongWait},
+		{&c.HeaderTimeout, DefaultHeaderTimeout},
+		{&c.CloseTimeout, DefaultCloseTimeout},
+	} {
+		if *d.v <= 0 {
+			*d.v = d.def
+		}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}

@@ -1,0 +1,381 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
+
+	"github.com/grpcplay/playground/wasm/framing"
+)
+
+// httpCalls serves the gRPC calls that arrive as HTTP requests, each on a
+// call of ours, straight to the registered handler: gRPC-Web (binary, text
+// and JSON, on HTTP/1.1 and HTTP/2) with its trailers in the body, and
+// native gRPC (application/grpc, on HTTP/2) with HTTP/2 trailers. One
+// transport serves both: the protocol is a value (web, text), not a copy
+// of the code. Reads and writes are bounded in size and in time, and the
+// body is read only as fast as the handler takes its messages, so HTTP/2
+// flow control reaches the client.
+type httpCalls struct {
+	srv *callServer
+	reg *registry
+	// writeTimeout bounds one write; messageTimeout how long a request
+	// message may take to arrive (messageDeadline).
+	writeTimeout   time.Duration
+	messageTimeout time.Duration
+	// inflight counts the calls being served, so that Shutdown can wait
+	// for them to send their last status.
+	inflight sync.WaitGroup
+}
+
+// ServeHTTP serves one call. Every outcome after the request's method and
+// protocol version were accepted, a refusal included, is a gRPC status.
+func (h *httpCalls) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	ct, _ := framing.ParseContentType(r.Header.Get("Content-Type"))
+	if r.Method != http.MethodPost {
+		rw.Header().Set("Allow", http.MethodPost)
+		http.Error(rw, "gRPC calls are POST requests", http.StatusMethodNotAllowed)
+		return
+	}
+	if !ct.Web && r.ProtoMajor < 2 {
+		http.Error(rw, "gRPC needs HTTP/2; over HTTP/1.1 use gRPC-Web (application/grpc-web)", http.StatusHTTPVersionNotSupported)
+		return
+	}
+	h.inflight.Add(1)
+	defer h.inflight.Done()
+
+	t := &httpCall{
+		rw:             rw,
+		rc:             http.NewResponseController(rw),
+		web:            ct.Web,
+		text:           ct.Text,
+		ctype:          r.Header.Get("Content-Type"),
+		writeTimeout:   h.writeTimeout,
+		messageTimeout: h.messageTimeout,
+	}
+	defer t.stopWriter()
+	method := r.URL.Path
+	hd, lookupErr := h.reg.lookup(method)
+	md, err := httpRequestMD(r.Header)
+	var req callRequest
+	if err == nil {
+		req, err = parseRequest(md, r.Host)
+	}
+	switch {
+	case err != nil:
+	case lookupErr != nil:
+		err = lookupErr
+	case hd.raw && req.codec != (protoCodec{}):
+		err = errJSONForwarded
+	}
+	c := newCall(r.Context(), h.srv, t, method, hd, req, httpPeer(r))
+	t.c = c
+	if err != nil {
+		c.finish(err)
+		return
+	}
+	body := io.Reader(r.Body)
+	if t.text {
+		body = &base64Reader{r: r.Body}
+	}
+	t.body = framing.NewRequestReader(body, h.srv.maxMsgSize)
+	t.body.Begin = t.beginMessage
+	if !c.clientStreams {
+		// The one request message comes with the request: all of it, and
+		// its end, within the message timeout.
+		t.start = c.begin
+		t.rc.SetReadDeadline(messageDeadline(c.begin, t.messageTimeout, 0))
+	}
+	// A call that ends (a deadline, shutdown) while its handler waits for
+	// the body must wake that read.
+	stop := context.AfterFunc(c.ctx, t.interruptRead)
+	err = c.run()
+	stop()
+	t.doneReading()
+	c.finish(err)
+}
+
+// errJSONForwarded refuses JSON calls to the backend: the front forwards
+// messages as bytes and does not know their schema.
+var errJSONForwarded = status.Error(codes.Unimplemented, "JSON messages cannot be forwarded: the front passes messages to the backend as protobuf bytes and does not know their schema; send application/grpc-web+proto")
+
+// httpPeer is the peer of an HTTP request.
+func httpPeer(r *http.Request) *peer.Peer {
+	var remote, local net.Addr
+	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+		remote = net.TCPAddrFromAddrPort(ap)
+	}
+	if la, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+		local = la
+	}
+	return newPeer(remote, local, requestTLS(r))
+}
+
+// tlsStateKey is the context key of a connection's TLS state when net/http
+// cannot see it (connections handed over after the server read their first
+// request itself: h2route.go).
+type tlsStateKey struct{}
+
+// requestTLS is the TLS state of the connection r came on, or nil.
+func requestTLS(r *http.Request) *tls.ConnectionState {
+	if r.TLS != nil {
+		return r.TLS
+	}
+	cs, _ := r.Context().Value(tlsStateKey{}).(*tls.ConnectionState)
+	return cs
+}
+
+// httpCall is one call's transport over an HTTP request and its response.
+type httpCall struct {
+	c              *call
+	rw             http.ResponseWriter
+	rc             *http.ResponseController
+	web, text      bool // gRPC-Web (trailers in the body), base64 bodies
+	ctype          string
+	body           *framing.Reader
+	writeTimeout   time.Duration
+	messageTimeout time.Duration
+	start          time.Time // when the request message being read began
+
+	writer *framing.BatchWriter // a server stream's, from its first message
+	enc    []byte               // base64 output buffer (text)
+
+	readMu   sync.Mutex // orders interruptRead and doneReading
+	readDone bool
+}
+
+// beginMessage bounds how long the payload announced may take to arrive.
+// Between the messages of a client stream the client may wait as long as
+// it likes.
+func (t *httpCall) beginMessage(n int) {
+	if t.c.clientStreams {
+		t.start = time.Now()
+	}
+	t.rc.SetReadDeadline(messageDeadline(t.start, t.messageTimeout, n))
+}
+
+// interruptRead wakes a read of the body when the call ends early.
+func (t *httpCall) interruptRead() {
+	t.readMu.Lock()
+	defer t.readMu.Unlock()
+	if !t.readDone {
+		t.rc.SetReadDeadline(time.Now())
+	}
+}
+
+// doneReading ends the call's reads: the connection may serve more
+// requests, with deadlines of their own.
+func (t *httpCall) doneReading() {
+	t.readMu.Lock()
+	defer t.readMu.Unlock()
+	t.readDone = true
+	t.rc.SetReadDeadline(time.Time{})
+}
+
+// sendHeader implements callTransport.
+func (t *httpCall) sendHeader(md metadata.MD, flush bool) error {
+	t.setHeaders(outgoingMD(md, len(md)))
+	t.rw.WriteHeader(http.StatusOK)
+	if flush {
+		return t.flushWithin()
+	}
+	return nil
+}
+
+// setHeaders sets the response's content type and md as header fields.
+func (t *httpCall) setHeaders(md metadata.MD) {
+	h := t.rw.Header()
+	h.Set("Content-Type", t.ctype)
+	setHeaderMD(h, "", md)
+}
+
+// setHeaderMD adds md to h, each name with prefix (http.TrailerPrefix for
+// HTTP/2 trailers), "-bin" values base64-encoded; what a header cannot
+// carry is left out.
+func setHeaderMD(h http.Header, prefix string, md metadata.MD) {
+	for k, vs := range md {
+		if !framing.ValidName(k) {
+			continue
+		}
+		for _, v := range vs {
+			if ev, ok := framing.EncodeValue(k, v); ok {
+				h[prefix+k] = append(h[prefix+k], ev)
+			}
+		}
+	}
+}
+
+// send implements callTransport: a server stream's messages go through a
+// framing.BatchWriter, which reaches the client without waiting for more.
+func (t *httpCall) send(frames []byte) error {
+	if t.writer == nil {
+		t.writer = framing.NewBatchWriter(t.write, webFlushBuffer, nil)
+	}
+	return t.writer.Add(func(b []byte) ([]byte, error) { return append(b, frames...), nil })
+}
+
+// webFlushBuffer is how many bytes of a server stream may wait for the
+// writer before the handler's next send waits too: a client that reads
+// slowly slows its handler down instead of making the server buffer.
+const webFlushBuffer = 64 << 10
+
+// end implements callTransport.
+func (t *httpCall) end(frames []byte, md metadata.MD, st *status.Status, trailersOnly bool) error {
+	if trailersOnly {
+		t.setHeaders(trailerMD(md, st))
+		if t.web {
+			t.rw.Header().Set("Content-Length", "0")
+		}
+		t.rw.WriteHeader(http.StatusOK)
+		return nil
+	}
+	if err := t.stopWriter(); err != nil {
+		return err
+	}
+	if t.web {
+		frames = t.c.srv.replies.appendTrailer(frames, md, st)
+		return t.write(frames)
+	}
+	if len(frames) > 0 {
+		if err := t.write(frames); err != nil {
+			return err
+		}
+	}
+	setHeaderMD(t.rw.Header(), http.TrailerPrefix, trailerMD(md, st))
+	return nil
+}
+
+// stopWriter writes what a server stream's writer holds and stops it; it
+// returns why writing failed, if it did. The ResponseWriter is ours again
+// after.
+func (t *httpCall) stopWriter() error {
+	if t.writer == nil {
+		return nil
+	}
+	t.writer.Finish(nil)
+	err := t.writer.Wait()
+	t.writer = nil
+	return err
+}
+
+// write writes b (base64 for a text call) and flushes, within the write
+// timeout.
+func (t *httpCall) write(b []byte) error {
+	if t.text {
+		t.enc = base64.StdEncoding.AppendEncode(t.enc[:0], b)
+		b = t.enc
+	}
+	t.rc.SetWriteDeadline(time.Now().Add(t.writeTimeout))
+	defer t.rc.SetWriteDeadline(time.Time{}) // the connection may serve more requests
+	if _, err := t.rw.Write(b); err != nil {
+		return writeError(err)
+	}
+	if err := t.rc.Flush(); err != nil {
+		return writeError(err)
+	}
+	return nil
+}
+
+// flushWithin flushes what was written, within the write timeout.
+func (t *httpCall) flushWithin() error {
+	t.rc.SetWriteDeadline(time.Now().Add(t.writeTimeout))
+	defer t.rc.SetWriteDeadline(time.Time{})
+	if err := t.rc.Flush(); err != nil {
+		return writeError(err)
+	}
+	return nil
+}
+
+// recv implements callTransport: the next frame of the request body.
+func (t *httpCall) recv() ([]byte, error) {
+	f, err := t.body.Next()
+	switch {
+	case err == nil:
+		if t.c.clientStreams {
+			t.rc.SetReadDeadline(time.Time{}) // the next message may take its time to begin
+		}
+		return f.Message()
+	case err == io.EOF:
+		return nil, io.EOF
+	case t.c.ctx.Err() != nil:
+		return nil, t.c.ctxStatus()
+	case isTimeout(err):
+		return nil, readTimeoutError(t.messageTimeout)
+	}
+	if _, ok := status.FromError(err); ok {
+		return nil, err
+	}
+	t.c.cancel(errClientGone)
+	return nil, errClientGone
+}
+
+// release implements callTransport; the body's reader reuses its buffer.
+func (t *httpCall) release([]byte) {}
+
+// base64Reader decodes a grpc-web-text request body: base64 in groups of
+// four characters, where a padded group may end one chunk and another
+// begin, as clients that encode each message on its own send it.
+type base64Reader struct {
+	r    io.Reader
+	in   [4096]byte
+	nin  int
+	out  []byte // decoded and not yet read
+	dec  [3072]byte
+	rerr error
+}
+
+func (b *base64Reader) Read(p []byte) (int, error) {
+	for len(b.out) == 0 {
+		if b.rerr != nil {
+			if b.nin > 0 && b.rerr == io.EOF {
+				return 0, status.Errorf(codes.InvalidArgument, "grpc-web-text: the request body ends inside a base64 group")
+			}
+			return 0, b.rerr
+		}
+		n, err := b.r.Read(b.in[b.nin:])
+		b.nin += n
+		b.rerr = err
+		whole := b.nin / 4 * 4
+		out, err := decodeBase64Groups(b.dec[:0], b.in[:whole])
+		if err != nil {
+			return 0, err
+		}
+		b.out = out
+		b.nin = copy(b.in[:], b.in[whole:b.nin])
+	}
+	n := copy(p, b.out)
+	b.out = b.out[n:]
+	return n, nil
+}
+
+// decodeBase64Groups appends the bytes of src, whole groups of padded
+// base64, to dst, splitting it after each padded group.
+func decodeBase64Groups(dst, src []byte) ([]byte, error) {
+	for len(src) > 0 {
+		seg := len(src)
+		for i := 3; i < len(src); i += 4 {
+			if src[i] == '=' {
+				seg = i + 1
+				break
+			}
+		}
+		n, err := base64.StdEncoding.Decode(dst[len(dst):cap(dst)], src[:seg])
+		if err != nil {
+			return nil, status.Errorf(codes.InvalidArgument, "grpc-web-text: the request body is not base64: %v", err)
+		}
+		dst = dst[:len(dst)+n]
+		src = src[seg:]
+	}
+	return dst, nil
+}

@@ -1,0 +1,9 @@
+//go:build !unix
+
+package server
+
+import "net"
+
+// peekTCP cannot peek in the kernel here: the caller reads the first bytes
+// and replays them instead.
+func peekTCP(*net.TCPConn, []byte) error { return errPartialPeek }

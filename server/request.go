@@ -1,0 +1,119 @@
+package server
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"github.com/grpcplay/playground/wasm/framing"
+)
+
+// parseRequest reads a call's request headers, whatever carried them
+// (HTTP headers, or the header block that opens a grpc-websockets stream):
+// md has lower-case names and "-bin" values decoded, and parseRequest takes
+// it over. The rules are the same on every path:
+//
+//   - the content type must be gRPC or gRPC-Web, with protobuf or JSON
+//     messages; an absent one means protobuf;
+//   - messages must not be compressed (grpc-encoding identity, or none);
+//   - grpc-timeout, when present, must be well formed;
+//   - names of the protocol and of the HTTP connection are not metadata.
+//
+// What it refuses gets a status error for the client.
+func parseRequest(md metadata.MD, authority string) (callRequest, error) {
+	req := callRequest{md: md, timeout: -1, codec: protoCodec{}}
+	ct := framing.ContentType{Web: true, Codec: framing.CodecProto}
+	if v := framing.First(md, framing.HeaderContentType); v != "" {
+		var ok bool
+		if ct, ok = framing.ParseContentType(v); !ok {
+			return req, status.Errorf(codes.InvalidArgument, "content-type %q is neither gRPC nor gRPC-Web", v)
+		}
+	}
+	switch ct.Codec {
+	case framing.CodecProto:
+	case framing.CodecJSON:
+		req.codec = jsonCodec{}
+	default:
+		return req, status.Errorf(codes.Unimplemented, "content-type %q: messages encoded as %q are not supported; use proto or json", framing.First(md, framing.HeaderContentType), ct.Codec)
+	}
+	req.protocol = protocolName(ct)
+	if enc := framing.First(md, framing.HeaderEncoding); enc != "" && enc != "identity" {
+		return req, status.Errorf(codes.Unimplemented, "grpc-encoding %q is not supported: send messages uncompressed", enc)
+	}
+	if v := framing.First(md, framing.HeaderTimeout); v != "" {
+		d, err := framing.DecodeTimeout(v)
+		if err != nil {
+			return req, status.Error(codes.InvalidArgument, err.Error())
+		}
+		req.timeout = d
+	}
+	for k := range md {
+		if reservedRequestHeader(k) {
+			delete(md, k)
+		}
+	}
+	md[":authority"] = []string{authority}
+	return req, nil
+}
+
+// protocolName names a content type's protocol for Protocol.
+func protocolName(ct framing.ContentType) string {
+	p := "grpc"
+	switch {
+	case ct.Text:
+		p = "grpc-web-text"
+	case ct.Web:
+		p = "grpc-web"
+	}
+	if ct.Codec == framing.CodecJSON {
+		p += "+json"
+	}
+	return p
+}
+
+// reservedRequestHeader reports whether a request header belongs to the
+// protocol or to the HTTP connection rather than to the call's metadata,
+// as grpc-go's transport decides (content-type stays: grpc-go shows it to
+// handlers too).
+func reservedRequestHeader(name string) bool {
+	switch name {
+	case framing.HeaderTimeout, framing.HeaderEncoding, framing.HeaderAcceptEncoding, "grpc-message-type",
+		framing.HeaderStatus, framing.HeaderMessage, framing.HeaderStatusDetails,
+		"te", "host", "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade",
+		"content-length", "http2-settings":
+		return true
+	}
+	return strings.HasPrefix(name, ":") || strings.HasPrefix(name, "sec-websocket-")
+}
+
+// httpRequestMD reads an HTTP request's headers as metadata: lower-case
+// names, "-bin" values decoded.
+func httpRequestMD(h http.Header) (metadata.MD, error) {
+	md := make(metadata.MD, len(h)+1)
+	for k, vs := range h {
+		name := strings.ToLower(k)
+		for _, v := range vs {
+			dv, err := framing.DecodeValue(name, v)
+			if err != nil {
+				return md, status.Errorf(codes.InvalidArgument, "header %v", err)
+			}
+			md[name] = append(md[name], dv)
+		}
+	}
+	return md, nil
+}
+
+// messageRate is how fast, at the least, a request message must arrive
+// once begun, besides the message timeout: a 4 MiB message may take a
+// minute more than a small one.
+const messageRate = 64 << 10 // bytes per second
+
+// messageDeadline is when a request message of n bytes begun at start must
+// have arrived in full.
+func messageDeadline(start time.Time, timeout time.Duration, n int) time.Time {
+	return start.Add(timeout + time.Duration(n)*time.Second/messageRate)
+}

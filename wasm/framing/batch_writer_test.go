@@ -1,0 +1,129 @@
+package framing_test
+
+import (
+	"bytes"
+	"errors"
+	"sync"
+	"testing"
+
+	"github.com/grpcplay/playground/wasm/framing"
+)
+
+// gatedTransport records every write; the first waits for its gate, so
+// what is added meanwhile queues up behind it.
+type gatedTransport struct {
+	gate    chan struct{}
+	entered chan struct{} // closed when the first write has begun
+	once    sync.Once
+	writes  chan []byte
+	fail    error // every write after the first returns it
+	n       int
+}
+
+func (g *gatedTransport) write(b []byte) error {
+	g.n++
+	if g.n == 1 {
+		close(g.entered)
+		<-g.gate
+	}
+	g.writes <- bytes.Clone(b)
+	if g.n > 1 {
+		return g.fail
+	}
+	return nil
+}
+
+func newGated() *gatedTransport {
+	return &gatedTransport{gate: make(chan struct{}), entered: make(chan struct{}), writes: make(chan []byte, 16)}
+}
+
+func appendString(s string) func([]byte) ([]byte, error) {
+	return func(b []byte) ([]byte, error) { return append(b, s...), nil }
+}
+
+// TestBatchWriterBatches: what is added while a write is in progress
+// leaves in one batch, each batch starts with the lead, an addition that
+// fails leaves the queue as it was, and Finish's final write comes alone
+// after everything queued.
+func TestBatchWriterBatches(t *testing.T) {
+	g := newGated()
+	w := framing.NewBatchWriter(g.write, 1<<10, []byte{framing.WSData})
+	if err := w.Add(appendString("one")); err != nil {
+		t.Fatal(err)
+	}
+	<-g.entered // the writer took "one" and waits at the gate
+	for _, s := range []string{"two", "three"} {
+		if err := w.Add(appendString(s)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bad := errors.New("cannot marshal")
+	if err := w.Add(func(b []byte) ([]byte, error) { return append(b, "garbage"...), bad }); err != bad {
+		t.Fatalf("failing fill: %v; want its own error", err)
+	}
+	w.Finish([]byte{framing.WSHalfClose})
+	if err := w.Add(appendString("late")); err != framing.ErrStopped {
+		t.Fatalf("Add after Finish: %v; want ErrStopped", err)
+	}
+	close(g.gate)
+	if err := w.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"\x00one", "\x00twothree", "\x01"}
+	for i, s := range want {
+		if got := <-g.writes; string(got) != s {
+			t.Fatalf("write %d = %q; want %q", i, got, s)
+		}
+	}
+	if len(g.writes) != 0 {
+		t.Fatalf("%d writes more than expected", len(g.writes))
+	}
+}
+
+// TestBatchWriterBounded: Add waits while the limit is queued, and once a
+// write fails every Add returns that error instead of queueing.
+func TestBatchWriterBounded(t *testing.T) {
+	g := newGated()
+	g.fail = errors.New("peer gone")
+	w := framing.NewBatchWriter(g.write, 8, nil)
+	w.Add(appendString("first"))
+	<-g.entered
+	w.Add(appendString("12345678")) // fills the queue to its limit
+	added := make(chan error, 1)
+	go func() { added <- w.Add(appendString("blocked")) }()
+	select {
+	case err := <-added:
+		t.Fatalf("Add returned (%v) with the queue full", err)
+	default:
+	}
+	close(g.gate) // "first" goes, then "12345678" fails
+	if err := <-added; err != nil && err != g.fail {
+		t.Fatalf("Add after room was made: %v", err)
+	}
+	if err := w.Wait(); err != g.fail {
+		t.Fatalf("Wait = %v; want the write error", err)
+	}
+	if err := w.Add(appendString("more")); err != g.fail {
+		t.Fatalf("Add after a failed write = %v; want the write error", err)
+	}
+}
+
+// TestBatchWriterStop: Stop ends the writer without writing what waits.
+func TestBatchWriterStop(t *testing.T) {
+	g := newGated()
+	w := framing.NewBatchWriter(g.write, 1<<10, nil)
+	w.Add(appendString("first"))
+	<-g.entered
+	w.Add(appendString("dropped"))
+	w.Stop()
+	close(g.gate)
+	if err := w.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if got := <-g.writes; string(got) != "first" {
+		t.Fatalf("write = %q", got)
+	}
+	if len(g.writes) != 0 {
+		t.Fatalf("a stopped writer wrote %q", <-g.writes)
+	}
+}
