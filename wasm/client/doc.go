@@ -8,13 +8,17 @@
 // carry, travel over a WebSocket in improbable-eng's grpc-websockets
 // protocol; WithWebSocketForAll sends every call that way.
 //
-// The protocol core (request headers, framing with package wire, the
+// The protocol core (request headers, framing with package framing, the
 // response state machine, status mapping) is shared by all builds. Only the
-// transport glue differs: syscall/js fetch and WebSocket in transport_js.go,
+// transport glue differs: syscall/js fetch (fetch_js.go) and WebSocket
+// (websocket_js.go), with the promise glue (glue_js.go) and the scheduler
+// that keeps the page responsive (scheduler_js.go), in the browser;
 // net/http and a WebSocket client in transport_native.go. The browser build
 // imports neither net/http nor package google.golang.org/grpc, which keeps
 // the page's wasm small; failures are still grpc status errors
-// (status.FromError and status.Code work on them).
+// (status.FromError and status.Code work on them), and metadata is grpc-go's
+// metadata.MD: metadata.NewOutgoingContext sends it, Header and Trailer
+// receive it.
 //
 // In the browser every call blocks its goroutine until the network answers,
 // so call from a goroutine of your own, never from inside a js.Func

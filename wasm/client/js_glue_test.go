@@ -11,7 +11,7 @@ import (
 	"testing"
 )
 
-// TestJSGlue exercises the browser glue (transport_js.go) for real: it
+// TestJSGlue exercises the browser glue (the *_js.go files) for real: it
 // starts the real server, the test peer and improbable-eng's wrapper on
 // 127.0.0.1, then runs
 // TestJSCalls (js_test.go) compiled for GOOS=js GOARCH=wasm under Node,

@@ -10,7 +10,7 @@ import (
 )
 
 // transport is the thin platform glue under the shared protocol core:
-// transport_js.go (fetch, WebSocket) and transport_native.go (net/http, a
+// fetch_js.go and websocket_js.go, and transport_native.go (net/http, a
 // WebSocket client) implement it. It moves bytes; it knows nothing of gRPC.
 type transport interface {
 	// post sends body with header to url and returns when the response
