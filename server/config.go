@@ -72,6 +72,10 @@ type Config struct {
 	// headers, stats.End) on every protocol.
 	StatsHandlers []stats.Handler
 
+	// NoReflection leaves server reflection out, for a program (or a test)
+	// that registers a reflection service of its own.
+	NoReflection bool
+
 	// Assets are the page files; nil serves the embedded static.FS.
 	Assets fs.FS
 	// Logger receives the server's logs; nil uses slog.Default().

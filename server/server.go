@@ -116,7 +116,9 @@ func New(cfg Config, st store.Store) (*Server, error) {
 	}
 	s.reg = newRegistry(s.native)
 	healthpb.RegisterHealthServer(s.reg, s.health)
-	reflection.Register(s.reg)
+	if !cfg.NoReflection {
+		reflection.Register(s.reg)
+	}
 	if st != nil {
 		pb.RegisterUserManagerServer(s.reg, NewService(st, cfg.MaxStreamMsgs))
 		s.health.SetServingStatus(pb.UserManager_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
