@@ -72,6 +72,11 @@ type Config struct {
 	// headers, stats.End) on every protocol.
 	StatsHandlers []stats.Handler
 
+	// TLSCertFile and TLSKeyFile, both set, serve every protocol over TLS
+	// (ALPN h2 and http/1.1) instead of cleartext. The files are reloaded
+	// when they change, and by Server.ReloadTLS.
+	TLSCertFile, TLSKeyFile string
+
 	// NoReflection leaves server reflection out, for a program (or a test)
 	// that registers a reflection service of its own.
 	NoReflection bool

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/base64"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -12,7 +11,6 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/grpcplay/playground/pb"
@@ -25,61 +23,11 @@ import (
 // 127.0.0.1, as a browser's fetch would, and read the response's frames
 // with package framing.
 
-// webResult is a gRPC-Web response, read whole.
-type webResult struct {
-	resp     *http.Response
-	messages [][]byte
-	trailer  metadata.MD // the trailer block, or for a trailers-only response the headers
-}
-
-func (r webResult) code() string { return framing.First(r.trailer, framing.HeaderStatus) }
-
-// webPost posts body (frames) to method and reads the response whole.
+// webPost posts body (frames) to method as binary gRPC-Web over HTTP/1.1
+// and reads the response whole.
 func webPost(t *testing.T, addr, method string, body []byte, header http.Header) webResult {
 	t.Helper()
-	resp := webStart(t, addr, method, body, header)
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("HTTP %d", resp.StatusCode)
-	}
-	res := webResult{resp: resp}
-	fr := framing.NewResponseReader(resp.Body, 1<<20)
-	for {
-		f, err := fr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatalf("read response: %v", err)
-		}
-		if f.IsTrailer() {
-			if res.trailer, err = framing.ParseHeaderBlock(f.Payload); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		if res.trailer != nil {
-			t.Fatal("a message after the trailer block")
-		}
-		res.messages = append(res.messages, bytes.Clone(f.Payload))
-	}
-	if res.trailer == nil { // trailers-only: the status in the headers
-		res.trailer = metadata.MD{}
-		for k, vs := range resp.Header {
-			for _, v := range vs {
-				name := strings.ToLower(k)
-				dv, err := framing.DecodeValue(name, v)
-				if err != nil {
-					t.Fatal(err)
-				}
-				res.trailer[name] = append(res.trailer[name], dv)
-			}
-		}
-		if len(res.messages) > 0 {
-			t.Fatal("messages without a trailer block")
-		}
-	}
-	return res
+	return way{name: "grpc-web", client: http.DefaultClient, base: "http://" + addr, ctype: framing.ContentTypeProto, header: header, proto: 1}.post(t, method, body)
 }
 
 // webStart posts body to method, as a browser's fetch would, and returns
@@ -115,8 +63,15 @@ func webFrames(t *testing.T, msgs ...proto.Message) []byte {
 	return out
 }
 
+// TestWebCalls makes the same calls, good and bad, every way a call comes
+// over HTTP (gRPC-Web binary and text, HTTP/1.1 and HTTP/2, cleartext and
+// TLS, same-origin and cross-origin, and native gRPC served by our call
+// core): each gets the same answer.
 func TestWebCalls(t *testing.T) {
-	ts := bridgeStart(t, server.Config{})
+	const other = "https://app.example.com"
+	ts := bridgeStart(t, server.Config{AllowedOrigins: []string{other}})
+	cert := servertest.NewCertificate(t, "127.0.0.1")
+	tts := bridgeStart(t, server.Config{AllowedOrigins: []string{other}, TLSCertFile: cert.CertFile, TLSKeyFile: cert.KeyFile})
 	users := func(res webResult) []uint32 {
 		var ids []uint32
 		for _, m := range res.messages {
@@ -141,30 +96,37 @@ func TestWebCalls(t *testing.T) {
 		{"empty server stream", "/UserManager/GetUsersByType", webFrames(t, &pb.UserTypeRequest{UserType: pb.UserTypeRequest_NONE}), "0", "[]", ""},
 		{"invalid", "/UserManager/GetUser", webFrames(t, &pb.UserRequest{}), "3", "[]", "id"},
 		{"unknown method", "/UserManager/Nope", webFrames(t, &pb.UserRequest{Id: 1}), "12", "[]", "unknown method Nope for service UserManager"},
+		{"unknown service", "/Nope/GetUser", webFrames(t, &pb.UserRequest{Id: 1}), "12", "[]", "unknown service Nope"},
 		{"no request", "/UserManager/GetUser", nil, "13", "[]", "no request"},
 		{"two requests to a unary method", "/UserManager/GetUser", webFrames(t, &pb.UserRequest{Id: 1}, &pb.UserRequest{Id: 2}), "13", "[]", "multiple"},
 		{"truncated frame", "/UserManager/GetUser", webFrames(t, &pb.UserRequest{Id: 1})[:6], "3", "[]", "ends inside a frame"},
+		{"truncated prefix", "/UserManager/GetUser", []byte{0, 0}, "3", "[]", "ends inside a frame prefix"},
 		{"frame over the limit", "/UserManager/GetUser", []byte{0, 0x01, 0, 0, 0}, "8", "[]", "larger than max"},
 		{"compressed frame", "/UserManager/GetUser", []byte{1, 0, 0, 0, 0}, "12", "[]", "compressed"},
 		{"trailer frame in a request", "/UserManager/GetUser", []byte{0x80, 0, 0, 0, 0}, "3", "[]", "flag"},
+		{"request that is not protobuf", "/UserManager/GetUser", framing.AppendFrame(nil, framing.FlagData, []byte{0xff, 0xff}), "13", "[]", "unmarshal"},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			res := webPost(t, ts.Addr, tc.method, tc.body, nil)
-			if res.code() != tc.code || fmt.Sprint(users(res)) != tc.ids || !strings.Contains(framing.First(res.trailer, framing.HeaderMessage), tc.msgPart) {
-				t.Fatalf("status %s %q, users %v; want %s %q, %s", res.code(), framing.First(res.trailer, framing.HeaderMessage), users(res), tc.code, tc.msgPart, tc.ids)
+	for _, w := range waysTo(t, ts.Addr, other, tts.Addr, cert) {
+		t.Run(w.name, func(t *testing.T) {
+			for _, tc := range tests {
+				res := w.post(t, tc.method, tc.body)
+				if res.code() != tc.code || fmt.Sprint(users(res)) != tc.ids || !strings.Contains(framing.First(res.trailer, framing.HeaderMessage), tc.msgPart) {
+					t.Errorf("%s: status %s %q, users %v; want %s %q, %s", tc.name, res.code(), framing.First(res.trailer, framing.HeaderMessage), users(res), tc.code, tc.msgPart, tc.ids)
+				}
+				if ct := res.resp.Header.Get("Content-Type"); ct != w.ctype {
+					t.Errorf("%s: content-type %q; want %q", tc.name, ct, w.ctype)
+				}
+				if w.header.Get("Origin") != "" && res.resp.Header.Get("Access-Control-Allow-Origin") != other {
+					t.Errorf("%s: a listed origin's call got no CORS headers: %v", tc.name, res.resp.Header)
+				}
 			}
-			if ct := res.resp.Header.Get("Content-Type"); ct != framing.ContentTypeProto {
-				t.Errorf("content-type %q", ct)
+			// A client stream in one request body: every message counts.
+			res := w.post(t, "/UserManager/CountAlreadyUsers", webFrames(t, &pb.UserRequest{Id: 1}, &pb.UserRequest{Id: 99}, &pb.UserRequest{Id: 1}))
+			var cnt pb.UserCntResponse
+			if res.code() != "0" || len(res.messages) != 1 || proto.Unmarshal(res.messages[0], &cnt) != nil || cnt.GetUserCnt() != 2 {
+				t.Errorf("CountAlreadyUsers 1 99 1: status %s, reply %v", res.code(), &cnt)
 			}
 		})
-	}
-
-	// A client stream in one request body: every message counts.
-	res := webPost(t, ts.Addr, "/UserManager/CountAlreadyUsers", webFrames(t, &pb.UserRequest{Id: 1}, &pb.UserRequest{Id: 99}, &pb.UserRequest{Id: 1}), nil)
-	var cnt pb.UserCntResponse
-	if res.code() != "0" || len(res.messages) != 1 || proto.Unmarshal(res.messages[0], &cnt) != nil || cnt.GetUserCnt() != 2 {
-		t.Fatalf("CountAlreadyUsers 1 99 1: status %s, reply %v", res.code(), &cnt)
 	}
 }
 

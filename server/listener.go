@@ -1,14 +1,29 @@
 package server
 
 import (
-	"bufio"
-	"bytes"
+	"context"
+	"crypto/tls"
 	"errors"
+	"io"
 	"net"
 	"sync"
 	"syscall"
 	"time"
 )
+
+// The port splitter accepts every connection of the one port and hands it
+// to one of two servers:
+//
+//   - grpc-go's own transport (as fast as grpc.Server.Serve on a port of its
+//     own) takes the HTTP/2 connections whose first request is native gRPC
+//     (h2route.go tells);
+//   - net/http takes the rest: HTTP/1.1 (gRPC-Web, the WebSocket bridge,
+//     the page) and HTTP/2 connections that open with anything else (gRPC-Web
+//     from browsers over TLS and from reverse proxies over h2c; native gRPC
+//     too, through our call core).
+//
+// With TLS on, the splitter does the handshake itself (ALPN h2 and
+// http/1.1) and refuses cleartext.
 
 // h2Preface starts every HTTP/2 connection with prior knowledge (h2c), which
 // is how native gRPC clients speak cleartext. "PRI " never starts an HTTP/1
@@ -19,22 +34,24 @@ var h2Preface = []byte("PRI ")
 const prefaceLen = 4
 
 // sniffTimeout bounds how long a new connection may take to send its first
-// bytes before it is dropped.
+// bytes, and its TLS handshake, before it is dropped.
 const sniffTimeout = 10 * time.Second
 
+// tlsRecordHandshake is the first byte of a TLS ClientHello.
+const tlsRecordHandshake = 0x16
+
 // portSplitter accepts on one listener and hands each connection to one of
-// two listeners: HTTP/2 with prior knowledge to the gRPC server's own
-// transport (as fast as grpc.Server.Serve on a port of its own), everything
-// else to the HTTP/1 server (gRPC-Web, the WebSocket bridge, page assets).
+// two listeners: h2 for grpc-go's transport, h1 for net/http.
 type portSplitter struct {
 	base   net.Listener
+	tls    *tls.Config // nil: cleartext
 	h2, h1 *chanListener
 	done   chan struct{}
 	once   sync.Once
 }
 
-func splitPort(base net.Listener) *portSplitter {
-	p := &portSplitter{base: base, done: make(chan struct{})}
+func splitPort(base net.Listener, tlsConfig *tls.Config) *portSplitter {
+	p := &portSplitter{base: base, tls: tlsConfig, done: make(chan struct{})}
 	p.h2 = &chanListener{conns: make(chan net.Conn), p: p}
 	p.h1 = &chanListener{conns: make(chan net.Conn), p: p}
 	return p
@@ -79,21 +96,55 @@ func temporaryAcceptError(err error) bool {
 	return ok && ne.Timeout()
 }
 
+// route sniffs a new connection and hands it on.
 func (p *portSplitter) route(c net.Conn) {
 	c.SetReadDeadline(time.Now().Add(sniffTimeout))
 	var head [prefaceLen]byte
-	routed, err := peek(c, head[:])
+	conn, err := peek(c, head[:])
 	if err != nil {
 		c.Close()
 		return
 	}
-	c.SetReadDeadline(time.Time{})
-	dst := p.h1
-	if bytes.Equal(head[:], h2Preface) {
-		dst = p.h2
+	switch {
+	case p.tls == nil && string(head[:]) == string(h2Preface):
+		p.routeH2(conn, nil)
+	case p.tls == nil:
+		conn.SetReadDeadline(time.Time{})
+		p.hand(p.h1, conn)
+	case head[0] == tlsRecordHandshake:
+		p.routeTLS(conn)
+	default:
+		// Cleartext on a TLS port: say so, as net/http does, and close.
+		conn.SetWriteDeadline(time.Now().Add(time.Second))
+		io.WriteString(conn, "HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nThis server speaks TLS only: use https:// (or a gRPC client with TLS).\n")
+		conn.Close()
 	}
+}
+
+// routeTLS does the TLS handshake and hands the connection on by the
+// protocol ALPN chose.
+func (p *portSplitter) routeTLS(c net.Conn) {
+	tc := tls.Server(c, p.tls)
+	ctx, cancel := context.WithTimeout(context.Background(), sniffTimeout)
+	err := tc.HandshakeContext(ctx)
+	cancel()
+	if err != nil {
+		c.Close()
+		return
+	}
+	state := tc.ConnectionState()
+	if state.NegotiatedProtocol == "h2" {
+		p.routeH2(tc, &state)
+		return
+	}
+	tc.SetReadDeadline(time.Time{})
+	p.hand(p.h1, tc) // net/http sees the *tls.Conn: r.TLS is set
+}
+
+// hand gives c to l's server, or closes it once the splitter is closed.
+func (p *portSplitter) hand(l *chanListener, c net.Conn) {
 	select {
-	case dst.conns <- routed:
+	case l.conns <- c:
 	case <-p.done:
 		c.Close()
 	}
@@ -101,9 +152,10 @@ func (p *portSplitter) route(c net.Conn) {
 
 // peek fills head with the connection's first bytes and returns the
 // connection to hand on, which still yields them. A TCP connection is
-// peeked in the kernel (MSG_PEEK) and handed on as it is, so the servers
-// get the *net.TCPConn itself, with nothing in between on their hot path;
-// any other connection is wrapped to replay the bytes read.
+// peeked in the kernel (MSG_PEEK, where the platform has it) and handed on
+// as it is, so the servers get the *net.TCPConn itself, with nothing in
+// between on their hot path; any other connection is wrapped to replay the
+// bytes read.
 func peek(c net.Conn, head []byte) (net.Conn, error) {
 	if tc, ok := c.(*net.TCPConn); ok {
 		if err := peekTCP(tc, head); err == nil {
@@ -112,13 +164,10 @@ func peek(c net.Conn, head []byte) (net.Conn, error) {
 			return nil, err
 		}
 	}
-	br := bufio.NewReaderSize(c, 64) // only the first bytes are ever buffered
-	b, err := br.Peek(len(head))
-	if err != nil {
+	if _, err := io.ReadFull(c, head); err != nil {
 		return nil, err
 	}
-	copy(head, b)
-	return &peekedConn{Conn: c, r: br}, nil
+	return &h2Conn{Conn: c, prefix: append([]byte(nil), head...)}, nil
 }
 
 // errPartialPeek: fewer bytes than asked for have arrived so far, or the
@@ -152,20 +201,3 @@ func (l *chanListener) Accept() (net.Conn, error) {
 // Close closes the shared listener: both sides stop accepting.
 func (l *chanListener) Close() error   { return l.p.close() }
 func (l *chanListener) Addr() net.Addr { return l.p.base.Addr() }
-
-// peekedConn replays the bytes read while sniffing, then drops its buffer
-// so a long-lived connection does not keep it.
-type peekedConn struct {
-	net.Conn
-	r *bufio.Reader
-}
-
-func (c *peekedConn) Read(b []byte) (int, error) {
-	if c.r != nil {
-		if c.r.Buffered() > 0 {
-			return c.r.Read(b)
-		}
-		c.r = nil
-	}
-	return c.Conn.Read(b)
-}

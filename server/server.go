@@ -12,6 +12,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -59,6 +60,8 @@ type Server struct {
 	origin   *originPolicy
 	http     *http.Server
 
+	cert *certificate // nil: cleartext
+
 	mu    sync.Mutex
 	split *portSplitter
 }
@@ -95,6 +98,17 @@ func New(cfg Config, st store.Store) (*Server, error) {
 	for _, sh := range cfg.StatsHandlers {
 		opts = append(opts, grpc.StatsHandler(sh))
 	}
+	var cert *certificate
+	if cfg.TLSCertFile != "" || cfg.TLSKeyFile != "" {
+		if cfg.TLSCertFile == "" || cfg.TLSKeyFile == "" {
+			return nil, errors.New("server: TLS needs both a certificate file and a key file")
+		}
+		if cert, err = newCertificate(cfg.TLSCertFile, cfg.TLSKeyFile, log); err != nil {
+			return nil, fmt.Errorf("server: %w", err)
+		}
+		// The splitter does the handshake; grpc-go is told how it went.
+		opts = append(opts, grpc.Creds(handoverCreds{}))
+	}
 	stopCtx, stopCalls := context.WithCancelCause(context.Background())
 	s := &Server{
 		log:    log,
@@ -113,6 +127,7 @@ func New(cfg Config, st store.Store) (*Server, error) {
 			stop:       stopCtx,
 		},
 		stopCalls: func() { stopCalls(errShutdown) },
+		cert:      cert,
 	}
 	s.reg = newRegistry(s.native)
 	healthpb.RegisterHealthServer(s.reg, s.health)
@@ -144,6 +159,7 @@ func New(cfg Config, st store.Store) (*Server, error) {
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ConnContext:       connContext,
 		HTTP2: &http.HTTP2Config{
 			MaxConcurrentStreams:          int(cfg.MaxConcurrentStreams),
 			MaxReceiveBufferPerStream:     streamWindow,
@@ -223,9 +239,26 @@ func isGRPCPreflight(r *http.Request) bool {
 	return r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != ""
 }
 
+// ReloadTLS reads the TLS certificate and key files again (the server also
+// notices when they change). New connections get the new certificate;
+// open ones go on. On failure the certificate in use stays.
+func (s *Server) ReloadTLS() error {
+	if s.cert == nil {
+		return errors.New("server: TLS is not on")
+	}
+	return s.cert.Reload()
+}
+
+// certCheckInterval is how often the TLS files are checked for changes.
+const certCheckInterval = 2 * time.Second
+
 // Serve serves every protocol on ln until Shutdown, and then returns nil.
 func (s *Server) Serve(ln net.Listener) error {
-	split := splitPort(ln)
+	var tlsConfig *tls.Config
+	if s.cert != nil {
+		tlsConfig = s.cert.tlsConfig()
+	}
+	split := splitPort(ln, tlsConfig)
 	s.mu.Lock()
 	if s.split != nil {
 		s.mu.Unlock()
@@ -235,6 +268,9 @@ func (s *Server) Serve(ln net.Listener) error {
 	s.origin.listen(ln.Addr())
 	s.mu.Unlock()
 
+	if s.cert != nil {
+		go s.cert.watch(certCheckInterval, split.done)
+	}
 	errc := make(chan error, 2)
 	go func() { errc <- s.native.Serve(split.h2) }()
 	go func() { errc <- s.http.Serve(split.h1) }()

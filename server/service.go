@@ -45,10 +45,14 @@ func NewService(s store.Store, maxStreamMsgs int) *Service {
 }
 
 // storeError turns a store failure that is not part of the contract into a
-// status: the caller's own cancellation keeps its code, the rest is Internal.
+// status: the caller's own cancellation keeps its code, a database that
+// cannot be reached is Unavailable (worth a retry), the rest is Internal.
 func storeError(ctx context.Context, op string, err error) error {
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return status.FromContextError(ctxErr).Err()
+	}
+	if errors.Is(err, store.ErrUnavailable) {
+		return status.Errorf(codes.Unavailable, "%s: the user database is unreachable, try again later (%v)", op, err)
 	}
 	return status.Errorf(codes.Internal, "%s: %v", op, err)
 }

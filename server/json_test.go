@@ -1,0 +1,101 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/grpcplay/playground/pb"
+	"github.com/grpcplay/playground/server"
+	"github.com/grpcplay/playground/server/servertest"
+	"github.com/grpcplay/playground/wasm/framing"
+)
+
+// jsonFrames frames JSON messages as gRPC's +json content types carry them.
+func jsonFrames(msgs ...string) []byte {
+	var out []byte
+	for _, m := range msgs {
+		out = framing.AppendFrame(out, framing.FlagData, []byte(m))
+	}
+	return out
+}
+
+// TestJSONCalls: application/grpc-web+json (connect-web's JSON mode) and
+// application/grpc+json are answered in JSON, over HTTP/1.1, h2c and TLS
+// HTTP/2: a unary call, a server stream and errors.
+func TestJSONCalls(t *testing.T) {
+	ts := bridgeStart(t, server.Config{})
+	cert := servertest.NewCertificate(t, "127.0.0.1")
+	tts := bridgeStart(t, server.Config{TLSCertFile: cert.CertFile, TLSKeyFile: cert.KeyFile})
+	h2cNative := h2cClient()
+	pinToNetHTTP(t, h2cNative, "http://"+ts.Addr)
+	tlsNative := tlsClient(cert, false)
+	pinToNetHTTP(t, tlsNative, "https://"+tts.Addr)
+	const webJSON, grpcJSON = framing.ContentTypeWebJSON, "application/grpc+json"
+	ways := []way{
+		{name: "grpc-web+json/h1", client: h1Client(), base: "http://" + ts.Addr, ctype: webJSON, proto: 1},
+		{name: "grpc-web+json/h2c", client: h2cClient(), base: "http://" + ts.Addr, ctype: webJSON, proto: 2},
+		{name: "grpc-web+json/tls-h2", client: tlsClient(cert, false), base: "https://" + tts.Addr, ctype: webJSON, proto: 2},
+		{name: "grpc+json/h2c/net-http", client: h2cNative, base: "http://" + ts.Addr, ctype: grpcJSON, proto: 2},
+		{name: "grpc+json/tls-h2/net-http", client: tlsNative, base: "https://" + tts.Addr, ctype: grpcJSON, proto: 2},
+	}
+	tests := []struct {
+		name, method string
+		body         []byte
+		code         string
+		replies      string // the replies' nicknames
+		msgPart      string
+	}{
+		{"unary", "/UserManager/GetUser", jsonFrames(`{"id": 1}`), "0", "[admin]", ""},
+		{"unary, id as a string", "/UserManager/GetUser", jsonFrames(`{"id": "2"}`), "0", "[guest]", ""},
+		{"server stream", "/UserManager/GetUsersByType", jsonFrames(`{"userType": "NORMAL"}`), "0", "[foo Zaru Saru]", ""},
+		{"server stream, proto field name, enum number", "/UserManager/GetUsersByType", jsonFrames(`{"user_type": 3}`), "0", "[guest]", ""},
+		{"invalid", "/UserManager/GetUser", jsonFrames(`{"id": 0}`), "3", "[]", "id"},
+		{"not JSON", "/UserManager/GetUser", jsonFrames(`{"id": `), "13", "[]", "JSON"},
+		{"unknown field", "/UserManager/GetUser", jsonFrames(`{"idd": 1}`), "13", "[]", "idd"},
+	}
+	for _, w := range ways {
+		t.Run(w.name, func(t *testing.T) {
+			for _, tc := range tests {
+				res := w.post(t, tc.method, tc.body)
+				var names []string
+				for _, m := range res.messages {
+					var r pb.UserResponse
+					if err := protojson.Unmarshal(m, &r); err != nil {
+						t.Fatalf("%s: reply %q is not protojson: %v", tc.name, m, err)
+					}
+					names = append(names, r.GetUser().GetNickname())
+				}
+				if res.code() != tc.code || fmt.Sprint(names) != tc.replies || !strings.Contains(framing.First(res.trailer, framing.HeaderMessage), tc.msgPart) {
+					t.Errorf("%s: status %s %q, replies %v; want %s %q, %s", tc.name, res.code(), framing.First(res.trailer, framing.HeaderMessage), names, tc.code, tc.msgPart, tc.replies)
+				}
+				if ct := res.resp.Header.Get("Content-Type"); ct != w.ctype {
+					t.Errorf("%s: content-type %q", tc.name, ct)
+				}
+			}
+		})
+	}
+
+	// Native gRPC with JSON messages on grpc-go's transport: a connection
+	// that opens with it is served there.
+	cc, err := grpc.NewClient(ts.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	um := pb.NewUserManagerClient(cc)
+	r, err := um.GetUser(context.Background(), &pb.UserRequest{Id: 5}, grpc.CallContentSubtype("json"))
+	if err != nil || r.GetUser().GetNickname() != "Zaru" {
+		t.Fatalf("GetUser over application/grpc+json: %v, %v", r, err)
+	}
+	if _, err := um.GetUser(context.Background(), &pb.UserRequest{}, grpc.CallContentSubtype("json")); status.Code(err) != codes.InvalidArgument {
+		t.Fatalf("invalid GetUser over application/grpc+json: %v", err)
+	}
+}
