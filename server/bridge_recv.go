@@ -93,11 +93,12 @@ func (s *bridgeStream) readFrames() error {
 	if !s.c.clientStreams {
 		// The one request message comes at once: all of it, and the
 		// half-close, within the message timeout.
-		s.frameDeadline = messageDeadline(s.c.begin, s.b.cfg.messageTimeout, 0)
+		s.frameStart = s.c.begin
+		s.frameDeadline = messageDeadline(s.frameStart, s.b.cfg.messageTimeout, 0)
 	}
 	newReader := func() *framing.Reader {
 		r := framing.NewRequestReader(body, s.b.cfg.maxMsgSize)
-		r.Begin = s.beginMessage
+		r.Started, r.Begin = s.startMessage, s.beginMessage
 		return r
 	}
 	frames := [2]*framing.Reader{newReader(), newReader()}
@@ -134,13 +135,19 @@ func (s *bridgeStream) readFrames() error {
 	}
 }
 
-// beginMessage bounds how long the payload announced may take to arrive.
-func (s *bridgeStream) beginMessage(n int) {
-	start := s.c.begin
+// startMessage bounds how long a message of a client stream may take to
+// arrive once its first byte has; between messages the client may wait.
+func (s *bridgeStream) startMessage() {
 	if s.c.clientStreams {
-		start = time.Now()
+		s.frameStart = time.Now()
+		s.frameDeadline = messageDeadline(s.frameStart, s.b.cfg.messageTimeout, 0)
+		s.lastRefresh = time.Time{}
 	}
-	s.frameDeadline = messageDeadline(start, s.b.cfg.messageTimeout, n)
+}
+
+// beginMessage gives the payload announced its share of time.
+func (s *bridgeStream) beginMessage(n int) {
+	s.frameDeadline = messageDeadline(s.frameStart, s.b.cfg.messageTimeout, n)
 	s.lastRefresh = time.Time{}
 }
 

@@ -35,9 +35,11 @@ type bridgeStream struct {
 	bigDone  chan struct{} // RecvMsg is done with a payload over bridgeKeepFrame
 	readDone chan struct{} // closed when the reader goroutine has ended
 
-	// The reader goroutine's own: the read deadline's last push, and when
-	// the request message being read must be complete (zero: none).
+	// The reader goroutine's own: the read deadline's last push, when the
+	// request message being read began and when it must be complete
+	// (zero: none).
 	lastRefresh   time.Time
+	frameStart    time.Time
 	frameDeadline time.Time
 
 	pingMu      sync.Mutex

@@ -219,13 +219,17 @@ func (c *call) finalStatus(err error) *status.Status {
 	case err == nil:
 		return c.srv.replies.okStatus
 	}
-	if st, ok := status.FromError(err); ok && st.Code() != codes.Canceled {
+	st, isStatus := status.FromError(err)
+	if isStatus && st.Code() != codes.Canceled {
 		return st
 	}
 	if cause != nil {
-		if st, ok := status.FromError(cause); ok {
-			return st
+		if cst, ok := status.FromError(cause); ok {
+			return cst
 		}
+	}
+	if isStatus {
+		return st
 	}
 	return status.FromContextError(err)
 }

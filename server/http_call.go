@@ -90,7 +90,7 @@ func (h *httpCalls) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		body = &base64Reader{r: r.Body}
 	}
 	t.body = framing.NewRequestReader(body, h.srv.maxMsgSize)
-	t.body.Begin = t.beginMessage
+	t.body.Started, t.body.Begin = t.startMessage, t.beginMessage
 	if !c.clientStreams {
 		// The one request message comes with the request: all of it, and
 		// its end, within the message timeout.
@@ -151,17 +151,23 @@ type httpCall struct {
 	writer *framing.BatchWriter // a server stream's, from its first message
 	enc    []byte               // base64 output buffer (text)
 
-	readMu   sync.Mutex // orders interruptRead and doneReading
-	readDone bool
+	readMu      sync.Mutex // orders interruptRead and doneReading
+	readDone    bool
+	interrupted bool // interruptRead woke a read: the call had ended
 }
 
-// beginMessage bounds how long the payload announced may take to arrive.
-// Between the messages of a client stream the client may wait as long as
-// it likes.
-func (t *httpCall) beginMessage(n int) {
+// startMessage bounds how long a message of a client stream may take to
+// arrive once its first byte has. Between messages the client may wait as
+// long as it likes.
+func (t *httpCall) startMessage() {
 	if t.c.clientStreams {
 		t.start = time.Now()
+		t.rc.SetReadDeadline(messageDeadline(t.start, t.messageTimeout, 0))
 	}
+}
+
+// beginMessage gives the payload announced its share of time.
+func (t *httpCall) beginMessage(n int) {
 	t.rc.SetReadDeadline(messageDeadline(t.start, t.messageTimeout, n))
 }
 
@@ -170,8 +176,15 @@ func (t *httpCall) interruptRead() {
 	t.readMu.Lock()
 	defer t.readMu.Unlock()
 	if !t.readDone {
+		t.interrupted = true
 		t.rc.SetReadDeadline(time.Now())
 	}
+}
+
+func (t *httpCall) wasInterrupted() bool {
+	t.readMu.Lock()
+	defer t.readMu.Unlock()
+	return t.interrupted
 }
 
 // doneReading ends the call's reads: the connection may serve more
@@ -308,10 +321,13 @@ func (t *httpCall) recv() ([]byte, error) {
 		return f.Message()
 	case err == io.EOF:
 		return nil, io.EOF
+	case isTimeout(err) && !t.wasInterrupted():
+		// Our message deadline, not the call's end: the client is slow.
+		err := readTimeoutError(t.messageTimeout)
+		t.c.cancel(err)
+		return nil, err
 	case t.c.ctx.Err() != nil:
 		return nil, t.c.ctxStatus()
-	case isTimeout(err):
-		return nil, readTimeoutError(t.messageTimeout)
 	}
 	if _, ok := status.FromError(err); ok {
 		return nil, err

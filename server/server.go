@@ -316,20 +316,17 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 	}
+	// The grace period is over. Our calls end with Unavailable and get
+	// to say so; grpc-go's are cut, which its clients see as Unavailable.
 	s.stopCalls()
-	ended := make(chan struct{})
-	go func() {
-		s.grpcHTTP.inflight.Wait()
-		s.bridge.wait(context.Background())
-		close(ended)
-	}()
+	s.native.Stop()
 	t := time.NewTimer(s.cfg.WriteTimeout)
+	defer t.Stop()
 	select {
-	case <-ended:
+	case <-done:
+		return ctx.Err()
 	case <-t.C:
 	}
-	t.Stop()
-	s.native.Stop()
 	cutHTTP()
 	s.http.Close()
 	s.bridge.cut()

@@ -73,10 +73,11 @@ func AppendPrefix(dst []byte, flag byte, n int) []byte {
 //   - any other error of the underlying reader as it is: the caller knows
 //     what a failed transport means.
 type Reader struct {
-	// Begin, when set, is called once a frame's prefix has arrived, with
-	// the payload length it announces: a server can bound how long the
-	// payload may take to arrive.
-	Begin func(n int)
+	// Started, when set, is called once a frame's first byte has arrived,
+	// and Begin once its prefix has, with the payload length it announces:
+	// a server can bound how long a message may take to arrive.
+	Started func()
+	Begin   func(n int)
 
 	r         io.Reader
 	max       int
@@ -105,7 +106,16 @@ const trustedSize = 32 << 10
 
 // Next returns the next frame. Its Payload is valid until the next call.
 func (r *Reader) Next() (Frame, error) {
-	if n, err := io.ReadFull(r.r, r.prefix[:]); err != nil {
+	first := 0
+	if r.Started != nil {
+		if _, err := io.ReadFull(r.r, r.prefix[:1]); err != nil {
+			return Frame{}, err
+		}
+		r.Started()
+		first = 1
+	}
+	if n, err := io.ReadFull(r.r, r.prefix[first:]); err != nil {
+		n += first
 		if err == io.ErrUnexpectedEOF || (err == io.EOF && n > 0) {
 			return Frame{}, status.Errorf(r.malformed, "the stream ends inside a frame prefix (%d of %d bytes)", n, PrefixLen)
 		}
