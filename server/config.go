@@ -77,6 +77,10 @@ type Config struct {
 	// when they change, and by Server.ReloadTLS.
 	TLSCertFile, TLSKeyFile string
 
+	// Backend, when set, makes the server a front for another gRPC server
+	// (forward.go): it serves no UserManager and forwards reflection.
+	Backend *Backend
+
 	// NoReflection leaves server reflection out, for a program (or a test)
 	// that registers a reflection service of its own.
 	NoReflection bool

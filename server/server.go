@@ -27,6 +27,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/status"
 
 	"github.com/grpcplay/playground/pb"
 	"github.com/grpcplay/playground/server/store"
@@ -61,6 +62,12 @@ type Server struct {
 	http     *http.Server
 
 	cert *certificate // nil: cleartext
+	fwd  *forwarder   // nil: not a front
+	// stopStoreHealth ends the watch of the store's database
+	// (store_health.go).
+	stopStoreHealth func()
+	// stopWatch ends the backend's health watch.
+	stopWatch context.CancelFunc
 
 	mu    sync.Mutex
 	split *portSplitter
@@ -98,6 +105,19 @@ func New(cfg Config, st store.Store) (*Server, error) {
 	for _, sh := range cfg.StatsHandlers {
 		opts = append(opts, grpc.StatsHandler(sh))
 	}
+	var fwd *forwarder
+	if cfg.Backend != nil {
+		if st != nil {
+			return nil, errors.New("server: a front for a backend serves no store of its own")
+		}
+		if fwd, err = newForwarder(*cfg.Backend, cfg.MaxMsgSize, log); err != nil {
+			return nil, fmt.Errorf("server: %w", err)
+		}
+		// Calls of services the front does not have go to the backend, as
+		// bytes.
+		opts = append(opts, grpc.UnknownServiceHandler(fwd.forward), grpc.ForceServerCodecV2(rawGRPCCodec{}))
+		cfg.NoReflection = true // the backend's is forwarded
+	}
 	var cert *certificate
 	if cfg.TLSCertFile != "" || cfg.TLSKeyFile != "" {
 		if cfg.TLSCertFile == "" || cfg.TLSKeyFile == "" {
@@ -128,15 +148,22 @@ func New(cfg Config, st store.Store) (*Server, error) {
 		},
 		stopCalls: func() { stopCalls(errShutdown) },
 		cert:      cert,
+		fwd:       fwd,
 	}
 	s.reg = newRegistry(s.native)
 	healthpb.RegisterHealthServer(s.reg, s.health)
+	s.stopStoreHealth = startStoreHealth(st, s.health, log)
 	if !cfg.NoReflection {
 		reflection.Register(s.reg)
 	}
 	if st != nil {
 		pb.RegisterUserManagerServer(s.reg, NewService(st, cfg.MaxStreamMsgs))
 		s.health.SetServingStatus(pb.UserManager_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
+	}
+	if fwd != nil {
+		h := fwd.handler()
+		s.reg.unknown = &h
+		s.startBackendHealth()
 	}
 
 	s.grpcHTTP = &httpCalls{srv: s.calls, reg: s.reg, writeTimeout: cfg.WriteTimeout, messageTimeout: cfg.MessageTimeout}
@@ -186,6 +213,29 @@ const (
 // on every protocol. Call it before Serve.
 func (s *Server) RegisterService(sd *grpc.ServiceDesc, impl any) {
 	s.reg.RegisterService(sd, impl)
+}
+
+// backendHealthInterval is how often a front checks its backend's health.
+const backendHealthInterval = 2 * time.Second
+
+// startBackendHealth checks the backend once, bounded, logs whether it
+// answered, and keeps the front's overall health ("") true to it from then
+// on.
+func (s *Server) startBackendHealth() {
+	ctx, stop := context.WithCancel(context.Background())
+	s.stopWatch = stop
+	first, cancel := context.WithTimeout(ctx, 3*time.Second)
+	st, err := s.fwd.health(first)
+	cancel()
+	s.health.SetServingStatus("", st)
+	if err != nil {
+		s.log.Warn("backend not answering; calls get Unavailable until it does", "backend", s.fwd.cfg.Addr, "err", status.Convert(err).Message())
+	} else {
+		s.log.Info("backend answers", "backend", s.fwd.cfg.Addr, "health", st)
+	}
+	go s.fwd.watchHealth(ctx, backendHealthInterval, st, func(st healthpb.HealthCheckResponse_ServingStatus) {
+		s.health.SetServingStatus("", st)
+	})
 }
 
 // ServeHTTP routes an HTTP request (HTTP/1.1, or HTTP/2 on a connection that
@@ -292,6 +342,11 @@ func (s *Server) Serve(ln net.Listener) error {
 // get to send within the write timeout, and the rest is cut off. It returns
 // ctx's error if calls had to be ended.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.stopStoreHealth()
+	if s.stopWatch != nil {
+		s.stopWatch()
+		defer s.fwd.cc.Close()
+	}
 	s.health.Shutdown()
 	s.mu.Lock()
 	if s.split != nil {

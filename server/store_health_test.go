@@ -29,7 +29,8 @@ import (
 func TestStoreOutage(t *testing.T) {
 	cluster := pgtest.New(t, pgtest.Options{})
 	ctx := context.Background()
-	st, err := StoreConfig{URL: cluster.NewDatabase(t)}.Open(ctx)
+	quiet := slog.New(slog.DiscardHandler)
+	st, err := StoreConfig{URL: cluster.NewDatabase(t), Logger: quiet}.Open(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +60,7 @@ func TestStoreOutage(t *testing.T) {
 	watched := make(chan struct{})
 	go func() {
 		defer close(watched)
-		watchStoreHealth(wctx, st, 50*time.Millisecond, func(serving bool) { report(serving); changes <- serving }, slog.New(slog.DiscardHandler))
+		watchStoreHealth(wctx, st, 50*time.Millisecond, func(serving bool) { report(serving); changes <- serving }, quiet)
 	}()
 	defer func() { stop(); <-watched }()
 	expectHealth := func(want bool) {

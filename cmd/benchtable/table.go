@@ -87,7 +87,13 @@ var rows = []row{
 	{what: "CountAlreadyUsers throughput, 100,000 ids: bridge vs native", ours: "ClientStream/bridge", base: "ClientStream/native", unit: "msgs/s", goal: 0.7, higher: true},
 	{what: "AddUser cost: 100,000 users stored vs 1,000", ours: "AddUser/100k", base: "AddUser/1k", unit: "ns/op", goal: 1.5},
 	{what: "memory per idle bridged bidi stream (1,000 streams, server RSS)", ours: "IdleBridgeStreams", unit: "B/stream", goal: 64 << 10},
-	{what: "navigation to first GetUser result, cold cache, headless Chromium", ours: "PageLoad", unit: "ms/load", goal: 400},
+	{what: "navigation to first GetUser result, cold cache, headless Chromium", ours: "PageLoad", unit: "ms/load", goal: 300},
+	{what: "navigation to the explorer listing every service's methods (reflection done), cold cache, headless Chromium", ours: "ExplorerLoad", unit: "ms/load", goal: 600},
+	{what: "GetUser latency, 100,000 users: PostgreSQL store vs bbolt", ours: "Store/GetUser/postgres", base: "Store/GetUser/bbolt", unit: "ns/op", goal: 1.5},
+	{what: "AddUser latency, 100,000 users: PostgreSQL store vs bbolt", ours: "Store/AddUser/postgres-100k", base: "AddUser/100k", unit: "ns/op", note: "stated, no goal"},
+	{what: "AddUser cost on PostgreSQL: 100,000 users stored vs 1,000", ours: "Store/AddUser/postgres-100k", base: "Store/AddUser/postgres-1k", unit: "ns/op", goal: 1.5},
+	{what: "GetUsersByType throughput, 100,000 users: PostgreSQL store vs bbolt", ours: "Store/ServerStream/postgres", base: "ServerStream/native", unit: "msgs/s", higher: true, note: "stated, no goal"},
+	{what: "unary GetUser latency, gRPC-Web: generated client on grpcconn vs our client's Invoke", ours: "GRPCConn/adapter", base: "GRPCConn/invoke", unit: "ns/op", goal: 1.05},
 }
 
 // extra is a figure that does not come from the benchmarks.
@@ -99,7 +105,7 @@ func extras(wasm string) []extra {
 		raw, err1 := os.Stat(wasm)
 		gz, err2 := os.Stat(wasm + ".gz")
 		if err1 == nil && err2 == nil {
-			out = append(out, extra{"main.wasm size", fmt.Sprintf("%.2f MB raw, %.2f MB gzip", mb(raw.Size()), mb(gz.Size())), "<= 2.00 MB gzip", verdict(mb(gz.Size()) <= 2.0)})
+			out = append(out, extra{"main.wasm size", fmt.Sprintf("%.2f MB raw, %.2f MB gzip", mb(raw.Size()), mb(gz.Size())), "<= 2.00 MB gzip (make wasm-size fails over 2.10)", verdict(mb(gz.Size()) <= 2.0)})
 		}
 	}
 	return out

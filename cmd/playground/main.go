@@ -32,7 +32,8 @@ func main() {
 func run() error {
 	fs := flag.NewFlagSet("playground", flag.ExitOnError)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on, for every protocol")
-	data := fs.String("data", "data/users.db", "the store's file; its folder is created")
+	data := fs.String("data", "data/users.db", "the store's file (bbolt), when -store is not set; its folder is created")
+	storeURL := fs.String("store", "", "a PostgreSQL URL, postgres://user:password@host:port/db, for a store that replicas share; empty: the -data file")
 	seedFile := fs.String("seed-file", "", "users to load into a new store (the tutorial's users.json format); default: the tutorial's six")
 	origins := fs.String("allowed-origins", "", "comma-separated browser origins allowed besides the page's own, e.g. https://app.example.com")
 	maxMsg := fs.Int("max-msg-size", server.DefaultMaxMsgSize, "largest message in bytes, in both directions")
@@ -55,7 +56,8 @@ func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	st, err := server.OpenStore(ctx, *data, *seedFile)
+	storeCfg := server.StoreConfig{URL: *storeURL, Path: *data, SeedFile: *seedFile, Logger: log}
+	st, err := storeCfg.Open(ctx)
 	if err != nil {
 		return err
 	}
@@ -74,7 +76,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	log.Info("playground ready", "url", "http://"+ln.Addr().String(), "data", *data)
+	log.Info("playground ready", "url", "http://"+ln.Addr().String(), "data", storeCfg.String())
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -7,9 +7,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/grpcplay/playground/server/store"
-	"github.com/grpcplay/playground/server/store/storetest"
 	"go.etcd.io/bbolt"
+
+	"github.com/grpcplay/playground/pb"
+	"github.com/grpcplay/playground/server/store"
+	"github.com/grpcplay/playground/server/store/bolttest"
+	"github.com/grpcplay/playground/server/store/storetest"
 )
 
 func TestBoltConformance(t *testing.T) {
@@ -65,5 +68,45 @@ func TestParseSeed(t *testing.T) {
 		if _, err := store.ParseSeed(strings.NewReader(bad)); err == nil {
 			t.Errorf("ParseSeed(%s) succeeded; want an error", bad)
 		}
+	}
+}
+
+// TestOpenBoltRefusesDamagedFiles opens store files damaged on disk: each is
+// an error naming the file, never a panic or a crash, and the file is left
+// as it was.
+func TestOpenBoltRefusesDamagedFiles(t *testing.T) {
+	for _, f := range bolttest.Damaged(t, t.TempDir()) {
+		t.Run(f.Name, func(t *testing.T) {
+			before, err := os.ReadFile(f.Path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := store.OpenBolt(f.Path)
+			if err == nil {
+				s.Close()
+				t.Fatal("OpenBolt succeeded; want an error")
+			}
+			t.Log(err)
+			if !strings.Contains(err.Error(), f.Path) {
+				t.Fatalf("error %q does not name the file", err)
+			}
+			if after, _ := os.ReadFile(f.Path); !bytes.Equal(before, after) {
+				t.Fatal("OpenBolt changed the damaged file")
+			}
+		})
+	}
+}
+
+// TestOpenBoltCreatesANewFile: a file this open creates is seeded
+// as new; a 0-byte file that was there before is refused (above).
+func TestOpenBoltCreatesANewFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "new.db")
+	s, err := store.OpenBolt(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if loaded, err := s.Init(t.Context(), []*pb.User{{Id: 1, Nickname: "a", MailAddress: "a@example.com"}}); err != nil || !loaded {
+		t.Fatalf("Init on a new file = %v, %v", loaded, err)
 	}
 }

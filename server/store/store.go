@@ -1,6 +1,7 @@
 // Package store keeps UserManager's users. Store is the small interface the
-// service needs; Bolt is the default backend, an embedded bbolt file. Every
-// backend passes the conformance suite in package storetest.
+// service needs; Bolt is the default backend, an embedded bbolt file, and
+// package postgres the one several replicas share. Every backend passes the
+// conformance suite in package storetest.
 package store
 
 import (
@@ -15,6 +16,19 @@ var ErrNotFound = errors.New("user not found")
 
 // ErrExists is returned by Add when the id is already taken.
 var ErrExists = errors.New("user already exists")
+
+// ErrUnavailable wraps the errors of a store that cannot reach its database
+// (a network store whose server is down or unreachable): the call may
+// succeed later, and a write that failed with it may or may not have been
+// committed. The service answers it with codes.Unavailable.
+var ErrUnavailable = errors.New("database unreachable")
+
+// Pinger is a Store whose database can be unreachable; Ping reports whether
+// it answers now, with an error wrapping ErrUnavailable when it does not.
+// The server's health reporting uses it.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
 
 // Store is what the service needs from a user database. Implementations are
 // safe for concurrent use.

@@ -9,11 +9,12 @@ import (
 )
 
 // TestBrowserBuildImports keeps the page's wasm small: the browser build of
-// the playground must not link net/http (fetch and WebSocket come through
-// syscall/js) nor package google.golang.org/grpc (only its light status and
-// codes packages), which would each add megabytes to main.wasm.
+// the playground and of package explorer must not link net/http (fetch and
+// WebSocket come through syscall/js) nor package google.golang.org/grpc
+// (only its light status and codes packages), which would each add
+// megabytes to main.wasm.
 func TestBrowserBuildImports(t *testing.T) {
-	cmd := exec.Command("go", "list", "-deps", "../playground")
+	cmd := exec.Command("go", "list", "-deps", "../playground", "../explorer")
 	cmd.Env = append(cmd.Environ(), "GOOS=js", "GOARCH=wasm")
 	out, err := cmd.CombinedOutput()
 	if err != nil {

@@ -42,6 +42,8 @@ type CallOption struct {
 type callOptions struct {
 	header  *metadata.MD
 	trailer *metadata.MD
+	maxRecv int // the call's response message limit; 0: the Conn's
+	maxSend int // the call's request message limit; 0: the Conn's
 }
 
 // Header stores the call's response headers in *md once they arrive: for a
@@ -55,6 +57,22 @@ func Header(md *metadata.MD) CallOption {
 // call when Invoke returns, for a stream when RecvMsg returns an error.
 func Trailer(md *metadata.MD) CallOption {
 	return CallOption{func(o *callOptions) { o.trailer = md }}
+}
+
+// MaxCallRecvMsgSize bounds one response message of this call, in bytes,
+// instead of the Conn's limit (WithMaxMessageSize), larger or smaller: a
+// larger message ends the call with codes.ResourceExhausted. n <= 0 keeps
+// the Conn's limit.
+func MaxCallRecvMsgSize(n int) CallOption {
+	return CallOption{func(o *callOptions) { o.maxRecv = max(n, 0) }}
+}
+
+// MaxCallSendMsgSize bounds one request message of this call, in bytes,
+// instead of the Conn's limit (WithMaxMessageSize), larger or smaller: a
+// larger message is not sent, and SendMsg returns codes.ResourceExhausted.
+// n <= 0 keeps the Conn's limit.
+func MaxCallSendMsgSize(n int) CallOption {
+	return CallOption{func(o *callOptions) { o.maxSend = max(n, 0) }}
 }
 
 func newCallOptions(opts []CallOption) callOptions {

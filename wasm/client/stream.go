@@ -73,12 +73,19 @@ func (c *Conn) NewStream(ctx context.Context, desc StreamDesc, method string, op
 	if err != nil {
 		return nil, err
 	}
+	o := newCallOptions(opts)
+	if o.maxRecv == 0 {
+		o.maxRecv = c.opts.maxSize
+	}
+	if o.maxSend == 0 {
+		o.maxSend = c.opts.maxSize
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	s := &Stream{
 		c:        c,
 		desc:     desc,
 		method:   method,
-		opts:     newCallOptions(opts),
+		opts:     o,
 		ctx:      ctx,
 		cancel:   cancel,
 		reqMD:    md,
@@ -107,7 +114,7 @@ func (s *Stream) openSocket() error {
 	}
 	s.sender = framing.NewBatchWriter(ws.send, wsBatchSize, []byte{framing.WSData})
 	context.AfterFunc(s.ctx, s.sender.Stop)
-	s.p = newParser(&wsReader{c: ws}, s.c.opts.maxSize, true)
+	s.p = newParser(&wsReader{c: ws}, s.opts.maxRecv, true)
 	return nil
 }
 
@@ -125,8 +132,8 @@ func (s *Stream) Context() context.Context { return s.ctx }
 // queued already. A failed write shows in RecvMsg.
 func (s *Stream) SendMsg(m proto.Message) error {
 	n := proto.Size(m)
-	if n > s.c.opts.maxSize {
-		return status.Errorf(codes.ResourceExhausted, "request message of %d bytes is larger than the limit of %d", n, s.c.opts.maxSize)
+	if n > s.opts.maxSend {
+		return status.Errorf(codes.ResourceExhausted, "request message of %d bytes is larger than the limit of %d", n, s.opts.maxSend)
 	}
 	s.sendMu.Lock()
 	defer s.sendMu.Unlock()
@@ -345,7 +352,7 @@ func (s *Stream) post() {
 		return
 	}
 	s.setHeader(resp.header, nil)
-	s.p = newParser(resp.body, s.c.opts.maxSize, false)
+	s.p = newParser(resp.body, s.opts.maxRecv, false)
 }
 
 // setHeader records the response headers once.

@@ -1,0 +1,288 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/connectivity"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/mem"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/grpcplay/playground/wasm/framing"
+)
+
+// Backend makes a Server the front of another gRPC server: every call of a
+// method the front does not serve itself (all but grpc.health.v1, which
+// answers for the backend) goes to the backend, whatever protocol carried
+// it: native gRPC, gRPC-Web (binary and text) or the WebSocket bridge.
+// Messages pass as bytes, never decoded, so the front needs no schema;
+// reflection is forwarded too, so clients see the backend's.
+type Backend struct {
+	// Addr is the backend's host:port.
+	Addr string
+	// TLS, when set, dials the backend with it (its RootCAs, client
+	// certificates and ServerName); nil dials cleartext HTTP/2.
+	TLS *tls.Config
+	// Header is metadata added to every forwarded call, reflection
+	// included: an API key, say.
+	Header metadata.MD
+}
+
+// forwarder copies calls to the backend over one long-lived ClientConn.
+type forwarder struct {
+	cfg Backend
+	cc  *grpc.ClientConn
+	log *slog.Logger
+}
+
+// forwardWindow bounds what the front buffers of a backend stream that its
+// client reads slowly: a fixed HTTP/2 window (grpc-go would otherwise grow
+// it with the bandwidth-delay product), so a slow browser slows the
+// backend down.
+const forwardWindow = 64 << 10
+
+func newForwarder(cfg Backend, maxMsgSize int, log *slog.Logger) (*forwarder, error) {
+	creds := insecure.NewCredentials()
+	if cfg.TLS != nil {
+		creds = credentials.NewTLS(cfg.TLS)
+	}
+	cc, err := grpc.NewClient(cfg.Addr,
+		grpc.WithTransportCredentials(creds),
+		grpc.WithDefaultCallOptions(
+			grpc.ForceCodecV2(rawGRPCCodec{}),
+			grpc.MaxCallRecvMsgSize(maxMsgSize),
+			grpc.MaxCallSendMsgSize(maxMsgSize),
+		),
+		grpc.WithInitialWindowSize(forwardWindow),
+		grpc.WithInitialConnWindowSize(16*forwardWindow),
+		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 30 * time.Second, Timeout: 10 * time.Second, PermitWithoutStream: true}),
+		grpc.WithConnectParams(grpc.ConnectParams{Backoff: backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 3 * time.Second}, MinConnectTimeout: 5 * time.Second}),
+		grpc.WithUserAgent("grpcplay-front/1"),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("backend %s: %w", cfg.Addr, err)
+	}
+	cc.Connect()
+	return &forwarder{cfg: cfg, cc: cc, log: log}, nil
+}
+
+// handler is the forwarder as the handler of every method it serves.
+func (f *forwarder) handler() handler {
+	return handler{
+		impl:   f,
+		stream: &grpc.StreamDesc{StreamName: "forward", Handler: f.forward, ServerStreams: true, ClientStreams: true},
+		raw:    true,
+	}
+}
+
+// forward copies one call to the backend and its answer back: the
+// requests in one goroutine, the headers, replies and trailers in this
+// one. The backend's status comes back unchanged; the call's deadline and
+// cancellation reach the backend through the context.
+func (f *forwarder) forward(_ any, ss grpc.ServerStream) error {
+	ctx := ss.Context()
+	method, ok := grpc.Method(ctx)
+	if !ok {
+		return status.Error(codes.Internal, "forward: the call has no method name")
+	}
+	in, _ := metadata.FromIncomingContext(ctx)
+	if ct, ok := framing.ParseContentType(framing.First(in, framing.HeaderContentType)); ok && ct.Codec != framing.CodecProto {
+		return errJSONForwarded
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	cs, err := f.cc.NewStream(metadata.NewOutgoingContext(ctx, f.outgoingMD(ctx, in)), &grpc.StreamDesc{ClientStreams: true, ServerStreams: true}, method)
+	if err != nil {
+		return f.backendError(err)
+	}
+	sendErr := make(chan error, 1)
+	go func() {
+		err := f.copyRequests(ss, cs)
+		sendErr <- err
+		if err != nil {
+			cancel() // the client's side broke: the backend's call ends too
+		}
+	}()
+
+	if hdr, err := cs.Header(); err == nil && hdr != nil {
+		// The backend has sent its headers: they go on at once, before its
+		// first message, which may be long in coming.
+		if err := ss.SendHeader(hdr); err != nil {
+			return err
+		}
+	}
+	for {
+		var m rawMessage
+		err := cs.RecvMsg(&m)
+		if err != nil {
+			ss.SetTrailer(cs.Trailer())
+			if err == io.EOF {
+				return nil
+			}
+			select {
+			case cerr := <-sendErr:
+				if cerr != nil {
+					return cerr // the client's stream broke (too large a request, say)
+				}
+			default: // the client may still be sending: the backend ended first
+			}
+			return f.backendError(err)
+		}
+		if err := ss.SendMsg(&m); err != nil {
+			return err
+		}
+	}
+}
+
+// copyRequests copies the client's requests to the backend and half-closes
+// after the last. It returns why the client's side broke (a request over
+// the size limit, the client gone), which ends the call.
+func (f *forwarder) copyRequests(ss grpc.ServerStream, cs grpc.ClientStream) error {
+	for {
+		var m rawMessage
+		if err := ss.RecvMsg(&m); err != nil {
+			if err == io.EOF {
+				cs.CloseSend()
+				return nil
+			}
+			return err
+		}
+		if err := cs.SendMsg(&m); err != nil {
+			return nil // the backend ended the call: its status comes with RecvMsg
+		}
+	}
+}
+
+// backendError is the status a forwarded call ends with: the backend's
+// own, unchanged, or, when the backend cannot be reached, Unavailable
+// naming it.
+func (f *forwarder) backendError(err error) error {
+	st := status.Convert(err)
+	if st.Code() == codes.Unavailable && f.cc.GetState() != connectivity.Ready {
+		return status.Errorf(codes.Unavailable, "backend %s is not reachable: %s", f.cfg.Addr, st.Message())
+	}
+	return err
+}
+
+// hopHeaders are request headers of the connection or of the protocol,
+// which the front's own call to the backend sets itself.
+func hopHeader(name string) bool {
+	switch name {
+	case framing.HeaderContentType, "user-agent", "te", "connection", "keep-alive", "proxy-connection",
+		"transfer-encoding", "upgrade", "host", "content-length", "accept-encoding", "http2-settings",
+		framing.HeaderXGRPCWeb, framing.HeaderUserAgent:
+		return true
+	}
+	return strings.HasPrefix(name, ":") || strings.HasPrefix(name, "grpc-") || strings.HasPrefix(name, "sec-websocket-")
+}
+
+// outgoingMD is the metadata of the forwarded call: the client's, without
+// hop-by-hop and transport headers, the Backend's Header, and the client's
+// address in x-forwarded-for.
+func (f *forwarder) outgoingMD(ctx context.Context, in metadata.MD) metadata.MD {
+	out := make(metadata.MD, len(in)+len(f.cfg.Header)+1)
+	for k, v := range in {
+		if !hopHeader(k) {
+			out[k] = v
+		}
+	}
+	for k, v := range f.cfg.Header {
+		out[k] = append(out[k], v...)
+	}
+	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
+		if host, _, err := net.SplitHostPort(p.Addr.String()); err == nil {
+			out["x-forwarded-for"] = append(out["x-forwarded-for"], host)
+		}
+	}
+	return out
+}
+
+// health reports whether the backend serves: SERVING when its own health
+// check says so, or when it answers but has no health service.
+func (f *forwarder) health(ctx context.Context) (healthpb.HealthCheckResponse_ServingStatus, error) {
+	ctx = metadata.NewOutgoingContext(ctx, f.cfg.Header.Copy())
+	resp := new(healthpb.HealthCheckResponse)
+	err := f.cc.Invoke(ctx, healthpb.Health_Check_FullMethodName, &healthpb.HealthCheckRequest{}, resp)
+	switch status.Code(err) {
+	case codes.OK:
+		return resp.GetStatus(), nil
+	case codes.Unimplemented:
+		return healthpb.HealthCheckResponse_SERVING, nil
+	}
+	return healthpb.HealthCheckResponse_NOT_SERVING, err
+}
+
+// watchHealth keeps the front's overall health true to the backend's,
+// checking every interval until ctx ends, and logs each change. last is
+// the status already set.
+func (f *forwarder) watchHealth(ctx context.Context, interval time.Duration, last healthpb.HealthCheckResponse_ServingStatus, set func(healthpb.HealthCheckResponse_ServingStatus)) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(interval):
+		}
+		cctx, cancel := context.WithTimeout(ctx, interval)
+		st, err := f.health(cctx)
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+		if st != last {
+			set(st)
+			if err != nil {
+				f.log.Warn("backend not answering", "backend", f.cfg.Addr, "err", status.Convert(err).Message())
+			} else {
+				f.log.Info("backend answers", "backend", f.cfg.Addr, "health", st)
+			}
+			last = st
+		}
+	}
+}
+
+// rawGRPCCodec is grpc-go's codec on the front's forwarding paths: a
+// rawMessage passes as the bytes it holds, anything else (the health
+// service's messages) as protobuf.
+type rawGRPCCodec struct{}
+
+func (rawGRPCCodec) Name() string { return "proto" }
+
+func (rawGRPCCodec) Marshal(v any) (mem.BufferSlice, error) {
+	if m, ok := v.(*rawMessage); ok {
+		return mem.BufferSlice{mem.SliceBuffer(m.b)}, nil
+	}
+	msg, ok := v.(proto.Message)
+	if !ok {
+		return nil, fmt.Errorf("forward: cannot marshal %T", v)
+	}
+	b, err := proto.Marshal(msg)
+	return mem.BufferSlice{mem.SliceBuffer(b)}, err
+}
+
+func (rawGRPCCodec) Unmarshal(data mem.BufferSlice, v any) error {
+	if m, ok := v.(*rawMessage); ok {
+		m.b = data.Materialize()
+		return nil
+	}
+	msg, ok := v.(proto.Message)
+	if !ok {
+		return fmt.Errorf("forward: cannot unmarshal into %T", v)
+	}
+	return proto.Unmarshal(data.Materialize(), msg)
+}

@@ -1,0 +1,232 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.etcd.io/bbolt"
+
+	"github.com/grpcplay/playground/pb"
+)
+
+// TestVerifyBoltFileAcceptsHealthyFiles runs the verifier over bbolt files
+// with every shape it must walk: nested buckets, inline buckets, values
+// that take overflow pages, branch pages, freed pages.
+func TestVerifyBoltFileAcceptsHealthyFiles(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "shapes.db")
+	db, err := bbolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bbolt.Tx) error {
+		big, err := tx.CreateBucket([]byte("big"))
+		if err != nil {
+			return err
+		}
+		for i := range 5000 {
+			if err := big.Put(fmt.Appendf(nil, "key%06d", i), bytes.Repeat([]byte{byte(i)}, 100)); err != nil {
+				return err
+			}
+		}
+		if err := big.Put([]byte("huge"), bytes.Repeat([]byte("x"), 50_000)); err != nil { // overflow pages
+			return err
+		}
+		outer, err := tx.CreateBucket([]byte("outer"))
+		if err != nil {
+			return err
+		}
+		inline, err := outer.CreateBucket([]byte("inline")) // small: stored inside its parent's leaf
+		if err != nil {
+			return err
+		}
+		return inline.Put([]byte("k"), []byte("v"))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Free some pages: delete half of the big bucket in a later transaction.
+	err = db.Update(func(tx *bbolt.Tx) error {
+		for i := 0; i < 5000; i += 2 {
+			if err := tx.Bucket([]byte("big")).Delete(fmt.Appendf(nil, "key%06d", i)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := verifyBoltFile(bytes.NewReader(b), int64(len(b))); err != nil {
+		t.Fatalf("verifyBoltFile on a healthy file: %v", err)
+	}
+}
+
+// TestVerifyBoltFileRejectsDamage damages one thing at a time in a real
+// store file and wants errDamaged for each.
+func TestVerifyBoltFileRejectsDamage(t *testing.T) {
+	healthy := storeFile(t, 3000)
+	f := &boltFile{r: bytes.NewReader(healthy), size: int64(len(healthy))}
+	if err := f.readMeta(); err != nil {
+		t.Fatal(err)
+	}
+	ps := int(f.meta.pageSize)
+	tests := []struct {
+		name   string
+		damage func(b []byte) []byte
+	}{
+		{"both meta pages", func(b []byte) []byte { clear(b[16:80]); clear(b[ps+16 : ps+80]); return b }},
+		{"truncated to a third", func(b []byte) []byte { return b[:len(b)/3] }},
+		{"freelist page overwritten", func(b []byte) []byte {
+			copy(b[int(f.meta.freelist)*ps:], bytes.Repeat([]byte{0xff}, ps))
+			return b
+		}},
+		{"freelist entries out of range", func(b []byte) []byte {
+			at := int(f.meta.freelist)*ps + 16
+			copy(b[at:], bytes.Repeat([]byte{0xff}, 64))
+			return b
+		}},
+		{"root page flags", func(b []byte) []byte { b[int(f.meta.root)*ps+8] = 0x40; return b }},
+		{"root page element offsets", func(b []byte) []byte {
+			copy(b[int(f.meta.root)*ps+16:], bytes.Repeat([]byte{0x7f}, 64))
+			return b
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := tc.damage(bytes.Clone(healthy))
+			if tc.name != "both meta pages" && tc.name != "truncated to a third" && f.meta.freelist == noFreelist {
+				t.Fatal("the store has no freelist page")
+			}
+			err := verifyBoltFile(bytes.NewReader(b), int64(len(b)))
+			if !errors.Is(err, errDamaged) {
+				t.Fatalf("verifyBoltFile = %v; want errDamaged", err)
+			}
+		})
+	}
+}
+
+// storeFile returns the bytes of a closed store holding n users.
+func storeFile(t testing.TB, n int) []byte {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "users.db")
+	writeStore(t, path, n)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// writeStore makes a store at path with n seed users and a few added ones.
+func writeStore(t testing.TB, path string, n int) {
+	t.Helper()
+	s, err := OpenBolt(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	users := make([]*pb.User, n)
+	for i := range users {
+		users[i] = &pb.User{Id: uint32(i + 1), Nickname: fmt.Sprint("user", i+1), MailAddress: fmt.Sprintf("user%d@example.com", i+1), UserType: pb.User_UserType(i % 4)}
+	}
+	ctx := context.Background()
+	if _, err := s.Init(ctx, users); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		if err := s.Add(ctx, &pb.User{Id: uint32(n + 1 + i), Nickname: "added", MailAddress: "added@example.com"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCatchFaultsTurnsAFaultIntoAnError reads a memory map past the end of
+// its file, the fault bbolt meets on a truncated file, and wants an error
+// instead of a crash.
+func TestCatchFaultsTurnsAFaultIntoAnError(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mapped")
+	if err := os.WriteFile(path, make([]byte, 1<<16), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	data, err := syscall.Mmap(int(f.Fd()), 0, 1<<16, syscall.PROT_READ, syscall.MAP_SHARED)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Munmap(data)
+	if err := os.Truncate(path, 4096); err != nil {
+		t.Fatal(err)
+	}
+	var sink byte
+	err = catchFaults(func() error {
+		sink = data[1<<15] // past the end of the file: SIGBUS
+		return nil
+	})
+	if !errors.Is(err, errDamaged) {
+		t.Fatalf("catchFaults = %v (read %d); want errDamaged", err, sink)
+	}
+	if err := catchFaults(func() error { panic("boom") }); !errors.Is(err, errDamaged) {
+		t.Fatalf("catchFaults on a panic = %v; want errDamaged", err)
+	}
+}
+
+// BenchmarkOpenBolt100k opens a store of 100,000 users: bbolt's open plus
+// the start-up checks, which are measured on their own too.
+func BenchmarkOpenBolt100k(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "users.db")
+	writeStore(b, path, 100_000)
+	b.Run("open", func(b *testing.B) {
+		for b.Loop() {
+			s, err := OpenBolt(path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			s.Close()
+		}
+	})
+	b.Run("verify-file", func(b *testing.B) {
+		f, err := os.Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		info, _ := f.Stat()
+		for b.Loop() {
+			if err := verifyBoltFile(f, info.Size()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("check-users", func(b *testing.B) {
+		db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer db.Close()
+		for b.Loop() {
+			if err := db.View(checkUsers); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

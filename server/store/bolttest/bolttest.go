@@ -1,0 +1,160 @@
+// Package bolttest makes damaged bbolt store files for tests: the ways a
+// store file is found broken on disk (a scribbled freelist or page, a file
+// cut short, a file emptied, a record or index entry that is wrong), each a
+// copy of a real store of ours. It writes the bbolt layout of package store
+// (buckets "users" by 4-byte big-endian id, "users_by_type" by type byte and
+// id) where it damages records.
+package bolttest
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"go.etcd.io/bbolt"
+
+	"github.com/grpcplay/playground/pb"
+	"github.com/grpcplay/playground/server/store"
+)
+
+// File is one damaged store file.
+type File struct {
+	// Name says what is wrong with it.
+	Name string
+	// Path is where it is.
+	Path string
+}
+
+// users is how many users the healthy store holds: enough for branch pages.
+const users = 3000
+
+// Damaged writes a healthy store into dir and damaged copies of it beside,
+// and returns the copies.
+func Damaged(t testing.TB, dir string) []File {
+	t.Helper()
+	healthy := filepath.Join(dir, "healthy.db")
+	write(t, healthy)
+	data, err := os.ReadFile(healthy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pageSize, freelist, branch := layout(t, healthy)
+	scribble := func(at int, b byte, n int) func([]byte) []byte {
+		return func(d []byte) []byte { copy(d[at:], bytes.Repeat([]byte{b}, n)); return d }
+	}
+	damages := []struct {
+		name   string
+		damage func([]byte) []byte
+	}{
+		{"freelist-page", scribble(freelist*pageSize, 0xff, pageSize)},
+		{"freelist-ids", scribble(freelist*pageSize+16, 0xff, 64)},
+		{"branch-page", scribble(branch*pageSize+16, 0x7f, 256)},
+		{"truncated-to-a-third", func(d []byte) []byte { return d[:len(d)/3] }},
+		{"empty", func([]byte) []byte { return nil }},
+	}
+	var files []File
+	for _, d := range damages {
+		path := filepath.Join(dir, d.name+".db")
+		if err := os.WriteFile(path, d.damage(bytes.Clone(data)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, File{Name: d.name, Path: path})
+	}
+	// Damage a page-level check cannot see: well-formed bbolt files whose
+	// data is wrong, written through bbolt itself.
+	for _, d := range []struct {
+		name   string
+		damage func(tx *bbolt.Tx) error
+	}{
+		{"user-record", func(tx *bbolt.Tx) error {
+			return tx.Bucket([]byte("users")).Put([]byte{0, 0, 0, 5}, bytes.Repeat([]byte{0xff}, 12))
+		}},
+		{"type-index", func(tx *bbolt.Tx) error {
+			index, key := tx.Bucket([]byte("users_by_type")), []byte{byte(pb.User_ADMINISTRATOR), 0, 0, 0, 7} // user 7's entry
+			if index.Get(key) == nil {
+				return fmt.Errorf("no type index entry %x", key)
+			}
+			return index.Delete(key)
+		}},
+	} {
+		path := filepath.Join(dir, d.name+".db")
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		db, err := bbolt.Open(path, 0o600, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = db.Update(d.damage)
+		db.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, File{Name: d.name, Path: path})
+	}
+	return files
+}
+
+// write makes a store of our schema at path, with seeded and added users.
+func write(t testing.TB, path string) {
+	t.Helper()
+	s, err := store.OpenBolt(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed := make([]*pb.User, users)
+	for i := range seed {
+		seed[i] = &pb.User{Id: uint32(i + 1), Nickname: fmt.Sprint("user", i+1), MailAddress: fmt.Sprintf("user%d@example.com", i+1), UserType: pb.User_UserType(i % 4)}
+	}
+	ctx := context.Background()
+	if _, err := s.Init(ctx, seed); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 { // later transactions free pages: the freelist has entries
+		if err := s.Add(ctx, &pb.User{Id: uint32(users + 1 + i), Nickname: "added", MailAddress: "added@example.com"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// layout finds the page size, the freelist page and a branch page of the
+// healthy store through bbolt's own API.
+func layout(t testing.TB, path string) (pageSize, freelist, branch int) {
+	t.Helper()
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{ReadOnly: true, PreLoadFreelist: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.View(func(tx *bbolt.Tx) error {
+		for id := 2; ; id++ {
+			info, err := tx.Page(id)
+			if err != nil {
+				return err
+			}
+			if info == nil {
+				break
+			}
+			switch info.Type {
+			case "freelist":
+				freelist = id
+			case "branch":
+				branch = id
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if freelist == 0 || branch == 0 {
+		t.Fatalf("the store has freelist page %d, branch page %d; want both", freelist, branch)
+	}
+	return db.Info().PageSize, freelist, branch
+}

@@ -1,0 +1,58 @@
+//go:build !js
+
+package client_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"google.golang.org/grpc/codes"
+
+	"github.com/grpcplay/playground/pb"
+	"github.com/grpcplay/playground/wasm/client"
+)
+
+// The per-call limits replace the Conn's for that call, in both
+// directions, larger or smaller, on every transport; n <= 0 keeps the Conn's.
+func TestPerCallMessageSize(t *testing.T) {
+	url := startServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	long := &pb.User{Id: 7, Nickname: strings.Repeat("n", 32), MailAddress: "n@example.com", UserType: pb.User_GUEST}
+	for _, tr := range transports {
+		t.Run(tr.name, func(t *testing.T) {
+			// A Conn with the default limit (4 MiB), calls with smaller ones.
+			um := client.NewUserManagerClient(dial(t, url, tr.opts...))
+			_, err := um.GetUser(ctx, &pb.UserRequest{Id: 1}, client.MaxCallRecvMsgSize(16)) // the admin's reply is longer
+			wantCode(t, err, codes.ResourceExhausted)
+			_, err = um.AddUser(ctx, long, client.MaxCallSendMsgSize(16))
+			wantCode(t, err, codes.ResourceExhausted)
+			if _, err := um.GetUser(ctx, &pb.UserRequest{Id: 1}, client.MaxCallSendMsgSize(16)); err != nil {
+				t.Errorf("a send limit limits the response: %v", err)
+			}
+			s, err := um.GetUsersByIds(ctx, client.MaxCallRecvMsgSize(16))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Send(&pb.UserRequest{Id: 1}); err != nil {
+				t.Fatal(err)
+			}
+			_, err = s.Recv()
+			wantCode(t, err, codes.ResourceExhausted)
+
+			// A Conn with a small limit, calls with larger ones.
+			small := client.NewUserManagerClient(dial(t, url, append(tr.opts, client.WithMaxMessageSize(16))...))
+			if _, err := small.GetUser(ctx, &pb.UserRequest{Id: 1}, client.MaxCallRecvMsgSize(1<<10)); err != nil {
+				t.Errorf("GetUser with a larger receive limit: %v", err)
+			}
+			_, err = small.GetUser(ctx, &pb.UserRequest{Id: 1}, client.MaxCallRecvMsgSize(0))
+			wantCode(t, err, codes.ResourceExhausted) // 0 keeps the Conn's 16 bytes
+			r, err := small.AddUser(ctx, long, client.MaxCallSendMsgSize(1<<10), client.MaxCallRecvMsgSize(1<<10))
+			if err != nil || r.GetError() {
+				t.Errorf("AddUser with larger limits = %v, %v", r, err)
+			}
+			long.Id++ // the next transport adds a user of its own
+		})
+	}
+}

@@ -1,0 +1,40 @@
+package grpcconn
+
+import (
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+
+	"github.com/grpcplay/playground/wasm/client"
+)
+
+// callOptions are the grpc.CallOptions that take effect here (see the
+// package comment).
+type callOptions struct {
+	header  *metadata.MD // grpc.Header's address
+	trailer *metadata.MD // grpc.Trailer's address
+	// core are the client's own CallOptions: the per-call message size
+	// limits. Header and trailer are not among them: they are stored when
+	// the call ends, without the protocol's own names.
+	core []client.CallOption
+}
+
+// callOptionsOf maps opts onto callOptions, ignoring the rest.
+func callOptionsOf(opts []grpc.CallOption) callOptions {
+	var o callOptions
+	for _, opt := range opts {
+		switch v := opt.(type) {
+		case grpc.HeaderCallOption:
+			o.header = v.HeaderAddr
+		case grpc.TrailerCallOption:
+			o.trailer = v.TrailerAddr
+		case grpc.MaxRecvMsgSizeCallOption:
+			o.core = append(o.core, client.MaxCallRecvMsgSize(v.MaxRecvMsgSize))
+		case grpc.MaxSendMsgSizeCallOption:
+			o.core = append(o.core, client.MaxCallSendMsgSize(v.MaxSendMsgSize))
+		case grpc.FailFastCallOption:
+			// grpc.WaitForReady: every call is fail-fast here; see the
+			// package comment.
+		}
+	}
+	return o
+}
