@@ -51,6 +51,9 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	fix.stop()
+	if builtDir != "" {
+		os.RemoveAll(builtDir)
+	}
 	os.Exit(code)
 }
 

@@ -4,12 +4,14 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -23,12 +25,29 @@ import (
 // The playground binary as a user runs it: built, started with flags from
 // the environment, called over the port it logs, stopped with SIGTERM.
 
-// buildPlayground builds this command into a temporary folder.
+// builtDir holds the binary the tests build, once; TestMain removes it.
+var builtDir string
+
+// built builds this command once per test binary.
+var built = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "playground-bin")
+	if err != nil {
+		return "", err
+	}
+	builtDir = dir
+	bin := filepath.Join(dir, "playground")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	return bin, nil
+})
+
+// buildPlayground returns the path of this command, built.
 func buildPlayground(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "playground")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	bin, err := built()
+	if err != nil {
+		t.Fatal(err)
 	}
 	return bin
 }
