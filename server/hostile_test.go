@@ -19,6 +19,8 @@ import (
 
 	"github.com/gorilla/websocket"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/interop"
+	testgrpc "google.golang.org/grpc/interop/grpc_testing"
 
 	"github.com/grpcplay/playground/pb"
 	"github.com/grpcplay/playground/server"
@@ -448,5 +450,29 @@ func TestStreamsPerClient(t *testing.T) {
 	for _, s := range []*bridgeClient{a, b, other} {
 		s.halfClose()
 		bridgeWantCode(t, s.finish(), codes.OK, "")
+	}
+}
+
+// TestKeepAliveAfterSlowAndExpiredCalls: on an HTTP/1.1 connection, a call
+// whose handler runs past the message timeout is not cut, one whose
+// deadline expires ends with DeadlineExceeded, and the next call on the
+// same connection is served normally after either.
+func TestKeepAliveAfterSlowAndExpiredCalls(t *testing.T) {
+	ts := servertest.Start(t, server.Config{MessageTimeout: 200 * time.Millisecond},
+		servertest.WithService(&testgrpc.TestService_ServiceDesc, interop.NewTestServer()))
+	w := way{name: "h1", client: h1Client(), base: ts.URL, ctype: framing.ContentTypeProto, proto: 1}
+	slow := webFrames(t, &testgrpc.StreamingOutputCallRequest{ResponseParameters: []*testgrpc.ResponseParameters{{Size: 1, IntervalUs: 600_000}}})
+	for i := range 3 {
+		if res := w.post(t, "/grpc.testing.TestService/StreamingOutputCall", slow); res.code() != "0" || len(res.messages) != 1 {
+			t.Fatalf("call %d, slower than the message timeout: status %s %q", i, res.code(), framing.First(res.trailer, framing.HeaderMessage))
+		}
+		w.header = http.Header{"Grpc-Timeout": {"100m"}}
+		if res := w.post(t, "/grpc.testing.TestService/StreamingOutputCall", slow); res.code() != "4" {
+			t.Fatalf("call %d, past its deadline: status %s %q; want DeadlineExceeded", i, res.code(), framing.First(res.trailer, framing.HeaderMessage))
+		}
+		w.header = nil
+		if res := w.post(t, "/grpc.testing.TestService/EmptyCall", webFrames(t, &testgrpc.Empty{})); res.code() != "0" {
+			t.Fatalf("call %d, the next on the connection: status %s %q", i, res.code(), framing.First(res.trailer, framing.HeaderMessage))
+		}
 	}
 }

@@ -188,12 +188,15 @@ func (t *httpCall) wasInterrupted() bool {
 }
 
 // doneReading ends the call's reads: the connection may serve more
-// requests, with deadlines of their own.
+// requests, with deadlines of their own. Once done, nothing touches the
+// read deadline again.
 func (t *httpCall) doneReading() {
 	t.readMu.Lock()
 	defer t.readMu.Unlock()
-	t.readDone = true
-	t.rc.SetReadDeadline(time.Time{})
+	if !t.readDone {
+		t.readDone = true
+		t.rc.SetReadDeadline(time.Time{})
+	}
 }
 
 // sendHeader implements callTransport.
@@ -320,6 +323,11 @@ func (t *httpCall) recv() ([]byte, error) {
 		}
 		return f.Message()
 	case err == io.EOF:
+		// The body is read: no deadline of ours may outlive it, for on
+		// HTTP/1.1 net/http reads on in the background, and a read that
+		// times out cancels the connection's context, this call's and the
+		// next one's on it.
+		t.doneReading()
 		return nil, io.EOF
 	case isTimeout(err) && !t.wasInterrupted():
 		// Our message deadline, not the call's end: the client is slow.

@@ -1,7 +1,7 @@
-// Loads the Go client: main.wasm is compiled while it downloads
-// (instantiateStreaming needs application/wasm, which the server sends).
-// The Go program takes over the page once it runs; until then, and if it
-// cannot load, this says so.
+// Runs the Go client: main.wasm, which the page's head started compiling
+// while it downloads (compileStreaming needs application/wasm, which the
+// server sends). The Go program takes over the page once it runs; until
+// then, and if it cannot load, this says so.
 (function () {
   "use strict";
   const conn = document.getElementById("conn");
@@ -19,11 +19,12 @@
     return;
   }
   const go = new Go();
-  WebAssembly.instantiateStreaming(fetch("wasm/main.wasm"), go.importObject)
-    .then((result) => {
+  (window.mainWasm || WebAssembly.compileStreaming(fetch("wasm/main.wasm")))
+    .then((module) => {
       performance.mark("playground-wasm-compiled");
-      return go.run(result.instance);
+      return WebAssembly.instantiate(module, go.importObject);
     })
+    .then((instance) => go.run(instance))
     .then(() => fail("the Go program exited"))
     .catch((err) => fail(String(err && err.message ? err.message : err)));
 })();

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"sync/atomic"
@@ -10,7 +11,10 @@ import (
 	"time"
 
 	"github.com/grpcplay/playground/pb"
+	"github.com/grpcplay/playground/server/servertest"
 	"github.com/grpcplay/playground/wasm/client"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 )
 
 // webClient dials addr with our client core: gRPC-Web over HTTP/1.1 for
@@ -52,6 +56,17 @@ func BenchmarkUnary(b *testing.B) {
 		{"bridge", func() func() error { return web(f.ours, true) }},
 		{"peer-grpcweb", func() func() error { return web(f.peerWeb, false) }},
 		{"peer-bridge", func() func() error { return web(f.peerWeb, true) }},
+		{"native-tls", func() func() error {
+			c := tlsClient(b, f.oursTLS, f.cert)
+			return func() error { _, err := c.GetUser(ctx, req); return err }
+		}},
+		{"native-plain-tls", func() func() error {
+			c := tlsClient(b, f.peerPlainTLS, f.cert)
+			return func() error { _, err := c.GetUser(ctx, req); return err }
+		}},
+		{"front-native", func() func() error { return native(f.front) }},
+		{"front-grpcweb", func() func() error { return web(f.front, false) }},
+		{"proxy-grpcweb", func() func() error { return web(f.proxy, false) }},
 	}
 	for _, tc := range cases {
 		b.Run(tc.name, func(b *testing.B) {
@@ -66,6 +81,17 @@ func BenchmarkUnary(b *testing.B) {
 			}
 		})
 	}
+}
+
+// tlsClient is grpc-go's UserManager client over TLS, trusting cert.
+func tlsClient(b *testing.B, addr string, cert *servertest.Certificate) pb.UserManagerClient {
+	b.Helper()
+	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{RootCAs: cert.Pool})))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { cc.Close() })
+	return pb.NewUserManagerClient(cc)
 }
 
 // pingPong is a bidi GetUsersByIds stream, ours or grpc-go's.
@@ -87,6 +113,8 @@ func BenchmarkBidiRoundTrip(b *testing.B) {
 		{"native-plain", func(ctx context.Context) (pingPong, error) { return nativeClient(b, f.peerPlain).GetUsersByIds(ctx) }},
 		{"bridge", func(ctx context.Context) (pingPong, error) { return webClient(b, f.ours, false).GetUsersByIds(ctx) }},
 		{"peer-bridge", func(ctx context.Context) (pingPong, error) { return webClient(b, f.peerWeb, false).GetUsersByIds(ctx) }},
+		{"front-bridge", func(ctx context.Context) (pingPong, error) { return webClient(b, f.front, false).GetUsersByIds(ctx) }},
+		{"proxy-bridge", func(ctx context.Context) (pingPong, error) { return webClient(b, f.proxy, false).GetUsersByIds(ctx) }},
 	}
 	for _, tc := range cases {
 		b.Run(tc.name, func(b *testing.B) {

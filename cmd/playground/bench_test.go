@@ -9,6 +9,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -27,14 +28,21 @@ import (
 
 	"github.com/improbable-eng/grpc-web/go/grpcweb"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/grpcplay/playground/pb"
 	"github.com/grpcplay/playground/server"
+	"github.com/grpcplay/playground/server/servertest"
 )
 
-// peerEnv, when set, makes this test binary run as the peer server.
-const peerEnv = "PLAYGROUND_BENCH_PEER"
+// peerEnv, when set, makes this test binary run as the peer server; the
+// peer's TLS server takes its certificate from peerCertEnv and peerKeyEnv.
+const (
+	peerEnv     = "PLAYGROUND_BENCH_PEER"
+	peerCertEnv = "PLAYGROUND_BENCH_CERT"
+	peerKeyEnv  = "PLAYGROUND_BENCH_KEY"
+)
 
 // bigUsers is the size of the large data sets: users of one type for the
 // server-streaming benchmark, ids for the client-streaming one, stored users
@@ -94,7 +102,20 @@ func runPeer() error {
 	}
 	go plain.Serve(plainLn)
 
-	fmt.Printf("peer web=%s plain=%s\n", webLn.Addr(), plainLn.Addr())
+	// The same over TLS, with the fixture's certificate.
+	cert, err := tls.LoadX509KeyPair(os.Getenv(peerCertEnv), os.Getenv(peerKeyEnv))
+	if err != nil {
+		return err
+	}
+	plainTLS := grpc.NewServer(grpc.Creds(credentials.NewServerTLSFromCert(&cert)))
+	pb.RegisterUserManagerServer(plainTLS, svc)
+	tlsLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	go plainTLS.Serve(tlsLn)
+
+	fmt.Printf("peer web=%s plain=%s plain-tls=%s\n", webLn.Addr(), plainLn.Addr(), tlsLn.Addr())
 	io.Copy(io.Discard, os.Stdin)
 	return nil
 }
@@ -108,9 +129,16 @@ type fixture struct {
 	// ours serves the tutorial's six users; big serves bigUsers NORMAL users;
 	// small serves 1,000.
 	ours, big, small string
-	// peerWeb is improbable-eng's wrapper, peerPlain a plain grpc.Server,
-	// both in the peer process, with the tutorial's users.
-	peerWeb, peerPlain string
+	// peerWeb is improbable-eng's wrapper, peerPlain a plain grpc.Server
+	// and peerPlainTLS the same over TLS, all in the peer process, with the
+	// tutorial's users.
+	peerWeb, peerPlain, peerPlainTLS string
+	// oursTLS serves the tutorial's users over TLS with cert.
+	oursTLS string
+	cert    *servertest.Certificate
+	// front is a playground with -backend peerPlain; proxy improbable-eng's
+	// grpcwebproxy before the same backend.
+	front, proxy string
 	// bin is the playground binary the servers run.
 	bin   string
 	procs []*exec.Cmd
@@ -167,17 +195,54 @@ func (f *fixture) start() error {
 		}
 		*s.addr = m[1]
 	}
+	if f.cert, err = servertest.WriteCertificate(dir, "127.0.0.1"); err != nil {
+		return err
+	}
+	m, err := f.spawn(exec.Command(bin, "-addr", "127.0.0.1:0", "-data", filepath.Join(dir, "tls.db"), "-tls-cert", f.cert.CertFile, "-tls-key", f.cert.KeyFile), regexp.MustCompile(`url=https://(\S+)`), true)
+	if err != nil {
+		return fmt.Errorf("start the TLS server: %w", err)
+	}
+	f.oursTLS = m[1]
 	self, err := os.Executable()
 	if err != nil {
 		return err
 	}
 	peer := exec.Command(self)
-	peer.Env = append(os.Environ(), peerEnv+"=1")
-	m, err := f.spawn(peer, regexp.MustCompile(`peer web=(\S+) plain=(\S+)`), false)
+	peer.Env = append(os.Environ(), peerEnv+"=1", peerCertEnv+"="+f.cert.CertFile, peerKeyEnv+"="+f.cert.KeyFile)
+	m, err = f.spawn(peer, regexp.MustCompile(`peer web=(\S+) plain=(\S+) plain-tls=(\S+)`), false)
 	if err != nil {
 		return fmt.Errorf("start the peer: %w", err)
 	}
-	f.peerWeb, f.peerPlain = m[1], m[2]
+	f.peerWeb, f.peerPlain, f.peerPlainTLS = m[1], m[2], m[3]
+	if m, err = f.spawn(exec.Command(bin, "-addr", "127.0.0.1:0", "-backend", f.peerPlain), url, true); err != nil {
+		return fmt.Errorf("start the front: %w", err)
+	}
+	f.front = m[1]
+	return f.startProxy()
+}
+
+// startProxy starts improbable-eng's grpcwebproxy (pinned in
+// proto/tools/go.mod) before peerPlain, the front's backend.
+func (f *fixture) startProxy() error {
+	proxy := filepath.Join(f.dir, "grpcwebproxy")
+	build := exec.Command("go", "build", "-o", proxy, "github.com/improbable-eng/grpc-web/go/grpcwebproxy")
+	build.Dir = "../../proto/tools"
+	if out, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("build grpcwebproxy: %v\n%s", err, out)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	cmd := exec.Command(proxy, "--backend_addr="+f.peerPlain, "--run_tls_server=false", "--server_bind_address=127.0.0.1",
+		fmt.Sprintf("--server_http_debug_port=%d", port), "--allow_all_origins", "--use_websockets",
+		"--server_http_max_read_timeout=0", "--server_http_max_write_timeout=0")
+	if _, err := f.spawn(cmd, regexp.MustCompile(`listening for http`), false); err != nil {
+		return fmt.Errorf("start grpcwebproxy: %w", err)
+	}
+	f.proxy = fmt.Sprintf("127.0.0.1:%d", port)
 	return nil
 }
 
@@ -224,7 +289,7 @@ func (f *fixture) spawn(cmd *exec.Cmd, re *regexp.Regexp, fromStderr bool) ([]st
 // startFresh starts one more playground server, on a store of its own,
 // and returns its address and process; it stops with the others.
 func (f *fixture) startFresh(name string) (string, *exec.Cmd, error) {
-	cmd := exec.Command(f.bin, "-addr", "127.0.0.1:0", "-data", filepath.Join(f.dir, name+".db"))
+	cmd := exec.Command(f.bin, "-addr", "127.0.0.1:0", "-data", filepath.Join(f.dir, name+".db"), "-max-streams-per-client", "4096")
 	m, err := f.spawn(cmd, regexp.MustCompile(`url=http://(\S+)`), true)
 	if err != nil {
 		return "", nil, err

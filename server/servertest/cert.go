@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"net"
 	"os"
@@ -32,10 +33,22 @@ type Certificate struct {
 // addresses or DNS names), good for servers and clients, valid for a day.
 func NewCertificate(t testing.TB, hosts ...string) *Certificate {
 	t.Helper()
-	dir := t.TempDir()
-	caKey := newKey(t)
+	c, err := WriteCertificate(t.TempDir(), hosts...)
+	if err != nil {
+		t.Fatalf("servertest: %v", err)
+	}
+	return c
+}
+
+// WriteCertificate is NewCertificate for a program with no testing.TB: the
+// files go to dir.
+func WriteCertificate(dir string, hosts ...string) (*Certificate, error) {
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
 	ca := &x509.Certificate{
-		SerialNumber:          serial(t),
+		SerialNumber:          serial(),
 		Subject:               pkix.Name{CommonName: "playground test CA"},
 		NotBefore:             time.Now().Add(-time.Hour),
 		NotAfter:              time.Now().Add(24 * time.Hour),
@@ -45,12 +58,15 @@ func NewCertificate(t testing.TB, hosts ...string) *Certificate {
 	}
 	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
 	if err != nil {
-		t.Fatalf("servertest: make a CA: %v", err)
+		return nil, fmt.Errorf("make a CA: %w", err)
 	}
 	ca, _ = x509.ParseCertificate(caDER)
-	key := newKey(t)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
 	leaf := &x509.Certificate{
-		SerialNumber: serial(t),
+		SerialNumber: serial(),
 		Subject:      pkix.Name{CommonName: hosts[0]},
 		NotBefore:    time.Now().Add(-time.Hour),
 		NotAfter:     time.Now().Add(24 * time.Hour),
@@ -66,45 +82,35 @@ func NewCertificate(t testing.TB, hosts ...string) *Certificate {
 	}
 	der, err := x509.CreateCertificate(rand.Reader, leaf, ca, &key.PublicKey, caKey)
 	if err != nil {
-		t.Fatalf("servertest: make a certificate: %v", err)
+		return nil, fmt.Errorf("make a certificate: %w", err)
 	}
 	keyDER, err := x509.MarshalECPrivateKey(key)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	c := &Certificate{
-		CertFile: writePEM(t, dir, "cert.pem", "CERTIFICATE", der),
-		KeyFile:  writePEM(t, dir, "key.pem", "EC PRIVATE KEY", keyDER),
-		CAFile:   writePEM(t, dir, "ca.pem", "CERTIFICATE", caDER),
+		CertFile: filepath.Join(dir, "cert.pem"),
+		KeyFile:  filepath.Join(dir, "key.pem"),
+		CAFile:   filepath.Join(dir, "ca.pem"),
 		Pool:     x509.NewCertPool(),
+	}
+	for path, block := range map[string]*pem.Block{
+		c.CertFile: {Type: "CERTIFICATE", Bytes: der},
+		c.KeyFile:  {Type: "EC PRIVATE KEY", Bytes: keyDER},
+		c.CAFile:   {Type: "CERTIFICATE", Bytes: caDER},
+	} {
+		if err := os.WriteFile(path, pem.EncodeToMemory(block), 0o600); err != nil {
+			return nil, err
+		}
 	}
 	c.Pool.AddCert(ca)
 	if c.TLS, err = tls.LoadX509KeyPair(c.CertFile, c.KeyFile); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	return c
+	return c, nil
 }
 
-func newKey(t testing.TB) *ecdsa.PrivateKey {
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
-
-func serial(t testing.TB) *big.Int {
-	n, err := rand.Int(rand.Reader, big.NewInt(1<<62))
-	if err != nil {
-		t.Fatal(err)
-	}
+func serial() *big.Int {
+	n, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
 	return n
-}
-
-func writePEM(t testing.TB, dir, name, typ string, der []byte) string {
-	path := filepath.Join(dir, name)
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
 }

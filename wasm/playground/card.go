@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"io"
 	"slices"
@@ -55,7 +56,12 @@ const maxLogLines = 500
 const shownResponses = 300
 
 func newCard(p *page, method string) *card {
-	root := elem{document().Call("querySelector", `[data-method="`+method+`"]`)}
+	return newCardAt(p, elem{document().Call("querySelector", `[data-method="`+method+`"]`)})
+}
+
+// newCardAt returns the card whose hooks are under root: a method's card,
+// or the explorer's result area.
+func newCardAt(p *page, root elem) *card {
 	c := &card{page: p, root: root}
 	for _, v := range []struct {
 		e    *elem
@@ -144,6 +150,14 @@ func (c *card) received(r *pb.UserResponse) int {
 	default:
 		text = "(empty response)"
 	}
+	return c.addResponse(attrs, `<span>`+escapeHTML(text)+`</span>`, text)
+}
+
+// addResponse shows one response message: a [data-role="response"]
+// element with attrs (written as HTML attributes, escaped), its relative
+// time, then body (HTML). It logs logText and returns how many responses
+// the call has received.
+func (c *card) addResponse(attrs, body, logText string) int {
 	c.mu.Lock()
 	c.n++
 	n := c.n
@@ -152,12 +166,12 @@ func (c *card) received(r *pb.UserResponse) int {
 	b.WriteString(attrs)
 	b.WriteString(`><span class="t">+`)
 	b.WriteString(ms(time.Since(c.start)))
-	b.WriteString(`</span><span>`)
-	b.WriteString(escapeHTML(text))
-	b.WriteString(`</span></div>`)
+	b.WriteString(`</span>`)
+	b.WriteString(body)
+	b.WriteString(`</div>`)
 	c.queueLocked()
 	c.mu.Unlock()
-	c.logf("← " + text)
+	c.logf("← " + logText)
 	return n
 }
 
@@ -276,6 +290,9 @@ func formatMD(title string, md metadata.MD) string {
 	b.WriteString(title + ":\n")
 	for _, k := range keys {
 		for _, v := range md[k] {
+			if strings.HasSuffix(k, "-bin") {
+				v = base64.StdEncoding.EncodeToString([]byte(v))
+			}
 			b.WriteString("  " + k + ": " + v + "\n")
 		}
 	}

@@ -99,3 +99,34 @@ func (e elem) on(event string, fn func()) {
 		return nil
 	}))
 }
+
+func (e elem) setHTML(s string)            { e.v.Set("innerHTML", s) }
+func (e elem) setValue(s string)           { e.v.Set("value", s) }
+func (e elem) setHidden(hidden bool)       { e.v.Set("hidden", hidden) }
+func (e elem) attr(name string) string     { return e.v.Call("getAttribute", name).String() }
+func (e elem) findAll(sel string) js.Value { return e.v.Call("querySelectorAll", sel) }
+
+// onKey runs fn, in a goroutine of its own, for each keydown that match
+// accepts; only those keys lose their default action.
+func (e elem) onKey(match func(ev js.Value) bool, fn func()) {
+	e.v.Call("addEventListener", "keydown", js.FuncOf(func(this js.Value, args []js.Value) any {
+		if match(args[0]) {
+			args[0].Call("preventDefault")
+			go fn()
+		}
+		return nil
+	}))
+}
+
+// onTarget runs fn, in a goroutine of its own, for each click on an
+// element inside e that matches sel, with that element.
+func (e elem) onTarget(sel string, fn func(target elem)) {
+	e.v.Call("addEventListener", "click", js.FuncOf(func(this js.Value, args []js.Value) any {
+		t := args[0].Get("target").Call("closest", sel)
+		if !t.IsNull() {
+			args[0].Call("preventDefault")
+			go fn(elem{t})
+		}
+		return nil
+	}))
+}

@@ -1,9 +1,11 @@
 //go:build js && wasm
 
 // Command playground is the playground page's logic, compiled to main.wasm:
-// it wires the five UserManager cards of index.html to the Go gRPC-Web
-// client in package client, then marks the page ready
-// (<body data-ready="true">).
+// it wires the five UserManager cards of index.html and the explorer
+// ([data-explorer], any service through reflection, with package explorer)
+// to the Go gRPC-Web client in package client, then marks the page ready
+// (<body data-ready="true">). The explorer reads the schema only when it is
+// first shown.
 package main
 
 import (
@@ -21,6 +23,7 @@ func main() {
 	}
 	p := newPage(client.NewUserManagerClient(conn))
 	p.wire()
+	newExplorerView(p, conn).wire()
 	p.up()
 	document().Get("body").Get("dataset").Set("ready", "true")
 	js.Global().Get("performance").Call("mark", "playground-ready")

@@ -1,0 +1,27 @@
+// Package explorer is the schema side of the playground's explorer: the
+// page that calls any service of the server it came from, described by the
+// server's own reflection.
+//
+// Load reads the services through gRPC server reflection, a bidirectional
+// stream over the client's WebSocket bridge: grpc.reflection.v1 first, and
+// v1alpha when v1 fails in any way. It asks for the file of every listed
+// service and for every dependency the server did not send with it, builds
+// descriptors from them with protodesc, and falls back on the protobuf
+// module's own well-known types and the google.rpc types (embedded in
+// fallback.binpb) when the server does not send those. A file that stays
+// missing is named in Schema.Problems, with the file that needs it, and only
+// the services that need it are lost.
+//
+// Requests and responses are dynamicpb messages. ParseRequest reads JSON
+// with protojson (64-bit integers as numbers or strings, enum names or
+// numbers, json_name or proto field names) and FormatMessage writes it, both
+// with a resolver over the schema's files, so google.protobuf.Any fields
+// work. Template writes a request to start from; Wire describes a message's
+// bytes and unknown fields; ParseMetadata, ParseDeadline, Fragment and
+// GrpcurlCommand serve the page's metadata editor, deadline field, shared
+// links and "Copy as grpcurl".
+//
+// Nothing here touches the page: package explorer builds natively, where its
+// tests run against real servers, and for GOOS=js, where the playground's
+// main.wasm uses it.
+package explorer
