@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
+	"fmt"
+	"html"
 	"io/fs"
 	"mime"
 	"net/http"
@@ -49,6 +51,25 @@ func newAssets(fsys fs.FS) (*assets, error) {
 		return nil
 	})
 	return a, err
+}
+
+// markBody adds attr (name="value", escaped) to the <body> of the page,
+// index.html: how the server tells the page what it is for (data-backend,
+// the server a front stands before).
+func (a *assets) markBody(name, value string) error {
+	f, ok := a.files["/index.html"]
+	if !ok {
+		return nil
+	}
+	const tag = "<body"
+	i := bytes.Index(f.body, []byte(tag))
+	if i < 0 {
+		return fmt.Errorf("index.html has no <body>")
+	}
+	attr := " " + name + `="` + html.EscapeString(value) + `"`
+	body := append(append(append([]byte(nil), f.body[:i+len(tag)]...), attr...), f.body[i+len(tag):]...)
+	a.files["/index.html"] = &asset{body: body, ctype: f.ctype, etag: etagOf(body)}
+	return nil
 }
 
 func etagOf(b []byte) string {

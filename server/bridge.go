@@ -66,6 +66,9 @@ type bridge struct {
 
 	open atomic.Int64 // streams counted against maxStreams
 
+	// writeBuffers are gorilla's write buffers, shared by every stream.
+	writeBuffers sync.Pool
+
 	mu        sync.Mutex
 	closing   bool                         // shutdown has begun: no new streams
 	stopped   bool                         // shutdown has cut the sockets
@@ -85,10 +88,11 @@ func newBridge(reg *registry, srv *callServer, cfg bridgeConfig, log *slog.Logge
 	}
 	b.upgrader = websocket.Upgrader{
 		HandshakeTimeout: cfg.headerTimeout,
-		// Zero buffer sizes and no write buffer pool: gorilla keeps the
-		// HTTP server's hijacked 4 KiB reader and writer buffers, which
-		// exist anyway.
-		Subprotocols: []string{framing.WebSocketProtocol},
+		// A zero read buffer size: gorilla reads through the HTTP server's
+		// hijacked 4 KiB reader, which exists anyway. A pool of write
+		// buffers: an idle stream holds none.
+		WriteBufferPool: &b.writeBuffers,
+		Subprotocols:    []string{framing.WebSocketProtocol},
 		CheckOrigin:  cfg.origin.allows, // a refusal is answered with 403
 	}
 	return b

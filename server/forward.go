@@ -121,9 +121,9 @@ func (f *forwarder) forward(_ any, ss grpc.ServerStream) error {
 	}()
 
 	if hdr, err := cs.Header(); err == nil && hdr != nil {
-		// The backend has sent its headers: they go on at once, before its
-		// first message, which may be long in coming.
-		if err := ss.SendHeader(hdr); err != nil {
+		// The backend has sent its headers: they leave with the first
+		// message, or the trailers, in one write.
+		if err := ss.SetHeader(hdr); err != nil {
 			return err
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"sync"
 	"time"
 
@@ -148,8 +149,9 @@ type httpCall struct {
 	messageTimeout time.Duration
 	start          time.Time // when the request message being read began
 
-	writer *framing.BatchWriter // a server stream's, from its first message
-	enc    []byte               // base64 output buffer (text)
+	writer      *framing.BatchWriter // a server stream's, from its first message
+	enc         []byte               // base64 output buffer (text)
+	wroteHeader bool                 // the response's headers are written
 
 	readMu      sync.Mutex // orders interruptRead and doneReading
 	readDone    bool
@@ -200,10 +202,15 @@ func (t *httpCall) doneReading() {
 }
 
 // sendHeader implements callTransport.
+//
+// Unless flushed, the headers wait for the body's first write, so a call
+// whose reply leaves with its trailers is one write, with a
+// Content-Length (end).
 func (t *httpCall) sendHeader(md metadata.MD, flush bool) error {
 	t.setHeaders(outgoingMD(md, len(md)))
-	t.rw.WriteHeader(http.StatusOK)
 	if flush {
+		t.wroteHeader = true
+		t.rw.WriteHeader(http.StatusOK)
 		return t.flushWithin()
 	}
 	return nil
@@ -261,6 +268,15 @@ func (t *httpCall) end(frames []byte, md metadata.MD, st *status.Status, trailer
 	}
 	if t.web {
 		frames = t.c.srv.replies.appendTrailer(frames, md, st)
+		if !t.wroteHeader {
+			// All of the body is here: its length goes in the headers, and
+			// net/http has nothing to add after it (no chunk terminator).
+			n := len(frames)
+			if t.text {
+				n = base64.StdEncoding.EncodedLen(n)
+			}
+			t.rw.Header().Set("Content-Length", strconv.Itoa(n))
+		}
 		return t.write(frames)
 	}
 	if len(frames) > 0 {
@@ -294,6 +310,7 @@ func (t *httpCall) write(b []byte) error {
 	}
 	t.rc.SetWriteDeadline(time.Now().Add(t.writeTimeout))
 	defer t.rc.SetWriteDeadline(time.Time{}) // the connection may serve more requests
+	t.wroteHeader = true
 	if _, err := t.rw.Write(b); err != nil {
 		return writeError(err)
 	}

@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -93,6 +94,9 @@ func New(cfg Config, st store.Store) (*Server, error) {
 		grpc.ChainUnaryInterceptor(unary...),
 		grpc.ChainStreamInterceptor(stream...),
 		grpc.MaxConcurrentStreams(cfg.MaxConcurrentStreams),
+		// Handlers run on reused goroutines, whose stacks have grown
+		// already: a fresh goroutine per call grows its stack on every call.
+		grpc.NumStreamWorkers(uint32(2 * runtime.GOMAXPROCS(0))),
 		grpc.MaxHeaderListSize(maxHeaderBytes),
 		// A fixed window bounds what a connection may make the server
 		// buffer, where grpc-go would otherwise grow it with the
@@ -161,6 +165,9 @@ func New(cfg Config, st store.Store) (*Server, error) {
 		s.health.SetServingStatus(pb.UserManager_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
 	}
 	if fwd != nil {
+		if err := s.assets.markBody("data-backend", fwd.cfg.Addr); err != nil {
+			return nil, fmt.Errorf("server: page assets: %w", err)
+		}
 		h := fwd.handler()
 		s.reg.unknown = &h
 		s.startBackendHealth()

@@ -71,8 +71,9 @@ func pageServer(t *testing.T) (url string, stop func()) {
 	return ts.URL + "/", func() { ts.Stop() }
 }
 
-// browser starts headless Chromium with a fresh profile (a cold cache).
-func browser(t testing.TB) context.Context {
+// browser starts headless Chromium with a fresh profile (a cold cache), and
+// more options (flags) when given.
+func browser(t testing.TB, more ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Fatalf("Chromium is missing at %s: run `make chromium` (as root: apt-get update && apt-get install -y --no-install-recommends chromium)", chromiumPath)
@@ -95,6 +96,7 @@ func browser(t testing.TB) context.Context {
 		chromedp.Flag("disable-dev-shm-usage", true),
 		chromedp.WindowSize(1400, 1500),
 	}
+	opts = append(opts, more...)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(cancelAlloc)
 	ctx, cancel := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))

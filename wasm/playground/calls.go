@@ -7,6 +7,7 @@ import (
 	"io"
 	"strconv"
 	"sync"
+	"syscall/js"
 
 	"google.golang.org/grpc/codes"
 
@@ -14,13 +15,16 @@ import (
 
 	"github.com/grpcplay/playground/pb"
 	"github.com/grpcplay/playground/wasm/client"
+	"github.com/grpcplay/playground/wasm/explorer"
 )
 
 // page is the playground: the client, the connection banner and the cards.
 type page struct {
-	users  *client.UserManagerClient
-	conn   elem
-	frames *frames
+	users *client.UserManagerClient
+	// backend is the gRPC server the page's server fronts (-backend), or "".
+	backend string
+	conn    elem
+	frames  *frames
 
 	getUser, addUser, byType, count, byIDs *card
 }
@@ -35,8 +39,31 @@ func newPage(users *client.UserManagerClient) *page {
 	return p
 }
 
+// frontFor readies the page of a server that fronts backend (-backend):
+// the banner names it, the explorer is shown, and the UserManager cards
+// only once the backend's schema shows it offers UserManager.
+func (p *page) frontFor(backend string, x *explorerView) {
+	p.backend = backend
+	cards := elem{document().Call("querySelector", "main.grid")}
+	cards.setHidden(true)
+	x.onSchema = func(s *explorer.Schema) {
+		has := false
+		for _, svc := range s.Services {
+			has = has || svc.Name == "UserManager"
+		}
+		cards.setHidden(!has)
+	}
+	if js.Global().Get("location").Get("hash").String() == "" {
+		js.Global().Get("history").Call("replaceState", nil, "", "#explorer")
+	}
+}
+
 func (p *page) up() {
 	p.conn.v.Set("className", "conn up")
+	if p.backend != "" {
+		p.conn.setText("Ready · Go client running · front for the gRPC server at " + p.backend)
+		return
+	}
 	p.conn.setText("Ready · Go client running")
 }
 

@@ -45,6 +45,8 @@ type explorerView struct {
 	histMu sync.Mutex
 	// ignore is the handler of a refused clipboard write.
 	ignore js.Func
+	// onSchema, when set, sees each schema loaded.
+	onSchema func(*explorer.Schema)
 }
 
 func newExplorerView(p *page, conn *client.Conn) *explorerView {
@@ -210,6 +212,9 @@ func (x *explorerView) load() {
 		x.selectMethod(firstMethod(s), nil)
 	}
 	js.Global().Get("performance").Call("mark", "explorer-ready")
+	if x.onSchema != nil {
+		x.onSchema(s)
+	}
 }
 
 func (x *explorerView) setSchemaStatus(state, version, text string) {

@@ -23,7 +23,11 @@ func main() {
 	}
 	p := newPage(client.NewUserManagerClient(conn))
 	p.wire()
-	newExplorerView(p, conn).wire()
+	x := newExplorerView(p, conn)
+	if backend := document().Get("body").Get("dataset").Get("backend"); backend.Type() == js.TypeString && backend.String() != "" {
+		p.frontFor(backend.String(), x)
+	}
+	x.wire()
 	p.up()
 	document().Get("body").Get("dataset").Set("ready", "true")
 	js.Global().Get("performance").Call("mark", "playground-ready")
