@@ -12,12 +12,13 @@ import (
 	"github.com/grpcplay/playground/wasm/framing"
 )
 
-// reservedHeader reports whether the protocol itself sets name, so request
-// metadata may not: the content type, the deadline, gRPC's own grpc-*
-// names, and HTTP's connection-level headers.
-func reservedHeader(name string) bool {
+// ReservedHeader reports whether the protocol itself sets name (lower case),
+// so request metadata may not: the content type, the deadline, gRPC's own
+// grpc-* names, the user agents, and HTTP's connection-level headers. The
+// client leaves such metadata out of its requests; an editor can refuse it.
+func ReservedHeader(name string) bool {
 	switch name {
-	case framing.HeaderContentType, framing.HeaderXGRPCWeb, framing.HeaderUserAgent,
+	case framing.HeaderContentType, framing.HeaderXGRPCWeb, framing.HeaderUserAgent, "user-agent",
 		"te", "host", "connection", "upgrade", "content-length", "transfer-encoding", "keep-alive":
 		return true
 	}
@@ -39,7 +40,7 @@ func requestMetadata(ctx context.Context) (metadata.MD, error) {
 	}
 	if out, ok := metadata.FromOutgoingContext(ctx); ok {
 		for k, v := range out {
-			if !reservedHeader(k) && framing.ValidName(k) {
+			if !ReservedHeader(k) && framing.ValidName(k) {
 				md[k] = append(md[k], v...)
 			}
 		}

@@ -9,6 +9,7 @@ import (
 
 	"google.golang.org/grpc/metadata"
 
+	"github.com/grpcplay/playground/wasm/client"
 	"github.com/grpcplay/playground/wasm/framing"
 )
 
@@ -50,13 +51,8 @@ func ParseMetadata(text string) (metadata.MD, error) {
 }
 
 // protocolHeader reports whether gRPC, gRPC-Web or HTTP set name
-// themselves, so that metadata may not.
-func protocolHeader(name string) bool {
-	return strings.HasPrefix(name, "grpc-") || strings.HasPrefix(name, "sec-websocket-") || slices.Contains([]string{
-		"content-type", "te", "host", "connection", "upgrade", "content-length", "transfer-encoding",
-		"keep-alive", "user-agent", "x-grpc-web", "x-user-agent",
-	}, name)
-}
+// themselves, so that metadata may not: the client's own rule.
+func protocolHeader(name string) bool { return client.ReservedHeader(name) }
 
 func deadlineNote(name string) string {
 	if name == "grpc-timeout" {
