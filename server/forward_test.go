@@ -26,10 +26,12 @@ import (
 	"google.golang.org/grpc/reflection"
 	reflectv1alphagrpc "google.golang.org/grpc/reflection/grpc_reflection_v1alpha"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/grpcplay/playground/server"
 	"github.com/grpcplay/playground/server/servertest"
 	"github.com/grpcplay/playground/wasm/client"
+	"github.com/grpcplay/playground/wasm/framing"
 )
 
 // The front's tests put it before real backends that are not ours:
@@ -486,4 +488,31 @@ func tool(t *testing.T, name string) string {
 		t.Fatal(err)
 	}
 	return bin
+}
+
+// TestForwardText: gRPC-Web's text encoding through the front, to a
+// backend that knows nothing of it: a unary call, a server stream, a
+// backend error and a message over the front's limit.
+func TestForwardText(t *testing.T) {
+	be := startBackend(t, backendOptions{})
+	front := startFront(t, server.Config{MaxMsgSize: 1 << 20}, server.Backend{Addr: be.addr})
+	w := way{name: "text", client: h1Client(), base: front.URL, ctype: framing.ContentTypeText, proto: 1}
+	res := w.post(t, "/grpc.testing.TestService/UnaryCall", webFrames(t, &testgrpc.SimpleRequest{ResponseSize: 100}))
+	var r testgrpc.SimpleResponse
+	if res.code() != "0" || len(res.messages) != 1 || proto.Unmarshal(res.messages[0], &r) != nil || len(r.GetPayload().GetBody()) != 100 {
+		t.Fatalf("UnaryCall: status %s, %d messages", res.code(), len(res.messages))
+	}
+	res = w.post(t, "/grpc.testing.TestService/StreamingOutputCall", webFrames(t, &testgrpc.StreamingOutputCallRequest{
+		ResponseParameters: []*testgrpc.ResponseParameters{{Size: 1}, {Size: 2}, {Size: 3}}}))
+	if res.code() != "0" || len(res.messages) != 3 {
+		t.Fatalf("StreamingOutputCall: status %s, %d messages", res.code(), len(res.messages))
+	}
+	res = w.post(t, "/grpc.testing.TestService/UnaryCall", webFrames(t, &testgrpc.SimpleRequest{ResponseStatus: &testgrpc.EchoStatus{Code: 9, Message: "from the backend"}}))
+	if res.code() != "9" || framing.First(res.trailer, framing.HeaderMessage) != "from the backend" {
+		t.Fatalf("a backend status: %s %q", res.code(), framing.First(res.trailer, framing.HeaderMessage))
+	}
+	res = w.post(t, "/grpc.testing.TestService/UnaryCall", webFrames(t, &testgrpc.SimpleRequest{ResponseSize: 2 << 20}))
+	if res.code() != "8" {
+		t.Fatalf("a reply over the limit: status %s; want ResourceExhausted", res.code())
+	}
 }
