@@ -66,8 +66,8 @@ type bridge struct {
 
 	open atomic.Int64 // streams counted against maxStreams
 
-	// writeBuffers are gorilla's write buffers, shared by every stream.
-	writeBuffers sync.Pool
+	// frameBufs are the streams' write buffers (wsWriter), shared.
+	frameBufs sync.Pool
 
 	mu        sync.Mutex
 	closing   bool                         // shutdown has begun: no new streams
@@ -88,12 +88,14 @@ func newBridge(reg *registry, srv *callServer, cfg bridgeConfig, log *slog.Logge
 	}
 	b.upgrader = websocket.Upgrader{
 		HandshakeTimeout: cfg.headerTimeout,
-		// A zero read buffer size: gorilla reads through the HTTP server's
-		// hijacked 4 KiB reader, which exists anyway. A pool of write
-		// buffers: an idle stream holds none.
-		WriteBufferPool: &b.writeBuffers,
+		// A small read buffer: larger reads bypass it. gorilla writes only
+		// the handshake: the streams write their frames themselves
+		// (wsWriter), from buffers they share, so an idle stream holds
+		// none.
+		ReadBufferSize:  1024,
+		WriteBufferSize: 256,
 		Subprotocols:    []string{framing.WebSocketProtocol},
-		CheckOrigin:  cfg.origin.allows, // a refusal is answered with 403
+		CheckOrigin:     cfg.origin.allows, // a refusal is answered with 403
 	}
 	return b
 }
@@ -118,14 +120,23 @@ func (b *bridge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	b.wg.Add(1)
 	b.mu.Unlock()
-	defer b.wg.Done()
 
 	conn, err := b.upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		// The upgrader has answered with an HTTP error.
 		b.log.Debug("grpc-websockets: handshake refused", "path", r.URL.Path, "origin", r.Header.Get("Origin"), "err", err)
+		b.wg.Done()
 		return
 	}
+	// The stream runs on a goroutine of its own, and this one returns:
+	// net/http's connection, its buffers and its goroutine's grown stack
+	// are let go, which an idle stream would otherwise hold.
+	go b.serveStream(conn, r)
+}
+
+// serveStream serves the call on an upgraded socket until it ends.
+func (b *bridge) serveStream(conn *websocket.Conn, r *http.Request) {
+	defer b.wg.Done()
 	b.track(conn)
 	defer b.untrack(conn)
 

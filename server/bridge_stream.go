@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/binary"
 	"io"
 	"net/http"
 	"sync"
@@ -13,8 +12,6 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
-
-	"github.com/grpcplay/playground/wasm/framing"
 )
 
 // bridgeStream is one call on one grpc-websockets connection: the call's
@@ -28,6 +25,7 @@ type bridgeStream struct {
 	b           *bridge
 	c           *call
 	conn        *websocket.Conn
+	w           *wsWriter // every write to the socket
 	req         *http.Request
 	readTimeout time.Duration
 
@@ -48,12 +46,24 @@ type bridgeStream struct {
 }
 
 func newBridgeStream(b *bridge, conn *websocket.Conn, r *http.Request) *bridgeStream {
-	return &bridgeStream{
+	s := &bridgeStream{
 		b:           b,
 		conn:        conn,
+		w:           &wsWriter{conn: conn.NetConn(), timeout: b.cfg.writeTimeout, bufs: &b.frameBufs},
 		req:         r,
 		readTimeout: b.cfg.pingInterval + b.cfg.pongWait,
 	}
+	// gorilla answers pings and closes through its own writer: answer them
+	// through ours, which writes everything else.
+	conn.SetPingHandler(func(data string) error {
+		s.w.control(wsFinPong, []byte(data)) // a broken socket shows in the next read
+		return nil
+	})
+	conn.SetCloseHandler(func(code int, _ string) error {
+		s.w.control(wsFinClose, websocket.FormatCloseMessage(code, ""))
+		return nil
+	})
+	return s
 }
 
 // serve runs the call from its header message to the close of the socket.
@@ -96,7 +106,7 @@ func (s *bridgeStream) serve() {
 	defer s.closeSocket()
 	err = s.c.run()
 	s.stopPings()
-	if s.c.finish(err) && s.b.closeHandshake(s.conn) == nil {
+	if s.c.finish(err) && s.closeHandshake() == nil {
 		// Wait (boundedly) for the client's answer to our close, so
 		// closing does not reset the connection under trailers the client
 		// has still to read.
@@ -114,7 +124,7 @@ func (s *bridgeStream) serve() {
 func (s *bridgeStream) refuse(err error) {
 	s.c = newCall(context.Background(), s.b.srv, s, s.req.URL.Path, handler{}, callRequest{timeout: -1}, s.peer())
 	s.b.log.Debug("grpc-websockets: call refused", "path", s.req.URL.Path, "err", err)
-	if s.c.finish(err) && s.b.closeHandshake(s.conn) == nil {
+	if s.c.finish(err) && s.closeHandshake() == nil {
 		s.conn.SetReadDeadline(time.Now().Add(s.b.cfg.closeTimeout))
 		for {
 			if _, _, err := s.conn.NextReader(); err != nil {
@@ -126,10 +136,8 @@ func (s *bridgeStream) refuse(err error) {
 }
 
 // closeHandshake sends a normal close frame after the trailers.
-func (b *bridge) closeHandshake(conn *websocket.Conn) error {
-	return conn.WriteControl(websocket.CloseMessage,
-		websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""),
-		time.Now().Add(b.cfg.writeTimeout))
+func (s *bridgeStream) closeHandshake() error {
+	return s.w.control(wsFinClose, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
 }
 
 func (s *bridgeStream) peer() *peer.Peer {
@@ -149,61 +157,31 @@ func (s *bridgeStream) closeSocket() {
 // sendHeader implements callTransport: the header block.
 func (s *bridgeStream) sendHeader(md metadata.MD, _ bool) error {
 	if len(md) == 0 {
-		return s.writeFrames(s.b.srv.replies.headerFrame)
+		return s.w.writeGRPC(s.b.srv.replies.headerFrame)
 	}
 	buf := s.b.srv.replies.getBuf()
 	defer s.b.srv.replies.putBuf(buf)
 	*buf = s.b.srv.replies.appendHeader(*buf, md)
-	return s.writeFrames(*buf)
+	return s.w.writeGRPC(*buf)
 }
 
 // send implements callTransport.
-func (s *bridgeStream) send(frames []byte) error { return s.writeFrames(frames) }
+func (s *bridgeStream) send(frames []byte) error { return s.w.writeGRPC(frames) }
 
 // end implements callTransport: the held-back reply, then the trailer
-// block. A call that sent nothing sends its (empty) header block first,
-// since the protocol's response always starts with one.
+// block, in one write. A call that sent nothing sends its (empty) header
+// block first, since the protocol's response always starts with one.
 func (s *bridgeStream) end(frames []byte, md metadata.MD, st *status.Status, trailersOnly bool) error {
-	if trailersOnly {
-		if err := s.writeFrames(s.b.srv.replies.headerFrame); err != nil {
-			return err
-		}
-	}
-	if err := s.writeFrames(frames); err != nil {
-		return err
-	}
 	buf := s.b.srv.replies.getBuf()
 	defer s.b.srv.replies.putBuf(buf)
-	*buf = s.b.srv.replies.appendTrailer(*buf, md, st)
-	return s.writeFrames(*buf)
-}
-
-// writeFrames writes whole frames as the reference server does: each
-// prefix in a message of its own, its payload, if any, in the next; each
-// message within the write timeout.
-func (s *bridgeStream) writeFrames(b []byte) error {
-	for len(b) >= framing.PrefixLen {
-		n := framing.PrefixLen + int(binary.BigEndian.Uint32(b[1:framing.PrefixLen]))
-		if err := s.writeMessage(b[:framing.PrefixLen]); err != nil {
-			return err
-		}
-		if n > framing.PrefixLen {
-			if err := s.writeMessage(b[framing.PrefixLen:n]); err != nil {
-				return err
-			}
-		}
-		b = b[n:]
+	b := *buf
+	if trailersOnly {
+		b = append(b, s.b.srv.replies.headerFrame...)
 	}
-	return nil
-}
-
-// writeMessage writes b as one binary message within the write timeout.
-func (s *bridgeStream) writeMessage(b []byte) error {
-	s.conn.SetWriteDeadline(time.Now().Add(s.b.cfg.writeTimeout))
-	if err := s.conn.WriteMessage(websocket.BinaryMessage, b); err != nil {
-		return writeError(err)
-	}
-	return nil
+	b = append(b, frames...)
+	b = s.b.srv.replies.appendTrailer(b, md, st)
+	*buf = b
+	return s.w.writeGRPC(b)
 }
 
 // recv implements callTransport: the next payload from the reader.
@@ -241,7 +219,7 @@ func (s *bridgeStream) ping() {
 	if s.pingStopped {
 		return
 	}
-	if err := s.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(s.b.cfg.writeTimeout)); err != nil {
+	if err := s.w.control(wsFinPing, nil); err != nil {
 		return // the reader's deadline or the next write finds the failure
 	}
 	s.pingTimer.Reset(s.b.cfg.pingInterval)
