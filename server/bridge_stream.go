@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"sync"
@@ -96,7 +95,7 @@ func (s *bridgeStream) serve() {
 	if req.codec == (jsonCodec{}) {
 		req.protocol += "+json"
 	}
-	s.c = newCall(context.Background(), s.b.srv, s, method, h, req, s.peer())
+	s.c = newCall(s.b.srv.stop, s.b.srv, s, method, h, req, s.peer())
 	s.in = make(chan []byte)
 	s.bigDone = make(chan struct{}, 1)
 	s.readDone = make(chan struct{})
@@ -122,7 +121,7 @@ func (s *bridgeStream) serve() {
 // refuse answers a call that will not run with err's status and closes the
 // socket once the client has answered the close (or the wait is over).
 func (s *bridgeStream) refuse(err error) {
-	s.c = newCall(context.Background(), s.b.srv, s, s.req.URL.Path, handler{}, callRequest{timeout: -1}, s.peer())
+	s.c = newCall(s.b.srv.stop, s.b.srv, s, s.req.URL.Path, handler{}, callRequest{timeout: -1}, s.peer())
 	s.b.log.Debug("grpc-websockets: call refused", "path", s.req.URL.Path, "err", err)
 	if s.c.finish(err) && s.closeHandshake() == nil {
 		s.conn.SetReadDeadline(time.Now().Add(s.b.cfg.closeTimeout))

@@ -91,13 +91,15 @@ type callServer struct {
 	log        *slog.Logger
 	maxMsgSize int
 	// stop is cancelled with errShutdown when Shutdown's grace period is
-	// over: every call of ours ends with that status.
+	// over: every call of ours derives from it (the HTTP server's requests
+	// through its BaseContext) and ends with that status.
 	stop context.Context
 }
 
 // newCall starts a call of method's handler h (its zero value for a method
 // nobody serves: finish it with a status) on transport tr. parent ends
-// with the request or connection that carries the call.
+// with the request or connection that carries the call, and derives from
+// srv.stop, so that shutdown ends the call with its own cause.
 func newCall(parent context.Context, srv *callServer, tr callTransport, method string, h handler, req callRequest, p *peer.Peer) *call {
 	c := &call{srv: srv, tr: tr, method: method, h: h, codec: req.codec, begin: time.Now()}
 	if c.codec == nil {
@@ -110,11 +112,7 @@ func newCall(parent context.Context, srv *callServer, tr callTransport, method s
 		c.clientStreams, c.serverStreams = h.stream.ClientStreams, h.stream.ServerStreams
 	}
 	ctx, cancel := context.WithCancelCause(parent)
-	stopShutdown := context.AfterFunc(srv.stop, func() { cancel(errShutdown) })
-	c.cancel = func(cause error) {
-		stopShutdown()
-		cancel(cause)
-	}
+	c.cancel = cancel
 	if req.timeout >= 0 {
 		var stop context.CancelFunc
 		ctx, stop = context.WithTimeout(ctx, req.timeout)

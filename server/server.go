@@ -194,6 +194,7 @@ func New(cfg Config, st store.Store) (*Server, error) {
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		ConnContext:       connContext,
+		BaseContext:       func(net.Listener) context.Context { return stopCtx },
 		HTTP2: &http.HTTP2Config{
 			MaxConcurrentStreams:          int(cfg.MaxConcurrentStreams),
 			MaxReceiveBufferPerStream:     streamWindow,

@@ -71,9 +71,7 @@ func (t *nativeTransport) post(ctx context.Context, url string, header metadata.
 		return nil, status.Error(codes.Internal, "build request: "+err.Error())
 	}
 	for k, vs := range header {
-		for _, v := range vs {
-			req.Header.Add(k, v)
-		}
+		req.Header[k] = vs // names are lower case already: HTTP takes them so
 	}
 	resp, err := t.hc.Do(req)
 	if err != nil {
