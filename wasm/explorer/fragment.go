@@ -1,8 +1,9 @@
 package explorer
 
 import (
-	"strconv"
 	"strings"
+
+	"github.com/grpcplay/playground/wasm/framing"
 )
 
 // FragmentView is the URL fragment that shows the explorer:
@@ -83,20 +84,4 @@ func escapeComponent(s string) string {
 
 // unescapeComponent undoes escapeComponent; a malformed escape stays as
 // it is.
-func unescapeComponent(s string) string {
-	if !strings.Contains(s, "%") {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '%' && i+2 < len(s) {
-			if v, err := strconv.ParseUint(s[i+1:i+3], 16, 8); err == nil {
-				b.WriteByte(byte(v))
-				i += 2
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
+func unescapeComponent(s string) string { return framing.UnescapePercent(s) }

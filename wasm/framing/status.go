@@ -82,7 +82,12 @@ func encodeMessage(msg string) string {
 }
 
 // decodeMessage undoes encodeMessage, leaving malformed escapes as they are.
-func decodeMessage(s string) string {
+func decodeMessage(s string) string { return UnescapePercent(s) }
+
+// UnescapePercent decodes %XX escapes (any case of hex digits), leaving a
+// malformed escape as it is: grpc-message's encoding, and the page's
+// shared links'.
+func UnescapePercent(s string) string {
 	if !strings.Contains(s, "%") {
 		return s
 	}
