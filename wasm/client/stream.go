@@ -141,7 +141,7 @@ func (s *Stream) SendMsg(m proto.Message) error {
 		return status.Error(codes.Internal, "SendMsg called after CloseSend")
 	}
 	if s.sender == nil {
-		b, err := proto.MarshalOptions{UseCachedSize: true}.MarshalAppend(framing.AppendPrefix(nil, framing.FlagData, n), m)
+		b, err := appendRequest(nil, m, n)
 		if err != nil {
 			return status.Error(codes.Internal, "marshal request: "+err.Error())
 		}
@@ -151,7 +151,7 @@ func (s *Stream) SendMsg(m proto.Message) error {
 	}
 	var marshalErr error
 	err := s.sender.Add(func(b []byte) ([]byte, error) {
-		b, marshalErr = proto.MarshalOptions{UseCachedSize: true}.MarshalAppend(framing.AppendPrefix(b, framing.FlagData, n), m)
+		b, marshalErr = appendRequest(b, m, n)
 		return b, marshalErr
 	})
 	switch {
@@ -442,6 +442,12 @@ func (s *Stream) transportError(op string, err error) error {
 func isGRPCWebProto(s string) bool {
 	ct, ok := framing.ParseContentType(s)
 	return ok && ct.Web && !ct.Text && ct.Codec == framing.CodecProto
+}
+
+// appendRequest appends m, n bytes marshaled (proto.Size), as a request
+// frame: the prefix, then the message marshaled in place.
+func appendRequest(b []byte, m proto.Message, n int) ([]byte, error) {
+	return proto.MarshalOptions{UseCachedSize: true}.MarshalAppend(framing.AppendPrefix(b, framing.FlagData, n), m)
 }
 
 // wsBatchSize is how many bytes of requests may wait for a stream's sender
