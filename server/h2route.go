@@ -7,7 +7,7 @@ import (
 	"errors"
 	"io"
 	"net"
-		"time"
+	"time"
 
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
