@@ -84,8 +84,6 @@ func (s *bridgeStream) serve() {
 		err = status.Error(codes.InvalidArgument, "grpc-websockets: messages travel as binary frames; the grpc-web-text content type is for HTTP")
 	case lookupErr != nil:
 		err = lookupErr
-	case h.raw && req.codec != (protoCodec{}):
-		err = errJSONForwarded
 	}
 	if err != nil {
 		s.refuse(err)

@@ -44,6 +44,10 @@ type Backend struct {
 	Header metadata.MD
 }
 
+// errJSONForwarded refuses JSON calls to the backend, on every path: the
+// front forwards messages as bytes and does not know their schema.
+var errJSONForwarded = status.Error(codes.Unimplemented, "JSON messages cannot be forwarded: the front passes messages to the backend as protobuf bytes and does not know their schema; send application/grpc-web+proto")
+
 // forwarder copies calls to the backend over one long-lived ClientConn.
 type forwarder struct {
 	cfg Backend

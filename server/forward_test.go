@@ -516,3 +516,30 @@ func TestForwardText(t *testing.T) {
 		t.Fatalf("a reply over the limit: status %s; want ResourceExhausted", res.code())
 	}
 }
+
+// TestForwardJSONRefused: JSON messages cannot be forwarded, on any path:
+// Unimplemented, saying why.
+func TestForwardJSONRefused(t *testing.T) {
+	be := startBackend(t, backendOptions{})
+	front := startFront(t, server.Config{}, server.Backend{Addr: be.addr})
+	h2c := h2cClient()
+	pinToNetHTTP(t, h2c, front.URL)
+	for _, w := range []way{
+		{name: "grpc-web+json", client: h1Client(), base: front.URL, ctype: framing.ContentTypeWebJSON, proto: 1},
+		{name: "grpc+json on our core", client: h2c, base: front.URL, ctype: "application/grpc+json", proto: 2},
+	} {
+		res := w.post(t, "/grpc.testing.TestService/EmptyCall", jsonFrames(`{}`))
+		if res.code() != "12" || !strings.Contains(framing.First(res.trailer, framing.HeaderMessage), "cannot be forwarded") {
+			t.Errorf("%s: status %s %q; want Unimplemented", w.name, res.code(), framing.First(res.trailer, framing.HeaderMessage))
+		}
+	}
+	cc, err := grpc.NewClient(front.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	err = cc.Invoke(testCtx(t), "/grpc.testing.TestService/EmptyCall", &testgrpc.Empty{}, new(testgrpc.Empty), grpc.CallContentSubtype("json"))
+	if st := status.Convert(err); st.Code() != codes.Unimplemented || !strings.Contains(st.Message(), "cannot be forwarded") {
+		t.Errorf("grpc+json on grpc-go's transport: %v; want Unimplemented", err)
+	}
+}

@@ -73,12 +73,8 @@ func (h *httpCalls) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		req, err = parseRequest(md, r.Host)
 	}
-	switch {
-	case err != nil:
-	case lookupErr != nil:
+	if err == nil {
 		err = lookupErr
-	case hd.raw && req.codec != (protoCodec{}):
-		err = errJSONForwarded
 	}
 	c := newCall(r.Context(), h.srv, t, method, hd, req, httpPeer(r))
 	t.c = c
@@ -106,10 +102,6 @@ func (h *httpCalls) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	t.doneReading()
 	c.finish(err)
 }
-
-// errJSONForwarded refuses JSON calls to the backend: the front forwards
-// messages as bytes and does not know their schema.
-var errJSONForwarded = status.Error(codes.Unimplemented, "JSON messages cannot be forwarded: the front passes messages to the backend as protobuf bytes and does not know their schema; send application/grpc-web+proto")
 
 // httpPeer is the peer of an HTTP request.
 func httpPeer(r *http.Request) *peer.Peer {
