@@ -16,7 +16,7 @@ CHROMIUM_VERSION ?= 156.0.8078.108-1~deb12u1
 POSTGRES_MAJOR ?= 15
 
 .DEFAULT_GOAL := help
-.PHONY: help build run test proto proto-check wasm wasm-size chromium postgres bench fuzz clean
+.PHONY: help build run test proto proto-check wasm wasm-size chromium postgres python-grpc bench fuzz clean
 BENCH_RUN := PLAYGROUND_BIN=$(CURDIR)/bin/playground $(GO) test -run '^$$' ./cmd/playground
 
 help: ## list the targets
@@ -28,7 +28,7 @@ build: wasm ## build bin/playground (page and main.wasm embedded) and bin/usercl
 run: build ## build everything and start the playground on $(ADDR)
 	./bin/playground -addr $(ADDR)
 
-test: proto-check wasm chromium postgres ## vet, the pb/ drift check, cross-builds, and every test with the race detector, browser tests included
+test: proto-check wasm chromium postgres python-grpc ## vet, the pb/ drift check, cross-builds, and every test with the race detector, browser tests included
 	$(GO) vet ./...
 	GOOS=js GOARCH=wasm $(GO) vet ./wasm/...
 	GOOS=windows GOARCH=amd64 $(GO) build -o /dev/null ./cmd/...
@@ -69,6 +69,11 @@ chromium: ## make sure Debian's Chromium is installed for the browser tests
 	if [ "$$(id -u)" != 0 ]; then echo "Chromium is missing. Run: sudo apt-get update && sudo apt-get install -y --no-install-recommends chromium"; exit 1; fi; \
 	export DEBIAN_FRONTEND=noninteractive; apt-get update -q && \
 	{ apt-get install -y -q --no-install-recommends chromium=$(CHROMIUM_VERSION) || apt-get install -y -q --no-install-recommends chromium; }
+
+python-grpc: ## make sure Debian's Python gRPC (python3-grpcio, python3-grpc-tools) is installed: the tests run the tutorial's calls from Python
+	@if /usr/bin/python3 -c 'import grpc, grpc_tools' 2>/dev/null; then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ]; then echo "Python's gRPC is missing. Run: sudo apt-get update && sudo apt-get install -y --no-install-recommends python3-grpcio python3-grpc-tools"; exit 1; fi; \
+	export DEBIAN_FRONTEND=noninteractive; apt-get update -q && apt-get install -y -q --no-install-recommends python3-grpcio python3-grpc-tools
 
 postgres: ## make sure Debian's PostgreSQL is installed for the store tests (they run throwaway servers of their own)
 	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then exit 0; fi; \
