@@ -77,6 +77,11 @@ func TestTLSNative(t *testing.T) {
 	}
 	stream.CloseSend()
 
+	// grpcurl without -plaintext, trusting the test's authority.
+	if out, err := grpcurl(t, "-cacert", cert.CAFile, "-d", `{"id": 2}`, ts.Addr, "UserManager/GetUser"); err != nil || !strings.Contains(out, `"nickname": "guest"`) {
+		t.Fatalf("grpcurl over TLS: %v\n%s", err, out)
+	}
+
 	// Cleartext on the TLS port: HTTP/1.1 gets a 400 that says why.
 	c := dialRaw(t, ts.Addr)
 	io.WriteString(c, "GET / HTTP/1.1\r\nHost: "+ts.Addr+"\r\n\r\n")
