@@ -92,7 +92,7 @@ func (h *httpCalls) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		// The one request message comes with the request: all of it, and
 		// its end, within the message timeout.
 		t.start = c.begin
-		t.rc.SetReadDeadline(messageDeadline(c.begin, t.messageTimeout, 0))
+		t.setMessageDeadline(messageDeadline(c.begin, t.messageTimeout, 0))
 	}
 	// A call that ends (a deadline, shutdown) while its handler waits for
 	// the body must wake that read.
@@ -147,7 +147,7 @@ type httpCall struct {
 
 	readMu      sync.Mutex // orders interruptRead and doneReading
 	readDone    bool
-	interrupted bool // interruptRead woke a read: the call had ended
+	msgDeadline time.Time // the message deadline set last (reading goroutine)
 }
 
 // startMessage bounds how long a message of a client stream may take to
@@ -156,13 +156,21 @@ type httpCall struct {
 func (t *httpCall) startMessage() {
 	if t.c.clientStreams {
 		t.start = time.Now()
-		t.rc.SetReadDeadline(messageDeadline(t.start, t.messageTimeout, 0))
+		t.setMessageDeadline(messageDeadline(t.start, t.messageTimeout, 0))
 	}
 }
 
 // beginMessage gives the payload announced its share of time.
 func (t *httpCall) beginMessage(n int) {
-	t.rc.SetReadDeadline(messageDeadline(t.start, t.messageTimeout, n))
+	t.setMessageDeadline(messageDeadline(t.start, t.messageTimeout, n))
+}
+
+// setMessageDeadline sets the read deadline of the message being read
+// (zero: none), and remembers it: a read that times out at it is the
+// client's slowness, not the call's end (interruptRead).
+func (t *httpCall) setMessageDeadline(d time.Time) {
+	t.msgDeadline = d
+	t.rc.SetReadDeadline(d)
 }
 
 // interruptRead wakes a read of the body when the call ends early.
@@ -170,15 +178,8 @@ func (t *httpCall) interruptRead() {
 	t.readMu.Lock()
 	defer t.readMu.Unlock()
 	if !t.readDone {
-		t.interrupted = true
 		t.rc.SetReadDeadline(time.Now())
 	}
-}
-
-func (t *httpCall) wasInterrupted() bool {
-	t.readMu.Lock()
-	defer t.readMu.Unlock()
-	return t.interrupted
 }
 
 // doneReading ends the call's reads: the connection may serve more
@@ -328,7 +329,7 @@ func (t *httpCall) recv() ([]byte, error) {
 	switch {
 	case err == nil:
 		if t.c.clientStreams {
-			t.rc.SetReadDeadline(time.Time{}) // the next message may take its time to begin
+			t.setMessageDeadline(time.Time{}) // the next message may take its time to begin
 		}
 		return f.Message()
 	case err == io.EOF:
@@ -338,7 +339,7 @@ func (t *httpCall) recv() ([]byte, error) {
 		// next one's on it.
 		t.doneReading()
 		return nil, io.EOF
-	case isTimeout(err) && !t.wasInterrupted():
+	case isTimeout(err) && !t.msgDeadline.IsZero() && !time.Now().Before(t.msgDeadline):
 		// Our message deadline, not the call's end: the client is slow.
 		err := readTimeoutError(t.messageTimeout)
 		t.c.cancel(err)
