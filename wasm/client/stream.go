@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -430,6 +431,11 @@ func (s *Stream) readError(err error) error {
 func (s *Stream) transportError(op string, err error) error {
 	if ctxErr := s.ctx.Err(); ctxErr != nil {
 		return status.FromContextError(ctxErr).Err()
+	}
+	if d, ok := s.ctx.Deadline(); ok && !time.Now().Before(d) {
+		// The socket's deadline, which is the context's, fired a moment
+		// before the context's own timer.
+		return status.FromContextError(context.DeadlineExceeded).Err()
 	}
 	if _, ok := err.(interface{ GRPCStatus() *status.Status }); ok {
 		return err
