@@ -267,6 +267,12 @@ func (s *Stream) nextMsgLocked() ([]byte, error) {
 		if err := s.ended(); err != nil {
 			return nil, err
 		}
+		if ctxErr := s.ctx.Err(); ctxErr != nil {
+			// The caller cancelled (or the deadline passed): whatever the
+			// server may still send, the call ends so, as grpc-go's do.
+			s.end(nil, status.FromContextError(ctxErr).Err())
+			continue
+		}
 		if s.p == nil {
 			s.post()
 			continue
