@@ -144,12 +144,6 @@ func (c *call) handleStats(ev stats.RPCStats) {
 	}
 }
 
-// serve runs the handler, through the interceptor chain, and sends its
-// outcome. It reports whether the trailers were written.
-func (c *call) serve() bool {
-	return c.finish(c.run())
-}
-
 // run calls the handler through the interceptor chain.
 func (c *call) run() error {
 	if c.h.unary != nil {

@@ -45,7 +45,6 @@ type Stream struct {
 	// recvLock is held by whoever reads the response. It is a channel so
 	// that Header can wait for it and for hdrReady at once.
 	recvLock chan struct{}
-	posted   bool // gRPC-Web: the request was posted
 	body     io.ReadCloser
 	p        *parser
 	gotMsg   bool // a call whose server does not stream received its message

@@ -3,7 +3,6 @@ package framing_test
 import (
 	"bytes"
 	"errors"
-	"sync"
 	"testing"
 
 	"github.com/grpcplay/playground/wasm/framing"
@@ -14,7 +13,6 @@ import (
 type gatedTransport struct {
 	gate    chan struct{}
 	entered chan struct{} // closed when the first write has begun
-	once    sync.Once
 	writes  chan []byte
 	fail    error // every write after the first returns it
 	n       int

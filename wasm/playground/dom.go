@@ -100,11 +100,10 @@ func (e elem) on(event string, fn func()) {
 	}))
 }
 
-func (e elem) setHTML(s string)            { e.v.Set("innerHTML", s) }
-func (e elem) setValue(s string)           { e.v.Set("value", s) }
-func (e elem) setHidden(hidden bool)       { e.v.Set("hidden", hidden) }
-func (e elem) attr(name string) string     { return e.v.Call("getAttribute", name).String() }
-func (e elem) findAll(sel string) js.Value { return e.v.Call("querySelectorAll", sel) }
+func (e elem) setHTML(s string)        { e.v.Set("innerHTML", s) }
+func (e elem) setValue(s string)       { e.v.Set("value", s) }
+func (e elem) setHidden(hidden bool)   { e.v.Set("hidden", hidden) }
+func (e elem) attr(name string) string { return e.v.Call("getAttribute", name).String() }
 
 // onKey runs fn, in a goroutine of its own, for each keydown that match
 // accepts; only those keys lose their default action.
