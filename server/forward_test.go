@@ -543,3 +543,30 @@ func TestForwardJSONRefused(t *testing.T) {
 		t.Errorf("grpc+json on grpc-go's transport: %v; want Unimplemented", err)
 	}
 }
+
+// TestForwardNativeDetailsAndLimits: over native gRPC through the front, a
+// backend status keeps its details, and messages over the front's limit
+// are ResourceExhausted both ways.
+func TestForwardNativeDetailsAndLimits(t *testing.T) {
+	be := startBackend(t, backendOptions{})
+	front := startFront(t, server.Config{MaxMsgSize: 1 << 20}, server.Backend{Addr: be.addr})
+	cc, err := grpc.NewClient(front.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(8<<20), grpc.MaxCallSendMsgSize(8<<20)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	tc := testgrpc.NewTestServiceClient(cc)
+	ctx := testCtx(t)
+	_, err = tc.UnaryCall(metadata.AppendToOutgoingContext(ctx, "x-want-details", "1"), &testgrpc.SimpleRequest{})
+	st := status.Convert(err)
+	if st.Code() != codes.FailedPrecondition || st.Message() != "not now" || len(st.Details()) != 1 {
+		t.Fatalf("status with details: %v %q %v", st.Code(), st.Message(), st.Details())
+	}
+	if _, err := tc.UnaryCall(ctx, &testgrpc.SimpleRequest{ResponseSize: 2 << 20}); status.Code(err) != codes.ResourceExhausted {
+		t.Fatalf("a reply over the limit: %v; want ResourceExhausted", err)
+	}
+	if _, err := tc.UnaryCall(ctx, &testgrpc.SimpleRequest{Payload: &testgrpc.Payload{Body: make([]byte, 2<<20)}}); status.Code(err) != codes.ResourceExhausted {
+		t.Fatalf("a request over the limit: %v; want ResourceExhausted", err)
+	}
+}
