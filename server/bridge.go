@@ -14,7 +14,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/grpcplay/playground/wasm/framing"
+	"github.com/grpcplay/playground/proto/grpcwire"
 )
 
 // The bridge serves improbable-eng's grpc-websockets protocol, which lets a
@@ -94,7 +94,7 @@ func newBridge(reg *registry, srv *callServer, cfg bridgeConfig, log *slog.Logge
 		// none.
 		ReadBufferSize:  1024,
 		WriteBufferSize: 256,
-		Subprotocols:    []string{framing.WebSocketProtocol},
+		Subprotocols:    []string{grpcwire.WebSocketProtocol},
 		CheckOrigin:     cfg.origin.allows, // a refusal is answered with 403
 	}
 	return b
@@ -106,7 +106,7 @@ func newBridge(reg *registry, srv *callServer, cfg bridgeConfig, log *slog.Logge
 // streams, bad input) reaches the client as a gRPC status in trailers.
 func (b *bridge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !offersSubprotocol(r) {
-		http.Error(w, "grpc-websockets: the Sec-WebSocket-Protocol header must offer "+framing.WebSocketProtocol, http.StatusBadRequest)
+		http.Error(w, "grpc-websockets: the Sec-WebSocket-Protocol header must offer "+grpcwire.WebSocketProtocol, http.StatusBadRequest)
 		return
 	}
 	b.mu.Lock()
@@ -184,7 +184,7 @@ func (b *bridge) countClient(client string, d int) int {
 func offersSubprotocol(r *http.Request) bool {
 	for _, v := range r.Header.Values("Sec-Websocket-Protocol") {
 		for p := range strings.SplitSeq(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(p), framing.WebSocketProtocol) {
+			if strings.EqualFold(strings.TrimSpace(p), grpcwire.WebSocketProtocol) {
 				return true
 			}
 		}

@@ -11,7 +11,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
-	"github.com/grpcplay/playground/wasm/framing"
+	"github.com/grpcplay/playground/proto/grpcwire"
 )
 
 // readRequestHeaders reads the call's first message, the request header
@@ -34,7 +34,7 @@ func (s *bridgeStream) readRequestHeaders() (metadata.MD, error) {
 	if len(block) > bridgeMaxHeaderBytes {
 		return nil, status.Errorf(codes.ResourceExhausted, "grpc-websockets: request headers larger than %d bytes", bridgeMaxHeaderBytes)
 	}
-	md, err := framing.ParseHeaderBlock(block)
+	md, err := grpcwire.ParseHeaderBlock(block)
 	if err != nil {
 		return nil, status.Errorf(codes.InvalidArgument, "grpc-websockets: first message: %v", err)
 	}
@@ -84,7 +84,7 @@ const bridgeKeepFrame = 16 << 10
 // readFrames hands each request frame's payload to RecvMsg, waiting until
 // RecvMsg has it. It returns nil after the half-close, else why it stopped.
 //
-// Two framing.Readers take turns on the one byte stream: while RecvMsg
+// Two grpcwire.Readers take turns on the one byte stream: while RecvMsg
 // unmarshals one's payload, the other reads the next frame, so a request
 // is read ahead (and a client that goes away is noticed) without copying
 // payloads and with at most two requests in memory.
@@ -96,12 +96,12 @@ func (s *bridgeStream) readFrames() error {
 		s.frameStart = s.c.begin
 		s.frameDeadline = messageDeadline(s.frameStart, s.b.cfg.messageTimeout, 0)
 	}
-	newReader := func() *framing.Reader {
-		r := framing.NewRequestReader(body, s.b.cfg.maxMsgSize)
+	newReader := func() *grpcwire.Reader {
+		r := grpcwire.NewRequestReader(body, s.b.cfg.maxMsgSize)
 		r.Started, r.Begin = s.startMessage, s.beginMessage
 		return r
 	}
-	frames := [2]*framing.Reader{newReader(), newReader()}
+	frames := [2]*grpcwire.Reader{newReader(), newReader()}
 	for i := 0; ; i ^= 1 {
 		f, err := frames[i].Next()
 		if err != nil {
@@ -228,9 +228,9 @@ func (b *bridgeBody) Read(p []byte) (int, error) {
 			return 0, bridgeConnError{err}
 		}
 		switch b.one[0] {
-		case framing.WSData:
+		case grpcwire.WSData:
 			b.cur = r
-		case framing.WSHalfClose:
+		case grpcwire.WSHalfClose:
 			if n, _ := io.ReadFull(r, b.one[:]); n > 0 {
 				return 0, status.Error(codes.InvalidArgument, "grpc-websockets: the half-close message 0x01 must be alone")
 			}

@@ -26,9 +26,9 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/grpcplay/playground/pb"
+	"github.com/grpcplay/playground/proto/grpcwire"
 	"github.com/grpcplay/playground/server"
 	"github.com/grpcplay/playground/server/servertest"
-	"github.com/grpcplay/playground/wasm/framing"
 )
 
 // The bridge's tests speak grpc-websockets with a gorilla client to a real
@@ -75,7 +75,7 @@ func bridgeWaitGoroutines(t *testing.T, base goleak.Option) {
 
 // bridgeDial opens a grpc-websockets connection to method.
 func bridgeDial(addr, method string, h http.Header) (*websocket.Conn, *http.Response, error) {
-	d := websocket.Dialer{Subprotocols: []string{framing.WebSocketProtocol}, HandshakeTimeout: 10 * time.Second}
+	d := websocket.Dialer{Subprotocols: []string{grpcwire.WebSocketProtocol}, HandshakeTimeout: 10 * time.Second}
 	return d.Dial("ws://"+addr+method, h)
 }
 
@@ -91,7 +91,7 @@ type bridgeClient struct {
 
 // bridgeDefaultHeaders is what improbable-eng's JS client sends.
 func bridgeDefaultHeaders() metadata.MD {
-	return metadata.MD{framing.HeaderContentType: {framing.ContentTypeProto}, framing.HeaderXGRPCWeb: {"1"}}
+	return metadata.MD{grpcwire.HeaderContentType: {grpcwire.ContentTypeProto}, grpcwire.HeaderXGRPCWeb: {"1"}}
 }
 
 // bridgeConnect opens a call to method without sending anything.
@@ -101,8 +101,8 @@ func bridgeConnect(t *testing.T, addr, method string) *bridgeClient {
 	if err != nil {
 		t.Fatalf("dial %s: %v", method, err)
 	}
-	if p := conn.Subprotocol(); p != framing.WebSocketProtocol {
-		t.Fatalf("subprotocol %q; want %q", p, framing.WebSocketProtocol)
+	if p := conn.Subprotocol(); p != grpcwire.WebSocketProtocol {
+		t.Fatalf("subprotocol %q; want %q", p, grpcwire.WebSocketProtocol)
 	}
 	t.Cleanup(func() { conn.Close() })
 	return bridgeClientOn(t, conn)
@@ -120,7 +120,7 @@ func bridgeOpen(t *testing.T, addr, method string, md metadata.MD) *bridgeClient
 	if md == nil {
 		md = bridgeDefaultHeaders()
 	}
-	c.write(websocket.BinaryMessage, framing.AppendHeaderBlock(nil, md))
+	c.write(websocket.BinaryMessage, grpcwire.AppendHeaderBlock(nil, md))
 	return c
 }
 
@@ -135,7 +135,7 @@ func (c *bridgeClient) write(typ int, b []byte) {
 // data sends raw request bytes in one data message.
 func (c *bridgeClient) data(b []byte) {
 	c.t.Helper()
-	c.write(websocket.BinaryMessage, append([]byte{framing.WSData}, b...))
+	c.write(websocket.BinaryMessage, append([]byte{grpcwire.WSData}, b...))
 }
 
 func (c *bridgeClient) send(m proto.Message) {
@@ -145,7 +145,7 @@ func (c *bridgeClient) send(m proto.Message) {
 
 func (c *bridgeClient) halfClose() {
 	c.t.Helper()
-	c.write(websocket.BinaryMessage, []byte{framing.WSHalfClose})
+	c.write(websocket.BinaryMessage, []byte{grpcwire.WSHalfClose})
 }
 
 func bridgeFrame(t *testing.T, m proto.Message) []byte {
@@ -154,7 +154,7 @@ func bridgeFrame(t *testing.T, m proto.Message) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return framing.AppendFrame(nil, framing.FlagData, b)
+	return grpcwire.AppendFrame(nil, grpcwire.FlagData, b)
 }
 
 // nextMessage returns the next binary message; io.EOF for a normal close.
@@ -178,17 +178,17 @@ func (c *bridgeClient) nextMessage() ([]byte, error) {
 // server's message boundaries reads it (ktr0731/grpc-web-go-client, behind
 // evans --web): a message that is the 5-byte prefix alone, then, unless the
 // payload is empty, a message that is the whole payload.
-func (c *bridgeClient) nextFrame() (framing.Frame, error) {
+func (c *bridgeClient) nextFrame() (grpcwire.Frame, error) {
 	c.t.Helper()
 	prefix, err := c.nextMessage()
 	if err != nil {
-		return framing.Frame{}, err
+		return grpcwire.Frame{}, err
 	}
-	if len(prefix) != framing.PrefixLen {
+	if len(prefix) != grpcwire.PrefixLen {
 		c.t.Fatalf("a message of %d bytes where a frame prefix belongs: %q", len(prefix), prefix)
 	}
 	n := int(binary.BigEndian.Uint32(prefix[1:]))
-	f := framing.Frame{Flag: prefix[0]}
+	f := grpcwire.Frame{Flag: prefix[0]}
 	if n == 0 {
 		return f, nil
 	}
@@ -222,21 +222,21 @@ func (c *bridgeClient) recv(m proto.Message) bool {
 			}
 			return true
 		}
-		md, err := framing.ParseHeaderBlock(f.Payload)
+		md, err := grpcwire.ParseHeaderBlock(f.Payload)
 		if err != nil {
 			c.t.Fatalf("response block: %v", err)
 		}
 		if c.header == nil {
 			// improbable-eng's JS client takes the first block for the
 			// headers, so one must come even before an error's trailers.
-			if ct := framing.First(md, framing.HeaderContentType); ct != framing.ContentTypeProto {
-				c.t.Fatalf("header block content-type %q; want %q", ct, framing.ContentTypeProto)
+			if ct := grpcwire.First(md, grpcwire.HeaderContentType); ct != grpcwire.ContentTypeProto {
+				c.t.Fatalf("header block content-type %q; want %q", ct, grpcwire.ContentTypeProto)
 			}
 			c.header = md
 			continue
 		}
 		c.trailer = md
-		c.st = framing.StatusFromTrailers(md)
+		c.st = grpcwire.StatusFromTrailers(md)
 		_, c.end = c.nextMessage()
 		return false
 	}
@@ -411,7 +411,7 @@ func TestBridgeClientStreaming(t *testing.T) {
 			if i%2 == 0 {
 				b = protowire.AppendBytes(protowire.AppendTag(b, 99, protowire.BytesType), make([]byte, 100<<10))
 			}
-			c.data(framing.AppendFrame(nil, framing.FlagData, b))
+			c.data(grpcwire.AppendFrame(nil, grpcwire.FlagData, b))
 		}
 		c.halfClose()
 		var got pb.UserCntResponse
@@ -451,7 +451,7 @@ func TestBridgeDeadline(t *testing.T) {
 	ts := bridgeStart(t, server.Config{})
 	base := bridgeBaseline(t, ts.Addr)
 	md := bridgeDefaultHeaders()
-	md[framing.HeaderTimeout] = []string{"50m"}
+	md[grpcwire.HeaderTimeout] = []string{"50m"}
 	c := bridgeOpen(t, ts.Addr, "/UserManager/GetUsersByIds", md)
 	// The handler waits in Recv, and nothing comes until the deadline.
 	bridgeWantCode(t, c.finish(), codes.DeadlineExceeded, "")
@@ -464,13 +464,13 @@ func TestBridgeMalformed(t *testing.T) {
 	ts := bridgeStart(t, server.Config{})
 	base := bridgeBaseline(t, ts.Addr)
 	headers := func(c *bridgeClient) {
-		c.write(websocket.BinaryMessage, framing.AppendHeaderBlock(nil, bridgeDefaultHeaders()))
+		c.write(websocket.BinaryMessage, grpcwire.AppendHeaderBlock(nil, bridgeDefaultHeaders()))
 	}
 	withHeader := func(name, value string) func(*bridgeClient) {
 		return func(c *bridgeClient) {
 			md := bridgeDefaultHeaders()
 			md[name] = []string{value}
-			c.write(websocket.BinaryMessage, framing.AppendHeaderBlock(nil, md))
+			c.write(websocket.BinaryMessage, grpcwire.AppendHeaderBlock(nil, md))
 		}
 	}
 	id1 := bridgeFrame(t, &pb.UserRequest{Id: 1})
@@ -494,11 +494,11 @@ func TestBridgeMalformed(t *testing.T) {
 		{"first message is data", count,
 			func(c *bridgeClient) { c.data(id1) },
 			nil, codes.InvalidArgument, "first message"},
-		{"bad grpc-timeout", count, withHeader(framing.HeaderTimeout, "soon"), nil, codes.InvalidArgument, "grpc-timeout"},
-		{"text content-type", count, withHeader(framing.HeaderContentType, framing.ContentTypeText), nil, codes.InvalidArgument, "grpc-web-text"},
-		{"not a gRPC content-type", count, withHeader(framing.HeaderContentType, "application/json"), nil, codes.InvalidArgument, "content-type"},
-		{"unknown codec", count, withHeader(framing.HeaderContentType, "application/grpc-web+thrift"), nil, codes.Unimplemented, "thrift"},
-		{"compressed messages", count, withHeader(framing.HeaderEncoding, "gzip"), nil, codes.Unimplemented, "gzip"},
+		{"bad grpc-timeout", count, withHeader(grpcwire.HeaderTimeout, "soon"), nil, codes.InvalidArgument, "grpc-timeout"},
+		{"text content-type", count, withHeader(grpcwire.HeaderContentType, grpcwire.ContentTypeText), nil, codes.InvalidArgument, "grpc-web-text"},
+		{"not a gRPC content-type", count, withHeader(grpcwire.HeaderContentType, "application/json"), nil, codes.InvalidArgument, "content-type"},
+		{"unknown codec", count, withHeader(grpcwire.HeaderContentType, "application/grpc-web+thrift"), nil, codes.Unimplemented, "thrift"},
+		{"compressed messages", count, withHeader(grpcwire.HeaderEncoding, "gzip"), nil, codes.Unimplemented, "gzip"},
 		{"unknown method", "/UserManager/Nope", headers, nil, codes.Unimplemented, "unknown method Nope for service UserManager"},
 		{"unknown service", "/Nope/GetUser", headers, nil, codes.Unimplemented, "unknown service Nope"},
 		{"text message", count, headers,
@@ -514,19 +514,21 @@ func TestBridgeMalformed(t *testing.T) {
 			func(c *bridgeClient) { c.data(id1[:3]); c.halfClose() },
 			codes.InvalidArgument, "ends inside a frame"},
 		{"compressed frame", count, headers,
-			func(c *bridgeClient) { f := append([]byte(nil), id1...); f[0] = framing.FlagCompressed; c.data(f) },
+			func(c *bridgeClient) { f := append([]byte(nil), id1...); f[0] = grpcwire.FlagCompressed; c.data(f) },
 			codes.Unimplemented, "compressed"},
 		{"trailer frame from the client", count, headers,
-			func(c *bridgeClient) { c.data(framing.AppendFrame(nil, framing.FlagTrailer, []byte("a: b\r\n"))) },
+			func(c *bridgeClient) { c.data(grpcwire.AppendFrame(nil, grpcwire.FlagTrailer, []byte("a: b\r\n"))) },
 			codes.InvalidArgument, "flag 0x80"},
 		{"unknown message type byte", count, headers,
 			func(c *bridgeClient) { c.write(websocket.BinaryMessage, append([]byte{0x02}, id1...)) },
 			codes.InvalidArgument, "0x02"},
 		{"half-close with data", count, headers,
-			func(c *bridgeClient) { c.write(websocket.BinaryMessage, []byte{framing.WSHalfClose, 0}) },
+			func(c *bridgeClient) { c.write(websocket.BinaryMessage, []byte{grpcwire.WSHalfClose, 0}) },
 			codes.InvalidArgument, "alone"},
 		{"frame over the size limit", count, headers,
-			func(c *bridgeClient) { c.data(framing.AppendPrefix(nil, framing.FlagData, server.DefaultMaxMsgSize+1)) },
+			func(c *bridgeClient) {
+				c.data(grpcwire.AppendPrefix(nil, grpcwire.FlagData, server.DefaultMaxMsgSize+1))
+			},
 			codes.ResourceExhausted, "larger than max"},
 		{"unary without a request", "/UserManager/GetUser", headers,
 			func(c *bridgeClient) { c.halfClose() },
@@ -536,7 +538,7 @@ func TestBridgeMalformed(t *testing.T) {
 			codes.Internal, "multiple request messages"},
 		{"request that is not protobuf", "/UserManager/GetUser", headers,
 			func(c *bridgeClient) {
-				c.data(framing.AppendFrame(nil, framing.FlagData, []byte{0xff, 0xff}))
+				c.data(grpcwire.AppendFrame(nil, grpcwire.FlagData, []byte{0xff, 0xff}))
 				c.halfClose()
 			},
 			codes.Internal, "unmarshal"},
@@ -616,7 +618,7 @@ func TestBridgeOrigin(t *testing.T) {
 	}
 	t.Cleanup(func() { conn.Close() })
 	c := bridgeClientOn(t, conn)
-	c.write(websocket.BinaryMessage, framing.AppendHeaderBlock(nil, bridgeDefaultHeaders()))
+	c.write(websocket.BinaryMessage, grpcwire.AppendHeaderBlock(nil, bridgeDefaultHeaders()))
 	c.send(&pb.UserRequest{Id: 1})
 	c.halfClose()
 	var r pb.UserResponse
@@ -737,7 +739,7 @@ func TestBridgeMetadata(t *testing.T) {
 	md["x-probe"] = []string{"hello"}
 	md["x-probe-bin"] = []string{"\x00\xffbin"}
 	md["authorization"] = []string{"Bearer t0ken"}
-	md[framing.HeaderTimeout] = []string{"1H"}
+	md[grpcwire.HeaderTimeout] = []string{"1H"}
 	c := bridgeOpen(t, ts.Addr, "/bridgetest.Probe/Echo", md)
 	c.send(&pb.UserRequest{Id: 1})
 	c.halfClose()
@@ -764,15 +766,15 @@ func TestBridgeMetadata(t *testing.T) {
 			t.Errorf("handler saw %s = %q; want %q", k, got, v)
 		}
 	}
-	if got := framing.First(c.header, "x-head"); got != "h1" {
+	if got := grpcwire.First(c.header, "x-head"); got != "h1" {
 		t.Errorf("header x-head = %q; want h1", got)
 	}
 	st := c.finish()
 	bridgeWantCode(t, st, codes.OK, "")
-	if got := framing.First(c.trailer, "x-tail"); got != "t1" {
+	if got := grpcwire.First(c.trailer, "x-tail"); got != "t1" {
 		t.Errorf("trailer x-tail = %q; want t1", got)
 	}
-	if got := framing.First(c.trailer, "x-tail-bin"); got != "\x00\x01" {
+	if got := grpcwire.First(c.trailer, "x-tail-bin"); got != "\x00\x01" {
 		t.Errorf("trailer x-tail-bin = %q", got)
 	}
 
@@ -784,7 +786,7 @@ func TestBridgeMetadata(t *testing.T) {
 	if st.Code() != codes.FailedPrecondition || st.Message() != bridgeProbeErrMsg {
 		t.Fatalf("status %v %q; want FailedPrecondition %q", st.Code(), st.Message(), bridgeProbeErrMsg)
 	}
-	if got := framing.First(c.trailer, "x-tail"); got != "t1" {
+	if got := grpcwire.First(c.trailer, "x-tail"); got != "t1" {
 		t.Errorf("error trailer x-tail = %q; want t1", got)
 	}
 	bridgeWaitGoroutines(t, base)
@@ -800,7 +802,7 @@ func TestBridgeMessageSizeLimit(t *testing.T) {
 
 	c = bridgeOpen(t, ts.Addr, "/UserManager/CountAlreadyUsers", nil)
 	c.send(&pb.UserRequest{Id: 1})
-	c.data(framing.AppendFrame(nil, framing.FlagData, make([]byte, 17)))
+	c.data(grpcwire.AppendFrame(nil, grpcwire.FlagData, make([]byte, 17)))
 	bridgeWantCode(t, c.finish(), codes.ResourceExhausted, "vs. 16")
 }
 
@@ -870,7 +872,7 @@ func TestBridgeKeepalive(t *testing.T) {
 	if !ok1 || !ok2 {
 		t.Fatal("the stream was cut off though the client answered every ping")
 	}
-	f, err := framing.NewResponseReader(bytes.NewReader(append(prefix, payload...)), 1<<20).Next()
+	f, err := grpcwire.NewResponseReader(bytes.NewReader(append(prefix, payload...)), 1<<20).Next()
 	var r pb.UserResponse
 	if err != nil || proto.Unmarshal(f.Payload, &r) != nil || r.GetUser().GetId() != 4 {
 		t.Fatalf("reply after the pings: %v, %v", &r, err)
@@ -955,8 +957,8 @@ func TestBridgeShutdownCancels(t *testing.T) {
 		if err != nil {
 			continue // cut off: allowed
 		}
-		md, _ := framing.ParseHeaderBlock(f.Payload)
-		if !f.IsTrailer() || framing.StatusFromTrailers(md).Code() != codes.Unavailable {
+		md, _ := grpcwire.ParseHeaderBlock(f.Payload)
+		if !f.IsTrailer() || grpcwire.StatusFromTrailers(md).Code() != codes.Unavailable {
 			t.Fatalf("after shutdown the client got frame %x %q; want Unavailable trailers", f.Flag, f.Payload)
 		}
 	}

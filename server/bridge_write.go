@@ -8,7 +8,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/grpcplay/playground/wasm/framing"
+	"github.com/grpcplay/playground/proto/grpcwire"
 )
 
 // wsWriter writes every WebSocket frame of a bridged stream itself: data,
@@ -55,11 +55,11 @@ func (w *wsWriter) writeGRPC(frames []byte) error {
 	buf := w.getBuf()
 	defer w.putBuf(buf)
 	b := *buf
-	for len(frames) >= framing.PrefixLen {
-		n := framing.PrefixLen + int(binary.BigEndian.Uint32(frames[1:framing.PrefixLen]))
-		b = appendWSFrame(b, wsFinBinary, frames[:framing.PrefixLen])
-		if n > framing.PrefixLen {
-			b = appendWSFrame(b, wsFinBinary, frames[framing.PrefixLen:n])
+	for len(frames) >= grpcwire.PrefixLen {
+		n := grpcwire.PrefixLen + int(binary.BigEndian.Uint32(frames[1:grpcwire.PrefixLen]))
+		b = appendWSFrame(b, wsFinBinary, frames[:grpcwire.PrefixLen])
+		if n > grpcwire.PrefixLen {
+			b = appendWSFrame(b, wsFinBinary, frames[grpcwire.PrefixLen:n])
 		}
 		frames = frames[n:]
 	}

@@ -9,7 +9,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/grpcplay/playground/wasm/framing"
+	"github.com/grpcplay/playground/proto/grpcwire"
 )
 
 // A codec turns a call's messages into frames and back: protobuf, JSON
@@ -35,7 +35,7 @@ func (protoCodec) appendMessage(b []byte, m any, max int) ([]byte, error) {
 	if n > max {
 		return b, tooLarge(n, max)
 	}
-	out, err := proto.MarshalOptions{UseCachedSize: true}.MarshalAppend(framing.AppendPrefix(b, framing.FlagData, n), msg)
+	out, err := proto.MarshalOptions{UseCachedSize: true}.MarshalAppend(grpcwire.AppendPrefix(b, grpcwire.FlagData, n), msg)
 	if err != nil {
 		return b, status.Errorf(codes.Internal, "grpc: error while marshaling: %v", err)
 	}
@@ -63,11 +63,11 @@ func (jsonCodec) appendMessage(b []byte, m any, max int) ([]byte, error) {
 		return b, status.Errorf(codes.Internal, "grpc: cannot marshal %T: not a protobuf message", m)
 	}
 	start := len(b)
-	out, err := protojson.MarshalOptions{}.MarshalAppend(framing.AppendPrefix(b, framing.FlagData, 0), msg)
+	out, err := protojson.MarshalOptions{}.MarshalAppend(grpcwire.AppendPrefix(b, grpcwire.FlagData, 0), msg)
 	if err != nil {
 		return b, status.Errorf(codes.Internal, "grpc: error while marshaling JSON: %v", err)
 	}
-	n := len(out) - start - framing.PrefixLen
+	n := len(out) - start - grpcwire.PrefixLen
 	if n > max {
 		return b, tooLarge(n, max)
 	}
@@ -123,7 +123,7 @@ func (rawCodec) appendMessage(b []byte, m any, max int) ([]byte, error) {
 	if len(msg.b) > max {
 		return b, tooLarge(len(msg.b), max)
 	}
-	return framing.AppendFrame(b, framing.FlagData, msg.b), nil
+	return grpcwire.AppendFrame(b, grpcwire.FlagData, msg.b), nil
 }
 
 func (rawCodec) unmarshal(p []byte, m any) error {

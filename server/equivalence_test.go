@@ -12,8 +12,8 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/grpcplay/playground/pb"
+	"github.com/grpcplay/playground/proto/grpcwire"
 	"github.com/grpcplay/playground/server"
-	"github.com/grpcplay/playground/wasm/framing"
 )
 
 // startImprobable serves UserManager, on a store of its own seeded like
@@ -61,7 +61,7 @@ func TestWebCallsMatchImprobable(t *testing.T) {
 		{"/UserManager/AddUser", webFrames(t, &pb.User{Id: 40, Nickname: "forty", MailAddress: "forty@example.com", UserType: pb.User_GUEST})},
 	}
 	client := h1Client()
-	for _, ctype := range []string{framing.ContentTypeProto, framing.ContentTypeText} {
+	for _, ctype := range []string{grpcwire.ContentTypeProto, grpcwire.ContentTypeText} {
 		for _, origin := range []string{"", other} {
 			var header http.Header
 			if origin != "" {
@@ -72,10 +72,10 @@ func TestWebCallsMatchImprobable(t *testing.T) {
 				a := way{name: "ours " + name, client: client, base: "http://" + ours, ctype: ctype, header: header, proto: 1}.post(t, c.method, c.body)
 				b := way{name: "improbable " + name, client: client, base: "http://" + theirs, ctype: ctype, header: header, proto: 1}.post(t, c.method, c.body)
 				if fmt.Sprint(a.messages) != fmt.Sprint(b.messages) || a.code() != b.code() ||
-					framing.First(a.trailer, framing.HeaderMessage) != framing.First(b.trailer, framing.HeaderMessage) {
+					grpcwire.First(a.trailer, grpcwire.HeaderMessage) != grpcwire.First(b.trailer, grpcwire.HeaderMessage) {
 					t.Errorf("%s: ours %v %s %q; improbable's %v %s %q", name,
-						a.messages, a.code(), framing.First(a.trailer, framing.HeaderMessage),
-						b.messages, b.code(), framing.First(b.trailer, framing.HeaderMessage))
+						a.messages, a.code(), grpcwire.First(a.trailer, grpcwire.HeaderMessage),
+						b.messages, b.code(), grpcwire.First(b.trailer, grpcwire.HeaderMessage))
 				}
 				if got, want := a.resp.Header.Get("Access-Control-Allow-Origin"), b.resp.Header.Get("Access-Control-Allow-Origin"); got != want {
 					t.Errorf("%s: Access-Control-Allow-Origin %q; improbable's %q", name, got, want)

@@ -24,7 +24,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/grpcplay/playground/wasm/framing"
+	"github.com/grpcplay/playground/proto/grpcwire"
 )
 
 // Backend makes a Server the front of another gRPC server: every call of a
@@ -106,7 +106,7 @@ func (f *forwarder) forward(_ any, ss grpc.ServerStream) error {
 		return status.Error(codes.Internal, "forward: the call has no method name")
 	}
 	in, _ := metadata.FromIncomingContext(ctx)
-	if ct, ok := framing.ParseContentType(framing.First(in, framing.HeaderContentType)); ok && ct.Codec != framing.CodecProto {
+	if ct, ok := grpcwire.ParseContentType(grpcwire.First(in, grpcwire.HeaderContentType)); ok && ct.Codec != grpcwire.CodecProto {
 		return errJSONForwarded
 	}
 	ctx, cancel := context.WithCancel(ctx)
@@ -188,9 +188,9 @@ func (f *forwarder) backendError(err error) error {
 // which the front's own call to the backend sets itself.
 func hopHeader(name string) bool {
 	switch name {
-	case framing.HeaderContentType, "user-agent", "te", "connection", "keep-alive", "proxy-connection",
+	case grpcwire.HeaderContentType, "user-agent", "te", "connection", "keep-alive", "proxy-connection",
 		"transfer-encoding", "upgrade", "host", "content-length", "accept-encoding", "http2-settings",
-		framing.HeaderXGRPCWeb, framing.HeaderUserAgent:
+		grpcwire.HeaderXGRPCWeb, grpcwire.HeaderUserAgent:
 		return true
 	}
 	return strings.HasPrefix(name, ":") || strings.HasPrefix(name, "grpc-") || strings.HasPrefix(name, "sec-websocket-")

@@ -28,10 +28,10 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/grpcplay/playground/proto/grpcwire"
 	"github.com/grpcplay/playground/server"
 	"github.com/grpcplay/playground/server/servertest"
 	"github.com/grpcplay/playground/wasm/client"
-	"github.com/grpcplay/playground/wasm/framing"
 )
 
 // The front's tests put it before real backends that are not ours:
@@ -496,7 +496,7 @@ func tool(t *testing.T, name string) string {
 func TestForwardText(t *testing.T) {
 	be := startBackend(t, backendOptions{})
 	front := startFront(t, server.Config{MaxMsgSize: 1 << 20}, server.Backend{Addr: be.addr})
-	w := way{name: "text", client: h1Client(), base: front.URL, ctype: framing.ContentTypeText, proto: 1}
+	w := way{name: "text", client: h1Client(), base: front.URL, ctype: grpcwire.ContentTypeText, proto: 1}
 	res := w.post(t, "/grpc.testing.TestService/UnaryCall", webFrames(t, &testgrpc.SimpleRequest{ResponseSize: 100}))
 	var r testgrpc.SimpleResponse
 	if res.code() != "0" || len(res.messages) != 1 || proto.Unmarshal(res.messages[0], &r) != nil || len(r.GetPayload().GetBody()) != 100 {
@@ -508,8 +508,8 @@ func TestForwardText(t *testing.T) {
 		t.Fatalf("StreamingOutputCall: status %s, %d messages", res.code(), len(res.messages))
 	}
 	res = w.post(t, "/grpc.testing.TestService/UnaryCall", webFrames(t, &testgrpc.SimpleRequest{ResponseStatus: &testgrpc.EchoStatus{Code: 9, Message: "from the backend"}}))
-	if res.code() != "9" || framing.First(res.trailer, framing.HeaderMessage) != "from the backend" {
-		t.Fatalf("a backend status: %s %q", res.code(), framing.First(res.trailer, framing.HeaderMessage))
+	if res.code() != "9" || grpcwire.First(res.trailer, grpcwire.HeaderMessage) != "from the backend" {
+		t.Fatalf("a backend status: %s %q", res.code(), grpcwire.First(res.trailer, grpcwire.HeaderMessage))
 	}
 	res = w.post(t, "/grpc.testing.TestService/UnaryCall", webFrames(t, &testgrpc.SimpleRequest{ResponseSize: 2 << 20}))
 	if res.code() != "8" {
@@ -525,12 +525,12 @@ func TestForwardJSONRefused(t *testing.T) {
 	h2c := h2cClient()
 	pinToNetHTTP(t, h2c, front.URL)
 	for _, w := range []way{
-		{name: "grpc-web+json", client: h1Client(), base: front.URL, ctype: framing.ContentTypeWebJSON, proto: 1},
+		{name: "grpc-web+json", client: h1Client(), base: front.URL, ctype: grpcwire.ContentTypeWebJSON, proto: 1},
 		{name: "grpc+json on our core", client: h2c, base: front.URL, ctype: "application/grpc+json", proto: 2},
 	} {
 		res := w.post(t, "/grpc.testing.TestService/EmptyCall", jsonFrames(`{}`))
-		if res.code() != "12" || !strings.Contains(framing.First(res.trailer, framing.HeaderMessage), "cannot be forwarded") {
-			t.Errorf("%s: status %s %q; want Unimplemented", w.name, res.code(), framing.First(res.trailer, framing.HeaderMessage))
+		if res.code() != "12" || !strings.Contains(grpcwire.First(res.trailer, grpcwire.HeaderMessage), "cannot be forwarded") {
+			t.Errorf("%s: status %s %q; want Unimplemented", w.name, res.code(), grpcwire.First(res.trailer, grpcwire.HeaderMessage))
 		}
 	}
 	cc, err := grpc.NewClient(front.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))

@@ -13,7 +13,7 @@ import (
 	"golang.org/x/net/http2/hpack"
 	"google.golang.org/grpc/credentials"
 
-	"github.com/grpcplay/playground/wasm/framing"
+	"github.com/grpcplay/playground/proto/grpcwire"
 )
 
 // An HTTP/2 connection (cleartext with prior knowledge, or TLS with ALPN
@@ -142,7 +142,7 @@ func firstRequestIsGRPC(b []byte) (native, complete bool) {
 		if mh, ok := f.(*http2.MetaHeadersFrame); ok {
 			for _, hf := range mh.RegularFields() {
 				if hf.Name == "content-type" {
-					ct, ok := framing.ParseContentType(hf.Value)
+					ct, ok := grpcwire.ParseContentType(hf.Value)
 					return ok && !ct.Web, true
 				}
 			}

@@ -23,9 +23,9 @@ import (
 	testgrpc "google.golang.org/grpc/interop/grpc_testing"
 
 	"github.com/grpcplay/playground/pb"
+	"github.com/grpcplay/playground/proto/grpcwire"
 	"github.com/grpcplay/playground/server"
 	"github.com/grpcplay/playground/server/servertest"
-	"github.com/grpcplay/playground/wasm/framing"
 )
 
 // TestNeverReadingStreamEnds: a server stream whose client stops reading is
@@ -35,10 +35,10 @@ func TestNeverReadingStreamEnds(t *testing.T) {
 	probe := newBridgeProbe()
 	ts := bridgeStart(t, server.Config{WriteTimeout: 200 * time.Millisecond}, servertest.WithService(bridgeProbeDesc(), probe))
 	base := bridgeBaseline(t, ts.Addr)
-	for _, ctype := range []string{framing.ContentTypeProto, framing.ContentTypeText, framing.ContentTypeWebJSON} {
+	for _, ctype := range []string{grpcwire.ContentTypeProto, grpcwire.ContentTypeText, grpcwire.ContentTypeWebJSON} {
 		w := way{name: ctype, client: h1Client(), base: ts.URL, ctype: ctype, proto: 1}
 		body := webFrames(t, &pb.UserRequest{Id: 1})
-		if ctype == framing.ContentTypeWebJSON {
+		if ctype == grpcwire.ContentTypeWebJSON {
 			body = jsonFrames(`{"id": 1}`)
 		}
 		resp := w.start(t, "/bridgetest.Probe/Flood", body) // and never read the body
@@ -68,18 +68,18 @@ func TestShutdownTellsCutOffCalls(t *testing.T) {
 		w    func(ts *servertest.Server) way
 	}{
 		{"grpc-web/h1", server.Config{}, func(ts *servertest.Server) way {
-			return way{name: "h1", client: h1Client(), base: ts.URL, ctype: framing.ContentTypeProto, proto: 1}
+			return way{name: "h1", client: h1Client(), base: ts.URL, ctype: grpcwire.ContentTypeProto, proto: 1}
 		}},
 		{"grpc-web-text/h1", server.Config{}, func(ts *servertest.Server) way {
-			return way{name: "text", client: h1Client(), base: ts.URL, ctype: framing.ContentTypeText, proto: 1}
+			return way{name: "text", client: h1Client(), base: ts.URL, ctype: grpcwire.ContentTypeText, proto: 1}
 		}},
 		{"grpc-web/tls-h2", server.Config{TLSCertFile: cert.CertFile, TLSKeyFile: cert.KeyFile}, func(ts *servertest.Server) way {
-			return way{name: "h2", client: tlsClient(cert, false), base: "https://" + ts.Addr, ctype: framing.ContentTypeProto, proto: 2}
+			return way{name: "h2", client: tlsClient(cert, false), base: "https://" + ts.Addr, ctype: grpcwire.ContentTypeProto, proto: 2}
 		}},
 		{"grpc/h2c/net-http", server.Config{}, func(ts *servertest.Server) way {
 			c := h2cClient()
 			pinToNetHTTP(t, c, ts.URL)
-			return way{name: "native", client: c, base: ts.URL, ctype: framing.ContentTypeGRPC, proto: 2}
+			return way{name: "native", client: c, base: ts.URL, ctype: grpcwire.ContentTypeGRPC, proto: 2}
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -116,19 +116,19 @@ func TestShutdownTellsCutOffCalls(t *testing.T) {
 			if w.native() {
 				tr = headerMD(t, resp.Trailer)
 			} else {
-				fr := framing.NewResponseReader(bytes.NewReader(all), 1<<20)
+				fr := grpcwire.NewResponseReader(bytes.NewReader(all), 1<<20)
 				for {
 					f, err := fr.Next()
 					if err != nil {
 						t.Fatalf("no trailer block after shutdown: %v", err)
 					}
 					if f.IsTrailer() {
-						tr, _ = framing.ParseHeaderBlock(f.Payload)
+						tr, _ = grpcwire.ParseHeaderBlock(f.Payload)
 						break
 					}
 				}
 			}
-			st := framing.StatusFromTrailers(tr)
+			st := grpcwire.StatusFromTrailers(tr)
 			if st.Code() != codes.Unavailable || !strings.Contains(st.Message(), "shutting down") {
 				t.Fatalf("cut-off call's status %v %q; want Unavailable: server is shutting down", st.Code(), st.Message())
 			}
@@ -168,7 +168,7 @@ func TestOneAnswerToBadHeaders(t *testing.T) {
 			}
 			w.header.Set(tc.header, tc.value)
 			res := w.post(t, "/UserManager/GetUser", id1)
-			st := framing.StatusFromTrailers(res.trailer)
+			st := grpcwire.StatusFromTrailers(res.trailer)
 			if st.Code() != tc.code || !strings.Contains(st.Message(), tc.msgPart) {
 				t.Errorf("%s, %s: %v %q; want %v with %q", w.name, tc.name, st.Code(), st.Message(), tc.code, tc.msgPart)
 			}
@@ -190,16 +190,16 @@ func TestOneAnswerToBadHeaders(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		md := headerMD(t, resp.Header)
-		if resp.StatusCode == http.StatusOK && len(md[framing.HeaderStatus]) == 0 {
+		if resp.StatusCode == http.StatusOK && len(md[grpcwire.HeaderStatus]) == 0 {
 			d, _ := decodeText(b)
-			fr := framing.NewResponseReader(bytes.NewReader(d), 1<<20)
+			fr := grpcwire.NewResponseReader(bytes.NewReader(d), 1<<20)
 			for f, err := fr.Next(); err == nil; f, err = fr.Next() {
 				if f.IsTrailer() {
-					md, _ = framing.ParseHeaderBlock(f.Payload)
+					md, _ = grpcwire.ParseHeaderBlock(f.Payload)
 				}
 			}
 		}
-		if st := framing.StatusFromTrailers(md); st.Code() != codes.InvalidArgument || !strings.Contains(st.Message(), "base64") {
+		if st := grpcwire.StatusFromTrailers(md); st.Code() != codes.InvalidArgument || !strings.Contains(st.Message(), "base64") {
 			t.Errorf("%s, invalid base64: %v %q; want InvalidArgument", w.name, st.Code(), st.Message())
 		}
 	}
@@ -216,17 +216,17 @@ func TestForeignOriginsRefused(t *testing.T) {
 	id := uint32(100)
 	for _, origin := range []string{"http://evil.example", "null", "http://" + ts.Addr + ".evil.example"} {
 		for _, w := range []way{
-			{name: "grpc-web", client: h1Client(), base: ts.URL, ctype: framing.ContentTypeProto, proto: 1},
-			{name: "grpc-web-text", client: h1Client(), base: ts.URL, ctype: framing.ContentTypeText, proto: 1},
-			{name: "grpc-web/h2c", client: h2cClient(), base: ts.URL, ctype: framing.ContentTypeProto, proto: 2},
-			{name: "grpc/h2c/net-http", client: h2c, base: ts.URL, ctype: framing.ContentTypeGRPC, proto: 2},
+			{name: "grpc-web", client: h1Client(), base: ts.URL, ctype: grpcwire.ContentTypeProto, proto: 1},
+			{name: "grpc-web-text", client: h1Client(), base: ts.URL, ctype: grpcwire.ContentTypeText, proto: 1},
+			{name: "grpc-web/h2c", client: h2cClient(), base: ts.URL, ctype: grpcwire.ContentTypeProto, proto: 2},
+			{name: "grpc/h2c/net-http", client: h2c, base: ts.URL, ctype: grpcwire.ContentTypeGRPC, proto: 2},
 		} {
 			id++
 			w.header = http.Header{"Origin": {origin}}
 			resp := w.start(t, "/UserManager/AddUser", webFrames(t, &pb.User{Id: id, Nickname: "evil", MailAddress: "evil@example.com", UserType: pb.User_NORMAL}))
 			io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
-			st := framing.StatusFromTrailers(headerMD(t, resp.Header))
+			st := grpcwire.StatusFromTrailers(headerMD(t, resp.Header))
 			if resp.StatusCode != http.StatusForbidden || st.Code() != codes.PermissionDenied {
 				t.Errorf("%s from %s: HTTP %d, %v; want 403 and PermissionDenied", w.name, origin, resp.StatusCode, st.Code())
 			}
@@ -239,7 +239,7 @@ func TestForeignOriginsRefused(t *testing.T) {
 		}
 	}
 	// A listed origin's call runs.
-	w := way{name: "listed", client: h1Client(), base: ts.URL, ctype: framing.ContentTypeProto, header: http.Header{"Origin": {listed}}, proto: 1}
+	w := way{name: "listed", client: h1Client(), base: ts.URL, ctype: grpcwire.ContentTypeProto, header: http.Header{"Origin": {listed}}, proto: 1}
 	res := w.post(t, "/UserManager/AddUser", webFrames(t, &pb.User{Id: 999, Nickname: "ok", MailAddress: "ok@example.com", UserType: pb.User_NORMAL}))
 	if res.code() != "0" || res.resp.Header.Get("Access-Control-Allow-Origin") != listed {
 		t.Fatalf("listed origin: status %s, CORS %q", res.code(), res.resp.Header.Get("Access-Control-Allow-Origin"))
@@ -308,7 +308,7 @@ func TestDNSRebinding(t *testing.T) {
 		if code := get(host, "/", nil, ""); code != http.StatusOK {
 			t.Errorf("page for host %s: %d; want 200", host, code)
 		}
-		if code := get(host, "/UserManager/GetUser", id1, framing.ContentTypeProto); code != http.StatusOK {
+		if code := get(host, "/UserManager/GetUser", id1, grpcwire.ContentTypeProto); code != http.StatusOK {
 			t.Errorf("gRPC-Web for host %s: %d; want 200", host, code)
 		}
 	}
@@ -316,10 +316,10 @@ func TestDNSRebinding(t *testing.T) {
 		if code := get(host, "/", nil, ""); code != http.StatusForbidden {
 			t.Errorf("page for host %s: %d; want 403", host, code)
 		}
-		if code := get(host, "/UserManager/GetUser", id1, framing.ContentTypeProto); code != http.StatusForbidden {
+		if code := get(host, "/UserManager/GetUser", id1, grpcwire.ContentTypeProto); code != http.StatusForbidden {
 			t.Errorf("gRPC-Web for host %s: %d; want 403", host, code)
 		}
-		d := websocket.Dialer{Subprotocols: []string{framing.WebSocketProtocol}}
+		d := websocket.Dialer{Subprotocols: []string{grpcwire.WebSocketProtocol}}
 		h := http.Header{"Host": {host}, "Origin": {"http://" + host}}
 		nd := net.Dialer{}
 		d.NetDialContext = func(ctx context.Context, _, _ string) (net.Conn, error) { return nd.DialContext(ctx, "tcp", ts.Addr) }
@@ -396,7 +396,7 @@ func TestSlowBodies(t *testing.T) {
 	drip := bridgeOpen(t, ts.Addr, "/UserManager/CountAlreadyUsers", nil)
 	go func() {
 		for _, b := range frame {
-			if drip.conn.WriteMessage(websocket.BinaryMessage, []byte{framing.WSData, b}) != nil {
+			if drip.conn.WriteMessage(websocket.BinaryMessage, []byte{grpcwire.WSData, b}) != nil {
 				return
 			}
 			time.Sleep(time.Second)
@@ -431,7 +431,7 @@ func TestStreamsPerClient(t *testing.T) {
 	bridgeWantCode(t, c.finish(), codes.ResourceExhausted, "its share")
 
 	// Another address (all of 127/8 is loopback) is served.
-	d := websocket.Dialer{Subprotocols: []string{framing.WebSocketProtocol}, NetDial: func(network, addr string) (net.Conn, error) {
+	d := websocket.Dialer{Subprotocols: []string{grpcwire.WebSocketProtocol}, NetDial: func(network, addr string) (net.Conn, error) {
 		nd := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}}
 		return nd.Dial(network, addr)
 	}}
@@ -441,7 +441,7 @@ func TestStreamsPerClient(t *testing.T) {
 	}
 	t.Cleanup(func() { conn.Close() })
 	other := bridgeClientOn(t, conn)
-	other.write(websocket.BinaryMessage, framing.AppendHeaderBlock(nil, bridgeDefaultHeaders()))
+	other.write(websocket.BinaryMessage, grpcwire.AppendHeaderBlock(nil, bridgeDefaultHeaders()))
 	other.send(&pb.UserRequest{Id: 2})
 	var r pb.UserResponse
 	if !other.recv(&r) || r.GetUser().GetId() != 2 {
@@ -460,19 +460,19 @@ func TestStreamsPerClient(t *testing.T) {
 func TestKeepAliveAfterSlowAndExpiredCalls(t *testing.T) {
 	ts := servertest.Start(t, server.Config{MessageTimeout: 200 * time.Millisecond},
 		servertest.WithService(&testgrpc.TestService_ServiceDesc, interop.NewTestServer()))
-	w := way{name: "h1", client: h1Client(), base: ts.URL, ctype: framing.ContentTypeProto, proto: 1}
+	w := way{name: "h1", client: h1Client(), base: ts.URL, ctype: grpcwire.ContentTypeProto, proto: 1}
 	slow := webFrames(t, &testgrpc.StreamingOutputCallRequest{ResponseParameters: []*testgrpc.ResponseParameters{{Size: 1, IntervalUs: 600_000}}})
 	for i := range 3 {
 		if res := w.post(t, "/grpc.testing.TestService/StreamingOutputCall", slow); res.code() != "0" || len(res.messages) != 1 {
-			t.Fatalf("call %d, slower than the message timeout: status %s %q", i, res.code(), framing.First(res.trailer, framing.HeaderMessage))
+			t.Fatalf("call %d, slower than the message timeout: status %s %q", i, res.code(), grpcwire.First(res.trailer, grpcwire.HeaderMessage))
 		}
 		w.header = http.Header{"Grpc-Timeout": {"100m"}}
 		if res := w.post(t, "/grpc.testing.TestService/StreamingOutputCall", slow); res.code() != "4" {
-			t.Fatalf("call %d, past its deadline: status %s %q; want DeadlineExceeded", i, res.code(), framing.First(res.trailer, framing.HeaderMessage))
+			t.Fatalf("call %d, past its deadline: status %s %q; want DeadlineExceeded", i, res.code(), grpcwire.First(res.trailer, grpcwire.HeaderMessage))
 		}
 		w.header = nil
 		if res := w.post(t, "/grpc.testing.TestService/EmptyCall", webFrames(t, &testgrpc.Empty{})); res.code() != "0" {
-			t.Fatalf("call %d, the next on the connection: status %s %q", i, res.code(), framing.First(res.trailer, framing.HeaderMessage))
+			t.Fatalf("call %d, the next on the connection: status %s %q", i, res.code(), grpcwire.First(res.trailer, grpcwire.HeaderMessage))
 		}
 	}
 }

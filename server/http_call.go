@@ -17,7 +17,7 @@ import (
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 
-	"github.com/grpcplay/playground/wasm/framing"
+	"github.com/grpcplay/playground/proto/grpcwire"
 )
 
 // httpCalls serves the gRPC calls that arrive as HTTP requests, each on a
@@ -43,7 +43,7 @@ type httpCalls struct {
 // ServeHTTP serves one call. Every outcome after the request's method and
 // protocol version were accepted, a refusal included, is a gRPC status.
 func (h *httpCalls) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
-	ct, _ := framing.ParseContentType(r.Header.Get("Content-Type"))
+	ct, _ := grpcwire.ParseContentType(r.Header.Get("Content-Type"))
 	if r.Method != http.MethodPost {
 		rw.Header().Set("Allow", http.MethodPost)
 		http.Error(rw, "gRPC calls are POST requests", http.StatusMethodNotAllowed)
@@ -86,7 +86,7 @@ func (h *httpCalls) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	if t.text {
 		body = &base64Reader{r: r.Body}
 	}
-	t.body = framing.NewRequestReader(body, h.srv.maxMsgSize)
+	t.body = grpcwire.NewRequestReader(body, h.srv.maxMsgSize)
 	t.body.Started, t.body.Begin = t.startMessage, t.beginMessage
 	if !c.clientStreams {
 		// The one request message comes with the request: all of it, and
@@ -136,14 +136,14 @@ type httpCall struct {
 	rc             *http.ResponseController
 	web, text      bool // gRPC-Web (trailers in the body), base64 bodies
 	ctype          string
-	body           *framing.Reader
+	body           *grpcwire.Reader
 	writeTimeout   time.Duration
 	messageTimeout time.Duration
 	start          time.Time // when the request message being read began
 
-	writer      *framing.BatchWriter // a server stream's, from its first message
-	enc         []byte               // base64 output buffer (text)
-	wroteHeader bool                 // the response's headers are written
+	writer      *grpcwire.BatchWriter // a server stream's, from its first message
+	enc         []byte                // base64 output buffer (text)
+	wroteHeader bool                  // the response's headers are written
 
 	readMu      sync.Mutex // orders interruptRead and doneReading
 	readDone    bool
@@ -221,11 +221,11 @@ func (t *httpCall) setHeaders(md metadata.MD) {
 // carry is left out.
 func setHeaderMD(h http.Header, prefix string, md metadata.MD) {
 	for k, vs := range md {
-		if !framing.ValidName(k) {
+		if !grpcwire.ValidName(k) {
 			continue
 		}
 		for _, v := range vs {
-			if ev, ok := framing.EncodeValue(k, v); ok {
+			if ev, ok := grpcwire.EncodeValue(k, v); ok {
 				h[prefix+k] = append(h[prefix+k], ev)
 			}
 		}
@@ -233,10 +233,10 @@ func setHeaderMD(h http.Header, prefix string, md metadata.MD) {
 }
 
 // send implements callTransport: a server stream's messages go through a
-// framing.BatchWriter, which reaches the client without waiting for more.
+// grpcwire.BatchWriter, which reaches the client without waiting for more.
 func (t *httpCall) send(frames []byte) error {
 	if t.writer == nil {
-		t.writer = framing.NewBatchWriter(t.write, webFlushBuffer, nil)
+		t.writer = grpcwire.NewBatchWriter(t.write, webFlushBuffer, nil)
 	}
 	return t.writer.Add(func(b []byte) ([]byte, error) { return append(b, frames...), nil })
 }

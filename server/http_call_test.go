@@ -14,20 +14,20 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/grpcplay/playground/pb"
+	"github.com/grpcplay/playground/proto/grpcwire"
 	"github.com/grpcplay/playground/server"
 	"github.com/grpcplay/playground/server/servertest"
-	"github.com/grpcplay/playground/wasm/framing"
 )
 
 // The gRPC-Web handler's tests post with net/http to a real server on
 // 127.0.0.1, as a browser's fetch would, and read the response's frames
-// with package framing.
+// with package grpcwire.
 
 // webPost posts body (frames) to method as binary gRPC-Web over HTTP/1.1
 // and reads the response whole.
 func webPost(t *testing.T, addr, method string, body []byte, header http.Header) webResult {
 	t.Helper()
-	return way{name: "grpc-web", client: http.DefaultClient, base: "http://" + addr, ctype: framing.ContentTypeProto, header: header, proto: 1}.post(t, method, body)
+	return way{name: "grpc-web", client: http.DefaultClient, base: "http://" + addr, ctype: grpcwire.ContentTypeProto, header: header, proto: 1}.post(t, method, body)
 }
 
 // webStart posts body to method, as a browser's fetch would, and returns
@@ -38,7 +38,7 @@ func webStart(t *testing.T, addr, method string, body []byte, header http.Header
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Content-Type", framing.ContentTypeProto)
+	req.Header.Set("Content-Type", grpcwire.ContentTypeProto)
 	req.Header.Set("X-Grpc-Web", "1")
 	for k, v := range header {
 		req.Header[k] = v
@@ -58,7 +58,7 @@ func webFrames(t *testing.T, msgs ...proto.Message) []byte {
 		if err != nil {
 			t.Fatal(err)
 		}
-		out = framing.AppendFrame(out, framing.FlagData, b)
+		out = grpcwire.AppendFrame(out, grpcwire.FlagData, b)
 	}
 	return out
 }
@@ -104,14 +104,14 @@ func TestWebCalls(t *testing.T) {
 		{"frame over the limit", "/UserManager/GetUser", []byte{0, 0x01, 0, 0, 0}, "8", "[]", "larger than max"},
 		{"compressed frame", "/UserManager/GetUser", []byte{1, 0, 0, 0, 0}, "12", "[]", "compressed"},
 		{"trailer frame in a request", "/UserManager/GetUser", []byte{0x80, 0, 0, 0, 0}, "3", "[]", "flag"},
-		{"request that is not protobuf", "/UserManager/GetUser", framing.AppendFrame(nil, framing.FlagData, []byte{0xff, 0xff}), "13", "[]", "unmarshal"},
+		{"request that is not protobuf", "/UserManager/GetUser", grpcwire.AppendFrame(nil, grpcwire.FlagData, []byte{0xff, 0xff}), "13", "[]", "unmarshal"},
 	}
 	for _, w := range waysTo(t, ts.Addr, other, tts.Addr, cert) {
 		t.Run(w.name, func(t *testing.T) {
 			for _, tc := range tests {
 				res := w.post(t, tc.method, tc.body)
-				if res.code() != tc.code || fmt.Sprint(users(res)) != tc.ids || !strings.Contains(framing.First(res.trailer, framing.HeaderMessage), tc.msgPart) {
-					t.Errorf("%s: status %s %q, users %v; want %s %q, %s", tc.name, res.code(), framing.First(res.trailer, framing.HeaderMessage), users(res), tc.code, tc.msgPart, tc.ids)
+				if res.code() != tc.code || fmt.Sprint(users(res)) != tc.ids || !strings.Contains(grpcwire.First(res.trailer, grpcwire.HeaderMessage), tc.msgPart) {
+					t.Errorf("%s: status %s %q, users %v; want %s %q, %s", tc.name, res.code(), grpcwire.First(res.trailer, grpcwire.HeaderMessage), users(res), tc.code, tc.msgPart, tc.ids)
 				}
 				if ct := res.resp.Header.Get("Content-Type"); ct != w.ctype {
 					t.Errorf("%s: content-type %q; want %q", tc.name, ct, w.ctype)
@@ -132,7 +132,7 @@ func TestWebCalls(t *testing.T) {
 
 // TestWebCallMetadata: request headers reach the handler as metadata, the
 // handler's header metadata comes back as response headers and its
-// trailers in the trailer block, "-bin" values base64 on the framing.
+// trailers in the trailer block, "-bin" values base64 on the grpcwire.
 func TestWebCallMetadata(t *testing.T) {
 	ts := bridgeStart(t, server.Config{}, servertest.WithService(bridgeProbeDesc(), newBridgeProbe()))
 	header := http.Header{
@@ -154,21 +154,21 @@ func TestWebCallMetadata(t *testing.T) {
 			t.Errorf("handler saw %s = %q; want %q", k, got, want)
 		}
 	}
-	if seen.Get("content-type") != framing.ContentTypeProto || seen.Get("grpc-timeout") != "" || !strings.HasPrefix(seen.Get("peer"), "127.0.0.1:") {
+	if seen.Get("content-type") != grpcwire.ContentTypeProto || seen.Get("grpc-timeout") != "" || !strings.HasPrefix(seen.Get("peer"), "127.0.0.1:") {
 		t.Errorf("handler saw content-type %q, grpc-timeout %q, peer %q", seen.Get("content-type"), seen.Get("grpc-timeout"), seen.Get("peer"))
 	}
 	if got := res.resp.Header.Get("X-Head"); got != "h1" {
 		t.Errorf("response header x-head = %q; want h1", got)
 	}
-	if framing.First(res.trailer, "x-tail") != "t1" || framing.First(res.trailer, "x-tail-bin") != "\x00\x01" {
+	if grpcwire.First(res.trailer, "x-tail") != "t1" || grpcwire.First(res.trailer, "x-tail-bin") != "\x00\x01" {
 		t.Errorf("trailers %v", res.trailer)
 	}
 
 	// A failure before any message: a trailers-only response, the status
 	// message kept byte for byte, the handler's metadata with it.
 	res = webPost(t, ts.Addr, "/bridgetest.Probe/Echo", webFrames(t, &pb.UserRequest{Id: 13}), nil)
-	st := framing.StatusFromTrailers(res.trailer)
-	if st.Code() != codes.FailedPrecondition || st.Message() != bridgeProbeErrMsg || framing.First(res.trailer, "x-head") != "h1" || framing.First(res.trailer, "x-tail") != "t1" {
+	st := grpcwire.StatusFromTrailers(res.trailer)
+	if st.Code() != codes.FailedPrecondition || st.Message() != bridgeProbeErrMsg || grpcwire.First(res.trailer, "x-head") != "h1" || grpcwire.First(res.trailer, "x-tail") != "t1" {
 		t.Fatalf("failed Echo: %v %q, metadata %v", st.Code(), st.Message(), res.trailer)
 	}
 }
@@ -179,7 +179,7 @@ func TestWebCallClientGone(t *testing.T) {
 	probe := newBridgeProbe()
 	ts := bridgeStart(t, server.Config{}, servertest.WithService(bridgeProbeDesc(), probe))
 	resp := webStart(t, ts.Addr, "/bridgetest.Probe/Flood", webFrames(t, &pb.UserRequest{Id: 1}), nil)
-	if _, err := framing.NewResponseReader(resp.Body, 1<<20).Next(); err != nil {
+	if _, err := grpcwire.NewResponseReader(resp.Body, 1<<20).Next(); err != nil {
 		t.Fatalf("first message: %v", err)
 	}
 	resp.Body.Close() // the client goes away mid-stream
@@ -201,7 +201,7 @@ func TestWebCallStreamsMessageByMessage(t *testing.T) {
 	ts := bridgeStart(t, server.Config{}, servertest.WithService(bridgeProbeDesc(), probe))
 	base := bridgeBaseline(t, ts.Addr)
 	resp := webStart(t, ts.Addr, "/bridgetest.Probe/Hold", nil, nil)
-	f, err := framing.NewResponseReader(resp.Body, 1<<20).Next()
+	f, err := grpcwire.NewResponseReader(resp.Body, 1<<20).Next()
 	var r pb.UserResponse
 	if err != nil || proto.Unmarshal(f.Payload, &r) != nil || r.GetMessage() != "holding" {
 		t.Fatalf("first message while the handler holds: %q, %v", f.Payload, err)

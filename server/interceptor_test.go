@@ -16,9 +16,9 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/grpcplay/playground/pb"
+	"github.com/grpcplay/playground/proto/grpcwire"
 	"github.com/grpcplay/playground/server"
 	"github.com/grpcplay/playground/server/servertest"
-	"github.com/grpcplay/playground/wasm/framing"
 )
 
 // callRecord is what an interceptor saw of one call.
@@ -153,7 +153,7 @@ func TestInterceptorsOnEveryPath(t *testing.T) {
 	post := func(w way) func(string, []byte) (codes.Code, string) {
 		return func(method string, req []byte) (codes.Code, string) {
 			res := w.post(t, method, req)
-			st := framing.StatusFromTrailers(res.trailer)
+			st := grpcwire.StatusFromTrailers(res.trailer)
 			return st.Code(), st.Message()
 		}
 	}
@@ -195,9 +195,9 @@ func TestInterceptorsOnEveryPath(t *testing.T) {
 				st := status.Convert(err)
 				return st.Code(), st.Message()
 			}},
-		{name: "native gRPC on our core", protocol: "grpc", unary: post(way{name: "h2c", client: h2c, base: ts.URL, ctype: framing.ContentTypeGRPC, proto: 2})},
-		{name: "gRPC-Web", protocol: "grpc-web", unary: post(way{name: "grpc-web", client: http.DefaultClient, base: ts.URL, ctype: framing.ContentTypeProto, proto: 1})},
-		{name: "gRPC-Web text", protocol: "grpc-web-text", unary: post(way{name: "grpc-web-text", client: http.DefaultClient, base: ts.URL, ctype: framing.ContentTypeText, proto: 1})},
+		{name: "native gRPC on our core", protocol: "grpc", unary: post(way{name: "h2c", client: h2c, base: ts.URL, ctype: grpcwire.ContentTypeGRPC, proto: 2})},
+		{name: "gRPC-Web", protocol: "grpc-web", unary: post(way{name: "grpc-web", client: http.DefaultClient, base: ts.URL, ctype: grpcwire.ContentTypeProto, proto: 1})},
+		{name: "gRPC-Web text", protocol: "grpc-web-text", unary: post(way{name: "grpc-web-text", client: http.DefaultClient, base: ts.URL, ctype: grpcwire.ContentTypeText, proto: 1})},
 		{name: "WebSocket bridge", protocol: "grpc-websockets", unary: func(method string, _ []byte) (codes.Code, string) { return bridge(method) }, stream: bridge},
 	}
 	for _, p := range paths {

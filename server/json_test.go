@@ -13,16 +13,16 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/grpcplay/playground/pb"
+	"github.com/grpcplay/playground/proto/grpcwire"
 	"github.com/grpcplay/playground/server"
 	"github.com/grpcplay/playground/server/servertest"
-	"github.com/grpcplay/playground/wasm/framing"
 )
 
 // jsonFrames frames JSON messages as gRPC's +json content types carry them.
 func jsonFrames(msgs ...string) []byte {
 	var out []byte
 	for _, m := range msgs {
-		out = framing.AppendFrame(out, framing.FlagData, []byte(m))
+		out = grpcwire.AppendFrame(out, grpcwire.FlagData, []byte(m))
 	}
 	return out
 }
@@ -38,7 +38,7 @@ func TestJSONCalls(t *testing.T) {
 	pinToNetHTTP(t, h2cNative, "http://"+ts.Addr)
 	tlsNative := tlsClient(cert, false)
 	pinToNetHTTP(t, tlsNative, "https://"+tts.Addr)
-	const webJSON, grpcJSON = framing.ContentTypeWebJSON, "application/grpc+json"
+	const webJSON, grpcJSON = grpcwire.ContentTypeWebJSON, "application/grpc+json"
 	ways := []way{
 		{name: "grpc-web+json/h1", client: h1Client(), base: "http://" + ts.Addr, ctype: webJSON, proto: 1},
 		{name: "grpc-web+json/h2c", client: h2cClient(), base: "http://" + ts.Addr, ctype: webJSON, proto: 2},
@@ -73,8 +73,8 @@ func TestJSONCalls(t *testing.T) {
 					}
 					names = append(names, r.GetUser().GetNickname())
 				}
-				if res.code() != tc.code || fmt.Sprint(names) != tc.replies || !strings.Contains(framing.First(res.trailer, framing.HeaderMessage), tc.msgPart) {
-					t.Errorf("%s: status %s %q, replies %v; want %s %q, %s", tc.name, res.code(), framing.First(res.trailer, framing.HeaderMessage), names, tc.code, tc.msgPart, tc.replies)
+				if res.code() != tc.code || fmt.Sprint(names) != tc.replies || !strings.Contains(grpcwire.First(res.trailer, grpcwire.HeaderMessage), tc.msgPart) {
+					t.Errorf("%s: status %s %q, replies %v; want %s %q, %s", tc.name, res.code(), grpcwire.First(res.trailer, grpcwire.HeaderMessage), names, tc.code, tc.msgPart, tc.replies)
 				}
 				if ct := res.resp.Header.Get("Content-Type"); ct != w.ctype {
 					t.Errorf("%s: content-type %q", tc.name, ct)

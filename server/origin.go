@@ -11,7 +11,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
-	"github.com/grpcplay/playground/wasm/framing"
+	"github.com/grpcplay/playground/proto/grpcwire"
 )
 
 // originPolicy decides who may call, on every HTTP request: which Host
@@ -105,7 +105,7 @@ func (p *originPolicy) cors(next http.Handler) http.Handler {
 		AllowOriginFunc: p.isListed,
 		AllowedMethods:  []string{http.MethodPost},
 		AllowedHeaders:  []string{"*"},
-		ExposedHeaders:  []string{framing.HeaderStatus, framing.HeaderMessage, framing.HeaderStatusDetails, "*"},
+		ExposedHeaders:  []string{grpcwire.HeaderStatus, grpcwire.HeaderMessage, grpcwire.HeaderStatusDetails, "*"},
 		MaxAge:          600,
 	}).Handler(next)
 }
@@ -115,7 +115,7 @@ func (p *originPolicy) cors(next http.Handler) http.Handler {
 // those.
 func refuseOrigin(w http.ResponseWriter, r *http.Request) {
 	md := metadata.MD{}
-	framing.AppendStatus(md, status.Newf(codes.PermissionDenied, "origin %q may not call this server: it is neither the page's own nor listed in -allowed-origins", r.Header.Get("Origin")))
+	grpcwire.AppendStatus(md, status.Newf(codes.PermissionDenied, "origin %q may not call this server: it is neither the page's own nor listed in -allowed-origins", r.Header.Get("Origin")))
 	h := w.Header()
 	setHeaderMD(h, "", md)
 	http.Error(w, "forbidden origin", http.StatusForbidden)

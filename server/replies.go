@@ -7,7 +7,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
-	"github.com/grpcplay/playground/wasm/framing"
+	"github.com/grpcplay/playground/proto/grpcwire"
 )
 
 // replies builds what calls send back, for every call of a Server: header
@@ -26,11 +26,11 @@ type replies struct {
 
 func newReplies(maxMsgSize int) *replies {
 	r := &replies{maxMsgSize: maxMsgSize, okStatus: status.New(codes.OK, "")}
-	r.headerFrame = framing.AppendFrame(nil, framing.FlagTrailer,
-		framing.AppendHeaderBlock(nil, metadata.MD{framing.HeaderContentType: {framing.ContentTypeProto}}))
+	r.headerFrame = grpcwire.AppendFrame(nil, grpcwire.FlagTrailer,
+		grpcwire.AppendHeaderBlock(nil, metadata.MD{grpcwire.HeaderContentType: {grpcwire.ContentTypeProto}}))
 	ok := metadata.MD{}
-	framing.AppendStatus(ok, r.okStatus)
-	r.okTrailerFrame = framing.AppendFrame(nil, framing.FlagTrailer, framing.AppendHeaderBlock(nil, ok))
+	grpcwire.AppendStatus(ok, r.okStatus)
+	r.okTrailerFrame = grpcwire.AppendFrame(nil, grpcwire.FlagTrailer, grpcwire.AppendHeaderBlock(nil, ok))
 	return r
 }
 
@@ -41,8 +41,8 @@ func (r *replies) appendHeader(out []byte, md metadata.MD) []byte {
 		return append(out, r.headerFrame...)
 	}
 	h := outgoingMD(md, len(md)+1)
-	h[framing.HeaderContentType] = []string{framing.ContentTypeProto}
-	return framing.AppendFrame(out, framing.FlagTrailer, framing.AppendHeaderBlock(nil, h))
+	h[grpcwire.HeaderContentType] = []string{grpcwire.ContentTypeProto}
+	return grpcwire.AppendFrame(out, grpcwire.FlagTrailer, grpcwire.AppendHeaderBlock(nil, h))
 }
 
 // appendTrailer appends the trailer block frame: md and st.
@@ -50,14 +50,14 @@ func (r *replies) appendTrailer(out []byte, md metadata.MD, st *status.Status) [
 	if len(md) == 0 && st.Code() == codes.OK {
 		return append(out, r.okTrailerFrame...)
 	}
-	return framing.AppendFrame(out, framing.FlagTrailer, framing.AppendHeaderBlock(nil, trailerMD(md, st)))
+	return grpcwire.AppendFrame(out, grpcwire.FlagTrailer, grpcwire.AppendHeaderBlock(nil, trailerMD(md, st)))
 }
 
 // trailerMD is the trailers of a call that ends with st: md and the
 // status's own fields.
 func trailerMD(md metadata.MD, st *status.Status) metadata.MD {
 	t := outgoingMD(md, len(md)+3)
-	framing.AppendStatus(t, st)
+	grpcwire.AppendStatus(t, st)
 	return t
 }
 
@@ -67,7 +67,7 @@ func outgoingMD(md metadata.MD, size int) metadata.MD {
 	out := make(metadata.MD, size)
 	for k, v := range md {
 		switch k {
-		case framing.HeaderContentType, framing.HeaderStatus, framing.HeaderMessage, framing.HeaderStatusDetails:
+		case grpcwire.HeaderContentType, grpcwire.HeaderStatus, grpcwire.HeaderMessage, grpcwire.HeaderStatusDetails:
 			continue
 		}
 		out[k] = v

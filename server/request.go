@@ -9,7 +9,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
-	"github.com/grpcplay/playground/wasm/framing"
+	"github.com/grpcplay/playground/proto/grpcwire"
 )
 
 // parseRequest reads a call's request headers, whatever carried them
@@ -26,26 +26,26 @@ import (
 // What it refuses gets a status error for the client.
 func parseRequest(md metadata.MD, authority string) (callRequest, error) {
 	req := callRequest{md: md, timeout: -1, codec: protoCodec{}}
-	ct := framing.ContentType{Web: true, Codec: framing.CodecProto}
-	if v := framing.First(md, framing.HeaderContentType); v != "" {
+	ct := grpcwire.ContentType{Web: true, Codec: grpcwire.CodecProto}
+	if v := grpcwire.First(md, grpcwire.HeaderContentType); v != "" {
 		var ok bool
-		if ct, ok = framing.ParseContentType(v); !ok {
+		if ct, ok = grpcwire.ParseContentType(v); !ok {
 			return req, status.Errorf(codes.InvalidArgument, "content-type %q is neither gRPC nor gRPC-Web", v)
 		}
 	}
 	switch ct.Codec {
-	case framing.CodecProto:
-	case framing.CodecJSON:
+	case grpcwire.CodecProto:
+	case grpcwire.CodecJSON:
 		req.codec = jsonCodec{}
 	default:
-		return req, status.Errorf(codes.Unimplemented, "content-type %q: messages encoded as %q are not supported; use proto or json", framing.First(md, framing.HeaderContentType), ct.Codec)
+		return req, status.Errorf(codes.Unimplemented, "content-type %q: messages encoded as %q are not supported; use proto or json", grpcwire.First(md, grpcwire.HeaderContentType), ct.Codec)
 	}
 	req.protocol = protocolName(ct)
-	if enc := framing.First(md, framing.HeaderEncoding); enc != "" && enc != "identity" {
+	if enc := grpcwire.First(md, grpcwire.HeaderEncoding); enc != "" && enc != "identity" {
 		return req, status.Errorf(codes.Unimplemented, "grpc-encoding %q is not supported: send messages uncompressed", enc)
 	}
-	if v := framing.First(md, framing.HeaderTimeout); v != "" {
-		d, err := framing.DecodeTimeout(v)
+	if v := grpcwire.First(md, grpcwire.HeaderTimeout); v != "" {
+		d, err := grpcwire.DecodeTimeout(v)
 		if err != nil {
 			return req, status.Error(codes.InvalidArgument, err.Error())
 		}
@@ -61,7 +61,7 @@ func parseRequest(md metadata.MD, authority string) (callRequest, error) {
 }
 
 // protocolName names a content type's protocol for Protocol.
-func protocolName(ct framing.ContentType) string {
+func protocolName(ct grpcwire.ContentType) string {
 	p := "grpc"
 	switch {
 	case ct.Text:
@@ -69,7 +69,7 @@ func protocolName(ct framing.ContentType) string {
 	case ct.Web:
 		p = "grpc-web"
 	}
-	if ct.Codec == framing.CodecJSON {
+	if ct.Codec == grpcwire.CodecJSON {
 		p += "+json"
 	}
 	return p
@@ -81,8 +81,8 @@ func protocolName(ct framing.ContentType) string {
 // handlers too).
 func reservedRequestHeader(name string) bool {
 	switch name {
-	case framing.HeaderTimeout, framing.HeaderEncoding, framing.HeaderAcceptEncoding, "grpc-message-type",
-		framing.HeaderStatus, framing.HeaderMessage, framing.HeaderStatusDetails,
+	case grpcwire.HeaderTimeout, grpcwire.HeaderEncoding, grpcwire.HeaderAcceptEncoding, "grpc-message-type",
+		grpcwire.HeaderStatus, grpcwire.HeaderMessage, grpcwire.HeaderStatusDetails,
 		"te", "host", "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade",
 		"content-length", "http2-settings":
 		return true
@@ -97,7 +97,7 @@ func httpRequestMD(h http.Header) (metadata.MD, error) {
 	for k, vs := range h {
 		name := strings.ToLower(k)
 		for _, v := range vs {
-			dv, err := framing.DecodeValue(name, v)
+			dv, err := grpcwire.DecodeValue(name, v)
 			if err != nil {
 				return md, status.Errorf(codes.InvalidArgument, "header %v", err)
 			}

@@ -31,9 +31,9 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/grpcplay/playground/pb"
+	"github.com/grpcplay/playground/proto/grpcwire"
 	"github.com/grpcplay/playground/server/store"
 	"github.com/grpcplay/playground/static"
-	"github.com/grpcplay/playground/wasm/framing"
 )
 
 // maxHeaderBytes bounds a request's headers on every path: HTTP/1.1,
@@ -287,7 +287,7 @@ func isWebSocketUpgrade(r *http.Request) bool {
 
 // isGRPC reports whether r is a gRPC or gRPC-Web call, by its content type.
 func isGRPC(r *http.Request) bool {
-	_, ok := framing.ParseContentType(r.Header.Get("Content-Type"))
+	_, ok := grpcwire.ParseContentType(r.Header.Get("Content-Type"))
 	return ok
 }
 

@@ -18,9 +18,9 @@ import (
 	reflectv1 "google.golang.org/grpc/reflection/grpc_reflection_v1"
 
 	"github.com/grpcplay/playground/pb"
+	"github.com/grpcplay/playground/proto/grpcwire"
 	"github.com/grpcplay/playground/server"
 	"github.com/grpcplay/playground/server/servertest"
-	"github.com/grpcplay/playground/wasm/framing"
 )
 
 // tlsPeerProbe is an interceptor that records the peer of the last call.
@@ -108,14 +108,14 @@ func TestTLSWebAndBridge(t *testing.T) {
 		t.Fatalf("page over TLS: HTTP/%d %d", resp.ProtoMajor, resp.StatusCode)
 	}
 
-	d := websocket.Dialer{Subprotocols: []string{framing.WebSocketProtocol}, TLSClientConfig: &tls.Config{RootCAs: cert.Pool}, HandshakeTimeout: 10 * time.Second}
+	d := websocket.Dialer{Subprotocols: []string{grpcwire.WebSocketProtocol}, TLSClientConfig: &tls.Config{RootCAs: cert.Pool}, HandshakeTimeout: 10 * time.Second}
 	conn, _, err := d.Dial("wss://"+ts.Addr+"/UserManager/GetUsersByIds", nil)
 	if err != nil {
 		t.Fatalf("wss handshake: %v", err)
 	}
 	t.Cleanup(func() { conn.Close() })
 	c := bridgeClientOn(t, conn)
-	c.write(websocket.BinaryMessage, framing.AppendHeaderBlock(nil, bridgeDefaultHeaders()))
+	c.write(websocket.BinaryMessage, grpcwire.AppendHeaderBlock(nil, bridgeDefaultHeaders()))
 	c.send(&pb.UserRequest{Id: 6})
 	var r pb.UserResponse
 	if !c.recv(&r) || r.GetUser().GetNickname() != "Saru" {

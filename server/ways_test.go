@@ -14,8 +14,8 @@ import (
 
 	"google.golang.org/grpc/metadata"
 
+	"github.com/grpcplay/playground/proto/grpcwire"
 	"github.com/grpcplay/playground/server/servertest"
-	"github.com/grpcplay/playground/wasm/framing"
 )
 
 // A way is one way a gRPC call reaches the server over HTTP: a protocol
@@ -31,8 +31,8 @@ type way struct {
 	proto  int         // the HTTP major version the response must come with
 }
 
-func (w way) text() bool   { return strings.HasPrefix(w.ctype, framing.ContentTypeText) }
-func (w way) native() bool { ct, _ := framing.ParseContentType(w.ctype); return !ct.Web }
+func (w way) text() bool   { return strings.HasPrefix(w.ctype, grpcwire.ContentTypeText) }
+func (w way) native() bool { ct, _ := grpcwire.ParseContentType(w.ctype); return !ct.Web }
 
 // h1Client speaks HTTP/1.1 only.
 func h1Client() *http.Client {
@@ -88,16 +88,16 @@ func waysTo(t *testing.T, addr, origin, tlsAddr string, cert *servertest.Certifi
 	cross := http.Header{"Origin": {origin}}
 	plain, secure := "http://"+addr, "https://"+tlsAddr
 	return []way{
-		{name: "grpc-web/h1", client: h1, base: plain, ctype: framing.ContentTypeProto, proto: 1},
-		{name: "grpc-web-text/h1", client: h1, base: plain, ctype: framing.ContentTypeText, proto: 1},
-		{name: "grpc-web/h1/cross-origin", client: h1, base: plain, ctype: framing.ContentTypeProto, header: cross, proto: 1},
-		{name: "grpc-web-text/h1/cross-origin", client: h1, base: plain, ctype: framing.ContentTypeText, header: cross, proto: 1},
-		{name: "grpc-web/h2c", client: h2c, base: plain, ctype: framing.ContentTypeProto, proto: 2},
-		{name: "grpc-web-text/h2c", client: h2c, base: plain, ctype: framing.ContentTypeText, proto: 2},
-		{name: "grpc/h2c/net-http", client: h2cNative, base: plain, ctype: framing.ContentTypeGRPC, proto: 2},
-		{name: "grpc-web/tls-h2", client: tls2, base: secure, ctype: framing.ContentTypeProto, proto: 2},
-		{name: "grpc-web-text/tls-h1", client: tls1, base: secure, ctype: framing.ContentTypeText, proto: 1},
-		{name: "grpc/tls-h2/net-http", client: tlsNative, base: secure, ctype: framing.ContentTypeGRPC, proto: 2},
+		{name: "grpc-web/h1", client: h1, base: plain, ctype: grpcwire.ContentTypeProto, proto: 1},
+		{name: "grpc-web-text/h1", client: h1, base: plain, ctype: grpcwire.ContentTypeText, proto: 1},
+		{name: "grpc-web/h1/cross-origin", client: h1, base: plain, ctype: grpcwire.ContentTypeProto, header: cross, proto: 1},
+		{name: "grpc-web-text/h1/cross-origin", client: h1, base: plain, ctype: grpcwire.ContentTypeText, header: cross, proto: 1},
+		{name: "grpc-web/h2c", client: h2c, base: plain, ctype: grpcwire.ContentTypeProto, proto: 2},
+		{name: "grpc-web-text/h2c", client: h2c, base: plain, ctype: grpcwire.ContentTypeText, proto: 2},
+		{name: "grpc/h2c/net-http", client: h2cNative, base: plain, ctype: grpcwire.ContentTypeGRPC, proto: 2},
+		{name: "grpc-web/tls-h2", client: tls2, base: secure, ctype: grpcwire.ContentTypeProto, proto: 2},
+		{name: "grpc-web-text/tls-h1", client: tls1, base: secure, ctype: grpcwire.ContentTypeText, proto: 1},
+		{name: "grpc/tls-h2/net-http", client: tlsNative, base: secure, ctype: grpcwire.ContentTypeGRPC, proto: 2},
 	}
 }
 
@@ -110,7 +110,7 @@ type webResult struct {
 	trailer metadata.MD
 }
 
-func (r webResult) code() string { return framing.First(r.trailer, framing.HeaderStatus) }
+func (r webResult) code() string { return grpcwire.First(r.trailer, grpcwire.HeaderStatus) }
 
 // post makes a call of method with body (frames) and reads the response.
 func (w way) post(t *testing.T, method string, body []byte) webResult {
@@ -134,7 +134,7 @@ func (w way) post(t *testing.T, method string, body []byte) webResult {
 		}
 	}
 	res := webResult{resp: resp}
-	fr := framing.NewResponseReader(bytes.NewReader(raw), 1<<24)
+	fr := grpcwire.NewResponseReader(bytes.NewReader(raw), 1<<24)
 	for {
 		f, err := fr.Next()
 		if err == io.EOF {
@@ -147,7 +147,7 @@ func (w way) post(t *testing.T, method string, body []byte) webResult {
 			if w.native() {
 				t.Fatalf("%s: a trailer block in a gRPC body", w.name)
 			}
-			if res.trailer, err = framing.ParseHeaderBlock(f.Payload); err != nil {
+			if res.trailer, err = grpcwire.ParseHeaderBlock(f.Payload); err != nil {
 				t.Fatal(err)
 			}
 			continue
@@ -202,7 +202,7 @@ func headerMD(t *testing.T, h http.Header) metadata.MD {
 	for k, vs := range h {
 		name := strings.ToLower(k)
 		for _, v := range vs {
-			dv, err := framing.DecodeValue(name, v)
+			dv, err := grpcwire.DecodeValue(name, v)
 			if err != nil {
 				t.Fatal(err)
 			}

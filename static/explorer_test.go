@@ -19,7 +19,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/grpcplay/playground/pb"
-	"github.com/grpcplay/playground/wasm/explorer/explorertest"
+	"github.com/grpcplay/playground/server/servertest/explorertest"
 )
 
 // ex scopes a CSS selector to the explorer.

@@ -9,7 +9,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/grpcplay/playground/wasm/explorer/explorertest"
+	"github.com/grpcplay/playground/server/servertest/explorertest"
 )
 
 func TestPageFitsAPhone(t *testing.T) {

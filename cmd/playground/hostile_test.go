@@ -18,7 +18,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/grpcplay/playground/pb"
-	"github.com/grpcplay/playground/wasm/framing"
+	"github.com/grpcplay/playground/proto/grpcwire"
 )
 
 // rssBound is the most resident memory the server may reach under the
@@ -60,7 +60,7 @@ func floodFrame(t *testing.T) []byte {
 	bulk := make([]byte, 1<<20)
 	rand.Read(bulk)
 	b = protowire.AppendBytes(protowire.AppendTag(b, 99, protowire.BytesType), bulk)
-	return framing.AppendFrame(nil, framing.FlagData, b)
+	return grpcwire.AppendFrame(nil, grpcwire.FlagData, b)
 }
 
 // TestFloodsStayBounded: requests whose bodies stream without end and
@@ -83,11 +83,11 @@ func TestFloodsStayBounded(t *testing.T) {
 		tr                  http.RoundTripper
 		chunk               []byte
 	}{
-		{"grpc-web-text", framing.ContentTypeText, "", http.DefaultTransport, text},
-		{"grpc-web cross-origin", framing.ContentTypeProto, other, http.DefaultTransport, frame},
-		{"grpc-web-text cross-origin", framing.ContentTypeText, other, http.DefaultTransport, text},
-		{"grpc-web", framing.ContentTypeProto, "", http.DefaultTransport, frame},
-		{"grpc-web over h2c", framing.ContentTypeProto, "", h2c, frame},
+		{"grpc-web-text", grpcwire.ContentTypeText, "", http.DefaultTransport, text},
+		{"grpc-web cross-origin", grpcwire.ContentTypeProto, other, http.DefaultTransport, frame},
+		{"grpc-web-text cross-origin", grpcwire.ContentTypeText, other, http.DefaultTransport, text},
+		{"grpc-web", grpcwire.ContentTypeProto, "", http.DefaultTransport, frame},
+		{"grpc-web over h2c", grpcwire.ContentTypeProto, "", h2c, frame},
 	}
 	native, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {

@@ -6,7 +6,7 @@ import (
 
 	"google.golang.org/grpc/metadata"
 
-	"github.com/grpcplay/playground/wasm/framing"
+	"github.com/grpcplay/playground/proto/grpcwire"
 )
 
 // headerFlag is the repeatable -H 'name: value' flag: request metadata.
@@ -44,7 +44,7 @@ func parseHeader(s string) (name, value string, err error) {
 		return "", "", err
 	}
 	if strings.HasSuffix(name, "-bin") {
-		raw, err := framing.DecodeValue(name, value)
+		raw, err := grpcwire.DecodeValue(name, value)
 		if err != nil {
 			return "", "", fmt.Errorf("%s: value is not base64: %w", name, err)
 		}
@@ -78,7 +78,7 @@ func checkHeaderName(name string) error {
 		return fmt.Errorf("metadata name %q: set by the WebSocket handshake", name)
 	}
 	switch name {
-	case framing.HeaderContentType, framing.HeaderXGRPCWeb, framing.HeaderUserAgent, "user-agent",
+	case grpcwire.HeaderContentType, grpcwire.HeaderXGRPCWeb, grpcwire.HeaderUserAgent, "user-agent",
 		"te", "host", "connection", "upgrade", "content-length", "transfer-encoding", "keep-alive":
 		return fmt.Errorf("metadata name %q: set by the transport itself", name)
 	}

@@ -16,8 +16,8 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/grpcplay/playground/pb"
+	"github.com/grpcplay/playground/proto/grpcwire"
 	"github.com/grpcplay/playground/wasm/client"
-	"github.com/grpcplay/playground/wasm/framing"
 )
 
 // transports are the two ways a Conn can carry unary and server-streaming
@@ -74,11 +74,11 @@ func TestTrailersOnly(t *testing.T) {
 	if !strings.Contains(status.Convert(err).Message(), "id") {
 		t.Errorf("message %q does not name the id", status.Convert(err).Message())
 	}
-	if framing.First(tr, framing.HeaderStatus) != "3" {
+	if grpcwire.First(tr, grpcwire.HeaderStatus) != "3" {
 		t.Errorf("trailers %v, want grpc-status 3", tr)
 	}
-	if framing.First(hdr, framing.HeaderContentType) != framing.ContentTypeProto || framing.First(hdr, framing.HeaderStatus) != "3" {
-		t.Errorf("trailers-only headers %v, want content-type %s and grpc-status 3", hdr, framing.ContentTypeProto)
+	if grpcwire.First(hdr, grpcwire.HeaderContentType) != grpcwire.ContentTypeProto || grpcwire.First(hdr, grpcwire.HeaderStatus) != "3" {
+		t.Errorf("trailers-only headers %v, want content-type %s and grpc-status 3", hdr, grpcwire.ContentTypeProto)
 	}
 
 	// A server stream failing before its first message, the same way.
@@ -88,7 +88,7 @@ func TestTrailersOnly(t *testing.T) {
 	}
 	_, err = st.Recv()
 	wantCode(t, err, codes.InvalidArgument)
-	if framing.First(st.Trailer(), framing.HeaderStatus) != "3" {
+	if grpcwire.First(st.Trailer(), grpcwire.HeaderStatus) != "3" {
 		t.Errorf("trailers %v, want grpc-status 3", st.Trailer())
 	}
 

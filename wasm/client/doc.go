@@ -8,7 +8,7 @@
 // carry, travel over a WebSocket in improbable-eng's grpc-websockets
 // protocol; WithWebSocketForAll sends every call that way.
 //
-// The protocol core (request headers, framing with package framing, the
+// The protocol core (request headers, framing with package grpcwire, the
 // response state machine, status mapping) is shared by all builds. Only the
 // transport glue differs: syscall/js fetch (fetch_js.go) and WebSocket
 // (websocket_js.go), with the promise glue (glue_js.go) and the scheduler

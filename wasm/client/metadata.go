@@ -9,7 +9,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
-	"github.com/grpcplay/playground/wasm/framing"
+	"github.com/grpcplay/playground/proto/grpcwire"
 )
 
 // ReservedHeader reports whether the protocol itself sets name (lower case),
@@ -18,7 +18,7 @@ import (
 // client leaves such metadata out of its requests; an editor can refuse it.
 func ReservedHeader(name string) bool {
 	switch name {
-	case framing.HeaderContentType, framing.HeaderXGRPCWeb, framing.HeaderUserAgent, "user-agent",
+	case grpcwire.HeaderContentType, grpcwire.HeaderXGRPCWeb, grpcwire.HeaderUserAgent, "user-agent",
 		"te", "host", "connection", "upgrade", "content-length", "transfer-encoding", "keep-alive":
 		return true
 	}
@@ -34,13 +34,13 @@ const userAgent = "grpcplay-wasm-client/1"
 // "-bin" values still raw. A deadline that already passed is an error.
 func requestMetadata(ctx context.Context) (metadata.MD, error) {
 	md := metadata.MD{
-		framing.HeaderContentType: {framing.ContentTypeProto},
-		framing.HeaderXGRPCWeb:    {"1"},
-		framing.HeaderUserAgent:   {userAgent},
+		grpcwire.HeaderContentType: {grpcwire.ContentTypeProto},
+		grpcwire.HeaderXGRPCWeb:    {"1"},
+		grpcwire.HeaderUserAgent:   {userAgent},
 	}
 	if out, ok := metadata.FromOutgoingContext(ctx); ok {
 		for k, v := range out {
-			if !ReservedHeader(k) && framing.ValidName(k) {
+			if !ReservedHeader(k) && grpcwire.ValidName(k) {
 				md[k] = append(md[k], v...)
 			}
 		}
@@ -50,7 +50,7 @@ func requestMetadata(ctx context.Context) (metadata.MD, error) {
 		if d <= 0 {
 			return nil, status.Error(codes.DeadlineExceeded, context.DeadlineExceeded.Error())
 		}
-		md[framing.HeaderTimeout] = []string{framing.EncodeTimeout(d)}
+		md[grpcwire.HeaderTimeout] = []string{grpcwire.EncodeTimeout(d)}
 	}
 	return md, nil
 }

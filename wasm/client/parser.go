@@ -9,7 +9,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
-	"github.com/grpcplay/playground/wasm/framing"
+	"github.com/grpcplay/playground/proto/grpcwire"
 )
 
 // eventKind says what a parser event carries.
@@ -37,13 +37,13 @@ type event struct {
 // body holds messages and a final trailer block; over grpc-websockets a
 // header block comes first.
 type parser struct {
-	r           *framing.Reader
+	r           *grpcwire.Reader
 	wantHeaders bool // the next header block is the response headers
 	done        bool // trailers were read
 }
 
 func newParser(body io.Reader, maxSize int, headersInBody bool) *parser {
-	return &parser{r: framing.NewResponseReader(body, maxSize), wantHeaders: headersInBody}
+	return &parser{r: grpcwire.NewResponseReader(body, maxSize), wantHeaders: headersInBody}
 }
 
 // errNoTrailers is what next returns when the body ends cleanly, between
@@ -66,13 +66,13 @@ func (p *parser) next() (event, error) {
 		return event{}, err
 	}
 	if f.IsTrailer() {
-		md, err := framing.ParseHeaderBlock(f.Payload)
+		md, err := grpcwire.ParseHeaderBlock(f.Payload)
 		if err != nil {
 			return event{}, status.Error(codes.Internal, "malformed header block in response: "+err.Error())
 		}
 		if p.wantHeaders {
 			p.wantHeaders = false
-			if _, trailersOnly := md[framing.HeaderStatus]; !trailersOnly {
+			if _, trailersOnly := md[grpcwire.HeaderStatus]; !trailersOnly {
 				return event{kind: evHeaders, md: md}, nil
 			}
 		}
@@ -82,7 +82,7 @@ func (p *parser) next() (event, error) {
 	if p.wantHeaders {
 		return event{}, status.Error(codes.Internal, "response message before the response headers")
 	}
-	if f.Flag != framing.FlagData {
+	if f.Flag != grpcwire.FlagData {
 		return event{}, status.Error(codes.Internal, fmt.Sprintf("compressed or unknown frame (flag %#x) but no compression was negotiated", f.Flag))
 	}
 	return event{kind: evMessage, msg: f.Payload}, nil

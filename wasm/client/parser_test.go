@@ -13,14 +13,14 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
-	"github.com/grpcplay/playground/wasm/framing"
+	"github.com/grpcplay/playground/proto/grpcwire"
 )
 
 func block(md metadata.MD) []byte {
-	return framing.AppendFrame(nil, framing.FlagTrailer, framing.AppendHeaderBlock(nil, md))
+	return grpcwire.AppendFrame(nil, grpcwire.FlagTrailer, grpcwire.AppendHeaderBlock(nil, md))
 }
 
-func msgFrame(s string) []byte { return framing.AppendFrame(nil, framing.FlagData, []byte(s)) }
+func msgFrame(s string) []byte { return grpcwire.AppendFrame(nil, grpcwire.FlagData, []byte(s)) }
 
 func cat(parts ...[]byte) []byte { return slices.Concat(parts...) }
 
@@ -87,7 +87,7 @@ var parserCases = []struct {
 	},
 	{
 		name: "compressed frame",
-		body: framing.AppendFrame(nil, framing.FlagCompressed, []byte("z")),
+		body: grpcwire.AppendFrame(nil, grpcwire.FlagCompressed, []byte("z")),
 		want: []string{"error Internal"},
 	},
 	{
@@ -103,7 +103,7 @@ var parserCases = []struct {
 	},
 	{
 		name: "malformed header block",
-		body: framing.AppendFrame(nil, framing.FlagTrailer, []byte("no colon here\r\n")),
+		body: grpcwire.AppendFrame(nil, grpcwire.FlagTrailer, []byte("no colon here\r\n")),
 		want: []string{"error Internal"},
 	},
 	{

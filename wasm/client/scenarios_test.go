@@ -13,8 +13,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/grpcplay/playground/pb"
+	"github.com/grpcplay/playground/proto/grpcwire"
 	"github.com/grpcplay/playground/wasm/client"
-	"github.com/grpcplay/playground/wasm/framing"
 )
 
 // These scenarios run natively and, in the js test under Node, through the
@@ -48,10 +48,10 @@ func checkAllFive(t *testing.T, ctx context.Context, um *client.UserManagerClien
 		}
 		// gRPC-Web answers application/grpc-web+proto; improbable's
 		// WebSocket wrapper passes on gRPC's application/grpc+proto.
-		if ct := framing.First(hdr, framing.HeaderContentType); !strings.HasPrefix(ct, "application/grpc") || !strings.HasSuffix(ct, "+proto") {
+		if ct := grpcwire.First(hdr, grpcwire.HeaderContentType); !strings.HasPrefix(ct, "application/grpc") || !strings.HasSuffix(ct, "+proto") {
 			t.Errorf("response content-type %q, want a gRPC protobuf one (headers %v)", ct, hdr)
 		}
-		if framing.First(tr, framing.HeaderStatus) != "0" {
+		if grpcwire.First(tr, grpcwire.HeaderStatus) != "0" {
 			t.Errorf("trailers %v, want grpc-status 0", tr)
 		}
 		resp, err = um.GetUser(ctx, &pb.UserRequest{Id: 999})
@@ -88,7 +88,7 @@ func checkAllFive(t *testing.T, ctx context.Context, um *client.UserManagerClien
 		if status.Convert(err).Message() == "" {
 			t.Error("InvalidArgument without a message")
 		}
-		if framing.First(tr, framing.HeaderStatus) != "3" {
+		if grpcwire.First(tr, grpcwire.HeaderStatus) != "3" {
 			t.Errorf("trailers %v, want grpc-status 3", tr)
 		}
 	})
@@ -115,10 +115,10 @@ func checkAllFive(t *testing.T, ctx context.Context, um *client.UserManagerClien
 		if err != nil {
 			t.Fatal(err)
 		}
-		if framing.First(hdr, framing.HeaderContentType) == "" {
+		if grpcwire.First(hdr, grpcwire.HeaderContentType) == "" {
 			t.Errorf("headers %v without content-type", hdr)
 		}
-		if framing.First(st.Trailer(), framing.HeaderStatus) != "0" {
+		if grpcwire.First(st.Trailer(), grpcwire.HeaderStatus) != "0" {
 			t.Errorf("trailers %v, want grpc-status 0", st.Trailer())
 		}
 		// None of that type: an empty stream with status OK.
@@ -147,7 +147,7 @@ func checkAllFive(t *testing.T, ctx context.Context, um *client.UserManagerClien
 		if resp.GetError() || resp.GetUserCnt() != 3 {
 			t.Fatalf("CountAlreadyUsers = %v, want 3", resp)
 		}
-		if framing.First(st.Trailer(), framing.HeaderStatus) != "0" {
+		if grpcwire.First(st.Trailer(), grpcwire.HeaderStatus) != "0" {
 			t.Errorf("trailers %v, want grpc-status 0", st.Trailer())
 		}
 	})
@@ -213,7 +213,7 @@ func checkPeer(t *testing.T, ctx context.Context, peerURL string, gateName strin
 			t.Fatalf("echo = %v", resp)
 		}
 		for name, md := range map[string]metadata.MD{"headers": hdr, "trailers": tr} {
-			if got := framing.First(md, "x-test-raw-bin"); got != "\x00\xff\r\n" {
+			if got := grpcwire.First(md, "x-test-raw-bin"); got != "\x00\xff\r\n" {
 				t.Errorf("%s: x-test-raw-bin = %q (all: %v)", name, got, md)
 			}
 			if got := md["x-test-text"]; len(got) == 0 || (got[0] != "hello" && got[0] != "hello, world") {
@@ -228,9 +228,9 @@ func checkPeer(t *testing.T, ctx context.Context, peerURL string, gateName strin
 		if err := conn.Invoke(ctx, peerEcho, req, new(pb.UserRequest), client.Header(&hdr)); err != nil {
 			t.Fatal(err)
 		}
-		d, err := framing.DecodeTimeout(framing.First(hdr, "x-seen-grpc-timeout"))
+		d, err := grpcwire.DecodeTimeout(grpcwire.First(hdr, "x-seen-grpc-timeout"))
 		if err != nil || d <= 0 || d > 1<<40 {
-			t.Fatalf("server saw grpc-timeout %q (%v), want at most %v", framing.First(hdr, "x-seen-grpc-timeout"), err, 1<<40)
+			t.Fatalf("server saw grpc-timeout %q (%v), want at most %v", grpcwire.First(hdr, "x-seen-grpc-timeout"), err, 1<<40)
 		}
 	})
 	t.Run("MessageBeforeResponseEnds", func(t *testing.T) {
@@ -354,7 +354,7 @@ func checkPeer(t *testing.T, ctx context.Context, peerURL string, gateName strin
 		}
 		tr := s.Trailer()
 		for name, md := range map[string]metadata.MD{"headers": hdr, "trailers": tr} {
-			if framing.First(md, "x-test-text") != "ws" || framing.First(md, "x-test-raw-bin") != "\x01\x02" {
+			if grpcwire.First(md, "x-test-text") != "ws" || grpcwire.First(md, "x-test-raw-bin") != "\x01\x02" {
 				t.Errorf("%s = %v", name, md)
 			}
 		}

@@ -17,9 +17,9 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/grpcplay/playground/proto/grpcwire"
 	"github.com/grpcplay/playground/server"
 	"github.com/grpcplay/playground/server/servertest"
-	"github.com/grpcplay/playground/wasm/framing"
 )
 
 // startServer serves the real playground server, on a fresh store seeded
@@ -50,7 +50,7 @@ type peer struct {
 // startPeer serves a peer on 127.0.0.1 until the test ends and returns its URL.
 func startPeer(t testing.TB) string {
 	t.Helper()
-	p := &peer{gates: map[string]chan struct{}{}, up: websocket.Upgrader{Subprotocols: []string{framing.WebSocketProtocol}}}
+	p := &peer{gates: map[string]chan struct{}{}, up: websocket.Upgrader{Subprotocols: []string{grpcwire.WebSocketProtocol}}}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -97,7 +97,7 @@ func echoMD(req metadata.MD) metadata.MD {
 			md[k] = v
 		}
 	}
-	if v := framing.First(req, framing.HeaderTimeout); v != "" {
+	if v := grpcwire.First(req, grpcwire.HeaderTimeout); v != "" {
 		md["x-seen-grpc-timeout"] = []string{v}
 	}
 	return md
@@ -112,77 +112,77 @@ func (p *peer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for k, vs := range r.Header {
 		name := strings.ToLower(k)
 		for _, v := range vs {
-			if dv, err := framing.DecodeValue(name, v); err == nil {
+			if dv, err := grpcwire.DecodeValue(name, v); err == nil {
 				reqMD[name] = append(reqMD[name], dv)
 			}
 		}
 	}
-	f, err := framing.NewRequestReader(r.Body, 1<<20).Next()
+	f, err := grpcwire.NewRequestReader(r.Body, 1<<20).Next()
 	if err != nil || f.IsTrailer() {
 		http.Error(w, "want one request frame", http.StatusBadRequest)
 		return
 	}
 	msg := bytes.Clone(f.Payload)
 	if r.URL.Path == peerHTTP {
-		code, _ := strconv.Atoi(framing.First(reqMD, "x-test-http-status"))
+		code, _ := strconv.Atoi(grpcwire.First(reqMD, "x-test-http-status"))
 		http.Error(w, "test status", code)
 		return
 	}
 	echo := echoMD(reqMD)
 	for k, vs := range echo {
 		for _, v := range vs {
-			ev, _ := framing.EncodeValue(k, v)
+			ev, _ := grpcwire.EncodeValue(k, v)
 			w.Header().Add(k, ev)
 		}
 	}
-	w.Header().Set("Content-Type", framing.ContentTypeProto)
+	w.Header().Set("Content-Type", grpcwire.ContentTypeProto)
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
 	switch r.URL.Path {
 	case peerEcho:
-		w.Write(framing.AppendFrame(nil, framing.FlagData, msg))
+		w.Write(grpcwire.AppendFrame(nil, grpcwire.FlagData, msg))
 	case peerRelease:
-		p.open(framing.First(reqMD, "x-test-gate"))
-		w.Write(framing.AppendFrame(nil, framing.FlagData, msg))
+		p.open(grpcwire.First(reqMD, "x-test-gate"))
+		w.Write(grpcwire.AppendFrame(nil, grpcwire.FlagData, msg))
 	case peerGate:
-		w.Write(framing.AppendFrame(nil, framing.FlagData, msg))
+		w.Write(grpcwire.AppendFrame(nil, grpcwire.FlagData, msg))
 		rc.Flush()
 		select {
-		case <-p.gate(framing.First(reqMD, "x-test-gate")):
+		case <-p.gate(grpcwire.First(reqMD, "x-test-gate")):
 		case <-r.Context().Done():
 			return
 		}
-		w.Write(framing.AppendFrame(nil, framing.FlagData, msg))
+		w.Write(grpcwire.AppendFrame(nil, grpcwire.FlagData, msg))
 	case peerTwice:
-		w.Write(framing.AppendFrame(nil, framing.FlagData, msg))
-		w.Write(framing.AppendFrame(nil, framing.FlagData, msg))
+		w.Write(grpcwire.AppendFrame(nil, grpcwire.FlagData, msg))
+		w.Write(grpcwire.AppendFrame(nil, grpcwire.FlagData, msg))
 	case peerNone:
 	case peerHang:
 		rc.Flush()
 		<-r.Context().Done()
-		p.open(framing.First(reqMD, "x-test-gate"))
+		p.open(grpcwire.First(reqMD, "x-test-gate"))
 		return
 	case peerWaitGate:
 		select {
-		case <-p.gate(framing.First(reqMD, "x-test-gate")):
+		case <-p.gate(grpcwire.First(reqMD, "x-test-gate")):
 		case <-time.After(10 * time.Second):
 			late := metadata.MD{}
-			framing.AppendStatus(late, status.New(codes.DeadlineExceeded, "the gate stayed closed"))
-			w.Write(framing.AppendFrame(nil, framing.FlagTrailer, framing.AppendHeaderBlock(nil, late)))
+			grpcwire.AppendStatus(late, status.New(codes.DeadlineExceeded, "the gate stayed closed"))
+			w.Write(grpcwire.AppendFrame(nil, grpcwire.FlagTrailer, grpcwire.AppendHeaderBlock(nil, late)))
 			return
 		}
-		w.Write(framing.AppendFrame(nil, framing.FlagData, msg))
+		w.Write(grpcwire.AppendFrame(nil, grpcwire.FlagData, msg))
 	default:
 		unknown := metadata.MD{}
-		framing.AppendStatus(unknown, status.New(codes.Unimplemented, "unknown test method "+r.URL.Path))
-		w.Write(framing.AppendFrame(nil, framing.FlagTrailer, framing.AppendHeaderBlock(nil, unknown)))
+		grpcwire.AppendStatus(unknown, status.New(codes.Unimplemented, "unknown test method "+r.URL.Path))
+		w.Write(grpcwire.AppendFrame(nil, grpcwire.FlagTrailer, grpcwire.AppendHeaderBlock(nil, unknown)))
 		return
 	}
-	trailers := metadata.MD{framing.HeaderStatus: {"0"}}
+	trailers := metadata.MD{grpcwire.HeaderStatus: {"0"}}
 	for k, v := range echo {
 		trailers[k] = v
 	}
-	w.Write(framing.AppendFrame(nil, framing.FlagTrailer, framing.AppendHeaderBlock(nil, trailers)))
+	w.Write(grpcwire.AppendFrame(nil, grpcwire.FlagTrailer, grpcwire.AppendHeaderBlock(nil, trailers)))
 }
 
 // serveWS echoes a grpc-websockets stream: the metadata in the response
@@ -197,35 +197,35 @@ func (p *peer) serveWS(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
-	reqMD, err := framing.ParseHeaderBlock(first)
+	reqMD, err := grpcwire.ParseHeaderBlock(first)
 	if err != nil {
 		return
 	}
 	echo := echoMD(reqMD)
-	c.WriteMessage(websocket.BinaryMessage, framing.AppendFrame(nil, framing.FlagTrailer, framing.AppendHeaderBlock(nil, echo)))
+	c.WriteMessage(websocket.BinaryMessage, grpcwire.AppendFrame(nil, grpcwire.FlagTrailer, grpcwire.AppendHeaderBlock(nil, echo)))
 	for {
 		_, m, err := c.ReadMessage()
 		if err != nil {
-			p.open(framing.First(reqMD, "x-test-gate")) // gone without a half-close
+			p.open(grpcwire.First(reqMD, "x-test-gate")) // gone without a half-close
 			return
 		}
-		if len(m) == 1 && m[0] == framing.WSHalfClose {
+		if len(m) == 1 && m[0] == grpcwire.WSHalfClose {
 			break
 		}
 		// The client under test sends one whole frame per message.
-		f, err := framing.NewRequestReader(bytes.NewReader(m[1:]), 1<<20).Next()
+		f, err := grpcwire.NewRequestReader(bytes.NewReader(m[1:]), 1<<20).Next()
 		if err != nil {
 			return
 		}
 		// Split the reply in two messages: the client must not care.
-		out := framing.AppendFrame(nil, framing.FlagData, f.Payload)
+		out := grpcwire.AppendFrame(nil, grpcwire.FlagData, f.Payload)
 		c.WriteMessage(websocket.BinaryMessage, out[:3])
 		c.WriteMessage(websocket.BinaryMessage, out[3:])
 	}
-	trailers := metadata.MD{framing.HeaderStatus: {"0"}}
+	trailers := metadata.MD{grpcwire.HeaderStatus: {"0"}}
 	for k, v := range echo {
 		trailers[k] = v
 	}
-	c.WriteMessage(websocket.BinaryMessage, framing.AppendFrame(nil, framing.FlagTrailer, framing.AppendHeaderBlock(nil, trailers)))
+	c.WriteMessage(websocket.BinaryMessage, grpcwire.AppendFrame(nil, grpcwire.FlagTrailer, grpcwire.AppendHeaderBlock(nil, trailers)))
 	c.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
 }

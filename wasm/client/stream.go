@@ -12,7 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/grpcplay/playground/wasm/framing"
+	"github.com/grpcplay/playground/proto/grpcwire"
 )
 
 // StreamDesc says which sides of a call stream. A call where only the
@@ -36,7 +36,7 @@ type Stream struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	reqMD  metadata.MD
-	sender *framing.BatchWriter // the bridge's socket's requests, or nil for gRPC-Web over HTTP
+	sender *grpcwire.BatchWriter // the bridge's socket's requests, or nil for gRPC-Web over HTTP
 
 	sendMu   sync.Mutex
 	sendDone bool   // the client has sent its last message
@@ -109,10 +109,10 @@ func (s *Stream) openSocket() error {
 		return s.transportError("websocket", err)
 	}
 	context.AfterFunc(s.ctx, func() { ws.close() })
-	if err := ws.send(framing.AppendHeaderBlock(nil, s.reqMD)); err != nil {
+	if err := ws.send(grpcwire.AppendHeaderBlock(nil, s.reqMD)); err != nil {
 		return s.transportError("websocket", err)
 	}
-	s.sender = framing.NewBatchWriter(ws.send, wsBatchSize, []byte{framing.WSData})
+	s.sender = grpcwire.NewBatchWriter(ws.send, wsBatchSize, []byte{grpcwire.WSData})
 	context.AfterFunc(s.ctx, s.sender.Stop)
 	s.p = newParser(&wsReader{c: ws}, s.opts.maxRecv, true)
 	return nil
@@ -127,7 +127,7 @@ func (s *Stream) Context() context.Context { return s.ctx }
 // already ended SendMsg returns io.EOF, and RecvMsg returns its status.
 //
 // Over the WebSocket bridge SendMsg queues the message for the stream's
-// sender (a framing.BatchWriter: messages queued while it writes leave in
+// sender (a grpcwire.BatchWriter: messages queued while it writes leave in
 // one WebSocket message) and returns; it waits only while a full batch is
 // queued already. A failed write shows in RecvMsg.
 func (s *Stream) SendMsg(m proto.Message) error {
@@ -162,7 +162,7 @@ func (s *Stream) SendMsg(m proto.Message) error {
 	}
 	if !s.desc.ClientStreams {
 		s.sendDone = true
-		s.sender.Finish([]byte{framing.WSHalfClose})
+		s.sender.Finish([]byte{grpcwire.WSHalfClose})
 	}
 	return nil
 }
@@ -177,7 +177,7 @@ func (s *Stream) CloseSend() error {
 	}
 	s.sendDone = true
 	if s.sender != nil {
-		s.sender.Finish([]byte{framing.WSHalfClose}) // a failure ends the call, and RecvMsg reports it
+		s.sender.Finish([]byte{grpcwire.WSHalfClose}) // a failure ends the call, and RecvMsg reports it
 	}
 	return nil
 }
@@ -343,17 +343,17 @@ func (s *Stream) post() {
 		return
 	}
 	s.body = resp.body
-	if _, trailersOnly := resp.header[framing.HeaderStatus]; trailersOnly {
+	if _, trailersOnly := resp.header[grpcwire.HeaderStatus]; trailersOnly {
 		s.setHeader(resp.header, nil)
 		s.endWithTrailers(resp.header)
 		return
 	}
 	if resp.status != 200 {
-		st := status.Newf(framing.CodeFromHTTP(resp.status), "HTTP status %d without grpc-status", resp.status)
+		st := status.Newf(grpcwire.CodeFromHTTP(resp.status), "HTTP status %d without grpc-status", resp.status)
 		s.end(nil, st.Err())
 		return
 	}
-	if ct := framing.First(resp.header, framing.HeaderContentType); !isGRPCWebProto(ct) {
+	if ct := grpcwire.First(resp.header, grpcwire.HeaderContentType); !isGRPCWebProto(ct) {
 		s.end(nil, status.Errorf(codes.Unknown, "response content-type %q is not gRPC-Web", ct))
 		return
 	}
@@ -381,7 +381,7 @@ func (s *Stream) setHeader(md metadata.MD, err error) {
 // endWithTrailers ends the call with the status its trailers carry.
 func (s *Stream) endWithTrailers(md metadata.MD) {
 	var err error = io.EOF
-	if st := framing.StatusFromTrailers(md); st.Code() != codes.OK {
+	if st := grpcwire.StatusFromTrailers(md); st.Code() != codes.OK {
 		err = st.Err()
 	}
 	if s.body != nil {
@@ -426,7 +426,7 @@ func (s *Stream) readError(err error) error {
 		if ctxErr := s.ctx.Err(); ctxErr != nil {
 			return status.FromContextError(ctxErr).Err()
 		}
-		return framing.StatusFromTrailers(nil).Err()
+		return grpcwire.StatusFromTrailers(nil).Err()
 	}
 	return s.transportError("read response", err)
 }
@@ -451,14 +451,14 @@ func (s *Stream) transportError(op string, err error) error {
 // isGRPCWebProto reports whether a response's content type is binary
 // gRPC-Web with protobuf messages, the only kind this client asks for.
 func isGRPCWebProto(s string) bool {
-	ct, ok := framing.ParseContentType(s)
-	return ok && ct.Web && !ct.Text && ct.Codec == framing.CodecProto
+	ct, ok := grpcwire.ParseContentType(s)
+	return ok && ct.Web && !ct.Text && ct.Codec == grpcwire.CodecProto
 }
 
 // appendRequest appends m, n bytes marshaled (proto.Size), as a request
 // frame: the prefix, then the message marshaled in place.
 func appendRequest(b []byte, m proto.Message, n int) ([]byte, error) {
-	return proto.MarshalOptions{UseCachedSize: true}.MarshalAppend(framing.AppendPrefix(b, framing.FlagData, n), m)
+	return proto.MarshalOptions{UseCachedSize: true}.MarshalAppend(grpcwire.AppendPrefix(b, grpcwire.FlagData, n), m)
 }
 
 // wsBatchSize is how many bytes of requests may wait for a stream's sender

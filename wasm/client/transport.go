@@ -6,7 +6,7 @@ import (
 
 	"google.golang.org/grpc/metadata"
 
-	"github.com/grpcplay/playground/wasm/framing"
+	"github.com/grpcplay/playground/proto/grpcwire"
 )
 
 // transport is the thin platform glue under the shared protocol core:
@@ -71,7 +71,7 @@ func requestHeader(md metadata.MD) metadata.MD {
 	h := make(metadata.MD, len(md))
 	for k, vs := range md {
 		for _, v := range vs {
-			if ev, ok := framing.EncodeValue(k, v); ok {
+			if ev, ok := grpcwire.EncodeValue(k, v); ok {
 				h[k] = append(h[k], ev)
 			}
 		}
@@ -83,7 +83,7 @@ func requestHeader(md metadata.MD) metadata.MD {
 // lower-cased by the caller, a "-bin" value decoded (left as received when
 // it is not base64).
 func responseHeader(md metadata.MD, name, value string) {
-	if dv, err := framing.DecodeValue(name, value); err == nil {
+	if dv, err := grpcwire.DecodeValue(name, value); err == nil {
 		value = dv
 	}
 	md[name] = append(md[name], value)

@@ -17,7 +17,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
-	"github.com/grpcplay/playground/wasm/framing"
+	"github.com/grpcplay/playground/proto/grpcwire"
 )
 
 // nativeOptions are the DialOptions only a native build has.
@@ -49,7 +49,7 @@ func newTransport(o dialOptions) transport {
 		hc: o.native.httpClient,
 		dialer: websocket.Dialer{
 			Proxy:        http.ProxyFromEnvironment,
-			Subprotocols: []string{framing.WebSocketProtocol},
+			Subprotocols: []string{grpcwire.WebSocketProtocol},
 		},
 	}
 	if t.hc == nil {
@@ -91,13 +91,13 @@ func (t *nativeTransport) dial(ctx context.Context, url string) (wsConn, error) 
 	c, resp, err := t.dialer.DialContext(ctx, url, nil)
 	if err != nil {
 		if resp != nil && errors.Is(err, websocket.ErrBadHandshake) {
-			return nil, status.Errorf(framing.CodeFromHTTP(resp.StatusCode), "websocket handshake: HTTP %s", resp.Status)
+			return nil, status.Errorf(grpcwire.CodeFromHTTP(resp.StatusCode), "websocket handshake: HTTP %s", resp.Status)
 		}
 		return nil, err
 	}
-	if c.Subprotocol() != framing.WebSocketProtocol {
+	if c.Subprotocol() != grpcwire.WebSocketProtocol {
 		c.Close()
-		return nil, status.Errorf(codes.Unavailable, "websocket: server did not accept subprotocol %q", framing.WebSocketProtocol)
+		return nil, status.Errorf(codes.Unavailable, "websocket: server did not accept subprotocol %q", grpcwire.WebSocketProtocol)
 	}
 	return &nativeWS{c: c}, nil
 }

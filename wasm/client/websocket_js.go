@@ -13,7 +13,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/grpcplay/playground/wasm/framing"
+	"github.com/grpcplay/playground/proto/grpcwire"
 )
 
 func (jsTransport) dial(ctx context.Context, url string) (wsConn, error) {
@@ -21,7 +21,7 @@ func (jsTransport) dial(ctx context.Context, url string) (wsConn, error) {
 	if ctor.Type() != js.TypeFunction {
 		return nil, status.Error(codes.Unavailable, "websocket: this JavaScript environment has no WebSocket")
 	}
-	ws, err := jsCall(func() js.Value { return ctor.New(url, framing.WebSocketProtocol) })
+	ws, err := jsCall(func() js.Value { return ctor.New(url, grpcwire.WebSocketProtocol) })
 	if err != nil {
 		return nil, err
 	}
@@ -42,9 +42,9 @@ func (jsTransport) dial(ctx context.Context, url string) (wsConn, error) {
 		c.close()
 		return nil, ctx.Err()
 	}
-	if p := ws.Get("protocol").String(); p != framing.WebSocketProtocol {
+	if p := ws.Get("protocol").String(); p != grpcwire.WebSocketProtocol {
 		c.close()
-		return nil, status.Errorf(codes.Unavailable, "websocket: server chose subprotocol %q, not %q", p, framing.WebSocketProtocol)
+		return nil, status.Errorf(codes.Unavailable, "websocket: server chose subprotocol %q, not %q", p, grpcwire.WebSocketProtocol)
 	}
 	return c, nil
 }

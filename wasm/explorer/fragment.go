@@ -3,7 +3,7 @@ package explorer
 import (
 	"strings"
 
-	"github.com/grpcplay/playground/wasm/framing"
+	"github.com/grpcplay/playground/proto/grpcwire"
 )
 
 // FragmentView is the URL fragment that shows the explorer:
@@ -84,4 +84,4 @@ func escapeComponent(s string) string {
 
 // unescapeComponent undoes escapeComponent; a malformed escape stays as
 // it is.
-func unescapeComponent(s string) string { return framing.UnescapePercent(s) }
+func unescapeComponent(s string) string { return grpcwire.UnescapePercent(s) }

@@ -11,8 +11,8 @@ import (
 	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/grpcplay/playground/pb"
+	"github.com/grpcplay/playground/server/servertest/explorertest"
 	"github.com/grpcplay/playground/wasm/explorer"
-	"github.com/grpcplay/playground/wasm/explorer/explorertest"
 )
 
 // acmeSchema is the schema of StartAcme's server, whose acme.EchoRequest

@@ -9,8 +9,8 @@ import (
 
 	"google.golang.org/grpc/metadata"
 
+	"github.com/grpcplay/playground/proto/grpcwire"
 	"github.com/grpcplay/playground/wasm/client"
-	"github.com/grpcplay/playground/wasm/framing"
 )
 
 // ParseMetadata reads request metadata from the page's editor: one
@@ -32,7 +32,7 @@ func ParseMetadata(text string) (metadata.MD, error) {
 		switch {
 		case !ok:
 			return nil, errors.New(where + "want name: value")
-		case !framing.ValidName(name):
+		case !grpcwire.ValidName(name):
 			return nil, errors.New(where + strconv.Quote(name) + " is not a header name")
 		case protocolHeader(name):
 			return nil, errors.New(where + name + " is set by the protocol" + deadlineNote(name))

@@ -14,9 +14,9 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/grpcplay/playground/server/servertest/explorertest"
 	"github.com/grpcplay/playground/wasm/client"
 	"github.com/grpcplay/playground/wasm/explorer"
-	"github.com/grpcplay/playground/wasm/explorer/explorertest"
 )
 
 // load reads the schema of the server at url, over the native build of the

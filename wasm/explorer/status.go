@@ -10,7 +10,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/grpcplay/playground/wasm/framing"
+	"github.com/grpcplay/playground/proto/grpcwire"
 )
 
 // StatusDetails decodes a call's grpc-status-details-bin trailer as a
@@ -19,13 +19,13 @@ import (
 // among them), or as its type URL and base64 bytes when no type is known.
 // ok is false when the trailer is absent.
 func (s *Schema) StatusDetails(trailer metadata.MD) (text string, ok bool) {
-	raw := framing.First(trailer, framing.HeaderStatusDetails)
+	raw := grpcwire.First(trailer, grpcwire.HeaderStatusDetails)
 	if raw == "" {
 		return "", false
 	}
 	st := new(spb.Status)
 	if err := proto.Unmarshal([]byte(raw), st); err != nil {
-		return framing.HeaderStatusDetails + " is not a google.rpc.Status: " + err.Error(), true
+		return grpcwire.HeaderStatusDetails + " is not a google.rpc.Status: " + err.Error(), true
 	}
 	var b strings.Builder
 	b.WriteString(`{"code":` + strconv.Itoa(int(st.GetCode())) + `,"message":` + quoteJSON(st.GetMessage()) + `,"details":[`)

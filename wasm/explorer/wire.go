@@ -9,7 +9,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
-	"github.com/grpcplay/playground/wasm/framing"
+	"github.com/grpcplay/playground/proto/grpcwire"
 )
 
 // WireInfo is a message as it travels: its frame and the fields the schema
@@ -34,7 +34,7 @@ func Wire(m proto.Message) (WireInfo, error) {
 	if err != nil {
 		return WireInfo{}, err
 	}
-	w := WireInfo{Frame: framing.AppendFrame(make([]byte, 0, 5+len(b)), framing.FlagData, b)}
+	w := WireInfo{Frame: grpcwire.AppendFrame(make([]byte, 0, 5+len(b)), grpcwire.FlagData, b)}
 	unknownFields(m.ProtoReflect(), "", &w.Unknown)
 	return w, nil
 }

@@ -1,4 +1,4 @@
-package framing
+package grpcwire
 
 import (
 	"encoding/binary"

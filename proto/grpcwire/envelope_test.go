@@ -1,4 +1,4 @@
-package framing_test
+package grpcwire_test
 
 import (
 	"bytes"
@@ -9,22 +9,22 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/grpcplay/playground/wasm/framing"
+	"github.com/grpcplay/playground/proto/grpcwire"
 )
 
 // TestAppendPrefix: a prefix with the payload appended after it is the
 // frame AppendFrame writes, and a Reader reads it back.
 func TestAppendPrefix(t *testing.T) {
 	payload := []byte("in place")
-	got := append(framing.AppendPrefix([]byte("x"), framing.FlagData, len(payload)), payload...)
-	if want := framing.AppendFrame([]byte("x"), framing.FlagData, payload); !bytes.Equal(got, want) {
+	got := append(grpcwire.AppendPrefix([]byte("x"), grpcwire.FlagData, len(payload)), payload...)
+	if want := grpcwire.AppendFrame([]byte("x"), grpcwire.FlagData, payload); !bytes.Equal(got, want) {
 		t.Fatalf("prefix + payload = %x; want %x", got, want)
 	}
-	if p := framing.AppendPrefix(nil, framing.FlagTrailer, 0x01020304); !bytes.Equal(p, []byte{0x80, 1, 2, 3, 4}) {
+	if p := grpcwire.AppendPrefix(nil, grpcwire.FlagTrailer, 0x01020304); !bytes.Equal(p, []byte{0x80, 1, 2, 3, 4}) {
 		t.Fatalf("prefix = %x", p)
 	}
-	f, err := framing.NewRequestReader(bytes.NewReader(got[1:]), 64).Next()
-	if err != nil || f.Flag != framing.FlagData || string(f.Payload) != "in place" {
+	f, err := grpcwire.NewRequestReader(bytes.NewReader(got[1:]), 64).Next()
+	if err != nil || f.Flag != grpcwire.FlagData || string(f.Payload) != "in place" {
 		t.Fatalf("read back %v %q, %v", f.Flag, f.Payload, err)
 	}
 }
@@ -34,8 +34,8 @@ func TestAppendPrefix(t *testing.T) {
 // announces the limit but ends early allocates only what arrived.
 func TestReaderGrowsWithTheBytes(t *testing.T) {
 	big := bytes.Repeat([]byte("0123456789abcdef"), 20_000) // 320 kB
-	stream := framing.AppendFrame(nil, framing.FlagData, big)
-	f, err := framing.NewRequestReader(iotest.HalfReader(bytes.NewReader(stream)), 1<<20).Next()
+	stream := grpcwire.AppendFrame(nil, grpcwire.FlagData, big)
+	f, err := grpcwire.NewRequestReader(iotest.HalfReader(bytes.NewReader(stream)), 1<<20).Next()
 	if err != nil || !bytes.Equal(f.Payload, big) {
 		t.Fatalf("big frame: %d bytes, %v; want %d bytes", len(f.Payload), err, len(big))
 	}
@@ -44,7 +44,7 @@ func TestReaderGrowsWithTheBytes(t *testing.T) {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	before := m.TotalAlloc
-	_, err = framing.NewRequestReader(bytes.NewReader(lying), 4<<20).Next()
+	_, err = grpcwire.NewRequestReader(bytes.NewReader(lying), 4<<20).Next()
 	runtime.ReadMemStats(&m)
 	if status.Code(err) != codes.InvalidArgument {
 		t.Fatalf("truncated frame: %v; want InvalidArgument", err)

@@ -1,11 +1,11 @@
-package framing_test
+package grpcwire_test
 
 import (
 	"bytes"
 	"errors"
 	"testing"
 
-	"github.com/grpcplay/playground/wasm/framing"
+	"github.com/grpcplay/playground/proto/grpcwire"
 )
 
 // gatedTransport records every write; the first waits for its gate, so
@@ -45,7 +45,7 @@ func appendString(s string) func([]byte) ([]byte, error) {
 // after everything queued.
 func TestBatchWriterBatches(t *testing.T) {
 	g := newGated()
-	w := framing.NewBatchWriter(g.write, 1<<10, []byte{framing.WSData})
+	w := grpcwire.NewBatchWriter(g.write, 1<<10, []byte{grpcwire.WSData})
 	if err := w.Add(appendString("one")); err != nil {
 		t.Fatal(err)
 	}
@@ -59,8 +59,8 @@ func TestBatchWriterBatches(t *testing.T) {
 	if err := w.Add(func(b []byte) ([]byte, error) { return append(b, "garbage"...), bad }); err != bad {
 		t.Fatalf("failing fill: %v; want its own error", err)
 	}
-	w.Finish([]byte{framing.WSHalfClose})
-	if err := w.Add(appendString("late")); err != framing.ErrStopped {
+	w.Finish([]byte{grpcwire.WSHalfClose})
+	if err := w.Add(appendString("late")); err != grpcwire.ErrStopped {
 		t.Fatalf("Add after Finish: %v; want ErrStopped", err)
 	}
 	close(g.gate)
@@ -83,7 +83,7 @@ func TestBatchWriterBatches(t *testing.T) {
 func TestBatchWriterBounded(t *testing.T) {
 	g := newGated()
 	g.fail = errors.New("peer gone")
-	w := framing.NewBatchWriter(g.write, 8, nil)
+	w := grpcwire.NewBatchWriter(g.write, 8, nil)
 	w.Add(appendString("first"))
 	<-g.entered
 	w.Add(appendString("12345678")) // fills the queue to its limit
@@ -109,7 +109,7 @@ func TestBatchWriterBounded(t *testing.T) {
 // TestBatchWriterStop: Stop ends the writer without writing what waits.
 func TestBatchWriterStop(t *testing.T) {
 	g := newGated()
-	w := framing.NewBatchWriter(g.write, 1<<10, nil)
+	w := grpcwire.NewBatchWriter(g.write, 1<<10, nil)
 	w.Add(appendString("first"))
 	<-g.entered
 	w.Add(appendString("dropped"))

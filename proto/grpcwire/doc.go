@@ -1,4 +1,4 @@
-// Package framing is the one home of the gRPC-Web and grpc-websockets wire
+// Package grpcwire is the one home of the gRPC-Web and grpc-websockets wire
 // format. The server's gRPC-Web handler and WebSocket bridge (package
 // server), the Go client in the browser and natively (package client) and
 // the command-line client (cmd/usercli) all use it:
@@ -17,4 +17,4 @@
 // as natively, so it imports neither net/http nor package
 // google.golang.org/grpc: only its light codes, status and metadata
 // packages.
-package framing
+package grpcwire

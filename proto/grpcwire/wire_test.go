@@ -1,4 +1,4 @@
-package framing_test
+package grpcwire_test
 
 import (
 	"bytes"
@@ -12,21 +12,21 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
-	"github.com/grpcplay/playground/wasm/framing"
+	"github.com/grpcplay/playground/proto/grpcwire"
 )
 
 func TestReaderAcrossSplitReads(t *testing.T) {
 	var stream []byte
-	stream = framing.AppendFrame(stream, framing.FlagData, []byte("hello"))
-	stream = framing.AppendFrame(stream, framing.FlagData, nil)
-	stream = framing.AppendFrame(stream, framing.FlagTrailer, []byte("grpc-status: 0\r\n"))
+	stream = grpcwire.AppendFrame(stream, grpcwire.FlagData, []byte("hello"))
+	stream = grpcwire.AppendFrame(stream, grpcwire.FlagData, nil)
+	stream = grpcwire.AppendFrame(stream, grpcwire.FlagTrailer, []byte("grpc-status: 0\r\n"))
 	for name, r := range map[string]io.Reader{
 		"whole":     bytes.NewReader(stream),
 		"one byte":  iotest.OneByteReader(bytes.NewReader(stream)),
 		"half":      iotest.HalfReader(bytes.NewReader(stream)),
 		"data+EOF ": iotest.DataErrReader(bytes.NewReader(stream)),
 	} {
-		fr := framing.NewRequestReader(r, 64)
+		fr := grpcwire.NewRequestReader(r, 64)
 		var got []string
 		for {
 			f, err := fr.Next()
@@ -46,7 +46,7 @@ func TestReaderAcrossSplitReads(t *testing.T) {
 }
 
 func TestReaderErrors(t *testing.T) {
-	full := framing.AppendFrame(nil, framing.FlagData, []byte("0123456789"))
+	full := grpcwire.AppendFrame(nil, grpcwire.FlagData, []byte("0123456789"))
 	broken := errors.New("connection reset")
 	tests := []struct {
 		name        string
@@ -64,7 +64,7 @@ func TestReaderErrors(t *testing.T) {
 	for _, tc := range tests {
 		b, _ := io.ReadAll(tc.stream)
 		if tc.sameAsInput != nil {
-			_, err := framing.NewRequestReader(iotest.ErrReader(tc.sameAsInput), tc.max).Next()
+			_, err := grpcwire.NewRequestReader(iotest.ErrReader(tc.sameAsInput), tc.max).Next()
 			if err != tc.sameAsInput {
 				t.Errorf("%s: err = %v; want the transport's own %v", tc.name, err, tc.sameAsInput)
 			}
@@ -72,11 +72,11 @@ func TestReaderErrors(t *testing.T) {
 		}
 		for _, side := range []struct {
 			name string
-			r    *framing.Reader
+			r    *grpcwire.Reader
 			want codes.Code
 		}{
-			{"request", framing.NewRequestReader(bytes.NewReader(b), tc.max), tc.req},
-			{"response", framing.NewResponseReader(bytes.NewReader(b), tc.max), tc.resp},
+			{"request", grpcwire.NewRequestReader(bytes.NewReader(b), tc.max), tc.req},
+			{"response", grpcwire.NewResponseReader(bytes.NewReader(b), tc.max), tc.resp},
 		} {
 			_, err := side.r.Next()
 			if st, ok := status.FromError(err); !ok || st.Code() != side.want || st.Message() == "" {
@@ -84,7 +84,7 @@ func TestReaderErrors(t *testing.T) {
 			}
 		}
 	}
-	if _, err := framing.NewRequestReader(bytes.NewReader(nil), 64).Next(); err != io.EOF {
+	if _, err := grpcwire.NewRequestReader(bytes.NewReader(nil), 64).Next(); err != io.EOF {
 		t.Errorf("empty stream: %v; want io.EOF", err)
 	}
 }
@@ -96,18 +96,18 @@ func TestHeaderBlockRoundTrip(t *testing.T) {
 		"multi":         {"a", "b"},
 		"bad":           {"line\r\nbreak"},
 	}
-	got, err := framing.ParseHeaderBlock(framing.AppendHeaderBlock(nil, md))
+	got, err := grpcwire.ParseHeaderBlock(grpcwire.AppendHeaderBlock(nil, md))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if framing.First(got, "authorization") != "Bearer x" || framing.First(got, "trace-bin") != "\x00\x01\xff" || len(got["multi"]) != 2 {
+	if grpcwire.First(got, "authorization") != "Bearer x" || grpcwire.First(got, "trace-bin") != "\x00\x01\xff" || len(got["multi"]) != 2 {
 		t.Fatalf("round trip = %q", got)
 	}
 	if _, ok := got["bad"]; ok {
 		t.Fatal("a value with CRLF was written into the block")
 	}
 	for _, bad := range []string{"no colon here\r\n", ": empty name\r\n", "sp ace: x\r\n"} {
-		if _, err := framing.ParseHeaderBlock([]byte(bad)); err == nil {
+		if _, err := grpcwire.ParseHeaderBlock([]byte(bad)); err == nil {
 			t.Errorf("ParseHeaderBlock(%q) succeeded", bad)
 		}
 	}
@@ -120,38 +120,38 @@ func TestStatusRoundTrip(t *testing.T) {
 		status.New(codes.Internal, "100% broken\nnext line, ünïcode"),
 	} {
 		md := metadata.MD{}
-		framing.AppendStatus(md, st)
+		grpcwire.AppendStatus(md, st)
 		// Through a header block, as the wire carries it.
-		parsed, err := framing.ParseHeaderBlock(framing.AppendHeaderBlock(nil, md))
+		parsed, err := grpcwire.ParseHeaderBlock(grpcwire.AppendHeaderBlock(nil, md))
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := framing.StatusFromTrailers(parsed)
+		got := grpcwire.StatusFromTrailers(parsed)
 		if got.Code() != st.Code() || got.Message() != st.Message() {
 			t.Errorf("round trip of %v = %v", st, got)
 		}
 	}
-	if st := framing.StatusFromTrailers(metadata.MD{}); st.Code() != codes.Internal {
+	if st := grpcwire.StatusFromTrailers(metadata.MD{}); st.Code() != codes.Internal {
 		t.Errorf("no grpc-status = %v; want Internal", st)
 	}
-	if st := framing.StatusFromTrailers(metadata.MD{"grpc-status": {"abc"}}); st.Code() != codes.Internal {
+	if st := grpcwire.StatusFromTrailers(metadata.MD{"grpc-status": {"abc"}}); st.Code() != codes.Internal {
 		t.Errorf("malformed grpc-status = %v; want Internal", st)
 	}
 }
 
 func TestTimeout(t *testing.T) {
 	for _, d := range []time.Duration{time.Nanosecond, 1500 * time.Microsecond, time.Second, 90 * time.Minute, 200_000 * time.Hour} {
-		s := framing.EncodeTimeout(d)
+		s := grpcwire.EncodeTimeout(d)
 		if len(s) > 9 {
 			t.Errorf("EncodeTimeout(%v) = %q: more than 8 digits", d, s)
 		}
-		back, err := framing.DecodeTimeout(s)
+		back, err := grpcwire.DecodeTimeout(s)
 		if err != nil || back < d {
 			t.Errorf("DecodeTimeout(EncodeTimeout(%v)=%q) = %v, %v; want >= %v", d, s, back, err, d)
 		}
 	}
 	for _, bad := range []string{"", "5", "5x", "123456789S", "-5S", "S"} {
-		if _, err := framing.DecodeTimeout(bad); err == nil {
+		if _, err := grpcwire.DecodeTimeout(bad); err == nil {
 			t.Errorf("DecodeTimeout(%q) succeeded", bad)
 		}
 	}

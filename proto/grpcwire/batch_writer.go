@@ -1,4 +1,4 @@
-package framing
+package grpcwire
 
 import (
 	"errors"
@@ -6,7 +6,7 @@ import (
 )
 
 // ErrStopped is what BatchWriter.Add returns once Finish or Stop was called.
-var ErrStopped = errors.New("framing: the batch writer has stopped")
+var ErrStopped = errors.New("grpcwire: the batch writer has stopped")
 
 // BatchWriter puts one stream's bytes on its transport from a goroutine of
 // its own. What is added while it writes gathers into the next batch: a
