@@ -5,23 +5,24 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/grpcplay/playground/server/front"
+	"github.com/grpcplay/playground/server/grpchttp"
+	"github.com/grpcplay/playground/server/usermanager"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/stats"
 )
 
-// Defaults for Config's zero values.
+// Defaults for Config's zero values: the protocol runtime's.
 const (
-	DefaultMaxMsgSize = 4 << 20 // gRPC's own default
-	DefaultMaxStreams = 4096
-	// DefaultMaxConcurrentStreams bounds the calls in flight on one HTTP/2
-	// connection, native gRPC's included.
-	DefaultMaxConcurrentStreams = 100
-	DefaultWriteTimeout         = defaultWriteTimeout
-	DefaultMessageTimeout       = 10 * time.Second
-	DefaultPingInterval         = 30 * time.Second
-	DefaultPongWait             = 30 * time.Second
-	DefaultHeaderTimeout        = 10 * time.Second
-	DefaultCloseTimeout         = 2 * time.Second
+	DefaultMaxMsgSize           = grpchttp.DefaultMaxMsgSize
+	DefaultMaxStreams           = grpchttp.DefaultMaxStreams
+	DefaultMaxConcurrentStreams = grpchttp.DefaultMaxConcurrentStreams
+	DefaultWriteTimeout         = grpchttp.DefaultWriteTimeout
+	DefaultMessageTimeout       = grpchttp.DefaultMessageTimeout
+	DefaultPingInterval         = grpchttp.DefaultPingInterval
+	DefaultPongWait             = grpchttp.DefaultPongWait
+	DefaultHeaderTimeout        = grpchttp.DefaultHeaderTimeout
+	DefaultMaxStreamMsgs        = usermanager.DefaultMaxStreamMsgs
 )
 
 // Config tunes a Server. The zero value of each field picks its default.
@@ -58,10 +59,9 @@ type Config struct {
 	// PongWait how long a ping may go unanswered (with nothing else
 	// received either) before the client is taken for gone.
 	PingInterval, PongWait time.Duration
-	// HeaderTimeout bounds a WebSocket handshake and the wait for its
-	// request headers; CloseTimeout the wait for the client's answer to
-	// the close that ends a stream.
-	HeaderTimeout, CloseTimeout time.Duration
+	// HeaderTimeout bounds the wait for a request's headers, a WebSocket
+	// handshake and its header block.
+	HeaderTimeout time.Duration
 
 	// UnaryInterceptors and StreamInterceptors run on every call, whatever
 	// protocol carried it, after the server's own logging and panic
@@ -78,8 +78,8 @@ type Config struct {
 	TLSCertFile, TLSKeyFile string
 
 	// Backend, when set, makes the server a front for another gRPC server
-	// (forward.go): it serves no UserManager and forwards reflection.
-	Backend *Backend
+	// (package front): it serves no UserManager and forwards reflection.
+	Backend *front.Backend
 
 	// NoReflection leaves server reflection out, for a program (or a test)
 	// that registers a reflection service of its own.
@@ -113,7 +113,6 @@ func (c *Config) setDefaults() {
 		{&c.PingInterval, DefaultPingInterval},
 		{&c.PongWait, DefaultPongWait},
 		{&c.HeaderTimeout, DefaultHeaderTimeout},
-		{&c.CloseTimeout, DefaultCloseTimeout},
 	} {
 		if *d.v <= 0 {
 			*d.v = d.def

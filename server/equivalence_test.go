@@ -14,6 +14,7 @@ import (
 	"github.com/grpcplay/playground/pb"
 	"github.com/grpcplay/playground/proto/grpcwire"
 	"github.com/grpcplay/playground/server"
+	"github.com/grpcplay/playground/server/usermanager"
 )
 
 // startImprobable serves UserManager, on a store of its own seeded like
@@ -28,7 +29,7 @@ func startImprobable(t *testing.T, origin string) string {
 	}
 	t.Cleanup(func() { st.Close() })
 	gs := grpc.NewServer()
-	pb.RegisterUserManagerServer(gs, server.NewService(st, 0))
+	pb.RegisterUserManagerServer(gs, usermanager.New(st, 0, nil))
 	wrapped := grpcweb.WrapServer(gs, grpcweb.WithOriginFunc(func(o string) bool { return o == origin }))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

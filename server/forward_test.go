@@ -30,6 +30,7 @@ import (
 
 	"github.com/grpcplay/playground/proto/grpcwire"
 	"github.com/grpcplay/playground/server"
+	"github.com/grpcplay/playground/server/front"
 	"github.com/grpcplay/playground/server/servertest"
 	"github.com/grpcplay/playground/wasm/client"
 )
@@ -131,7 +132,7 @@ func checkKey(ctx context.Context, key string) error {
 }
 
 // startFront serves a front for the backend at addr.
-func startFront(t *testing.T, cfg server.Config, b server.Backend) *servertest.Server {
+func startFront(t *testing.T, cfg server.Config, b front.Backend) *servertest.Server {
 	t.Helper()
 	cfg.Backend = &b
 	return servertest.Start(t, cfg, servertest.WithoutStore())
@@ -141,7 +142,7 @@ func startFront(t *testing.T, cfg server.Config, b server.Backend) *servertest.S
 // with grpc-go's client over native gRPC.
 func TestForwardInteropNative(t *testing.T) {
 	be := startBackend(t, backendOptions{})
-	front := startFront(t, server.Config{}, server.Backend{Addr: be.addr})
+	front := startFront(t, server.Config{}, front.Backend{Addr: be.addr})
 	cc, err := grpc.NewClient(front.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
@@ -194,7 +195,7 @@ func webClients(t *testing.T, url string) map[string]*client.Conn {
 // messages over the size limit.
 func TestForwardWeb(t *testing.T) {
 	be := startBackend(t, backendOptions{})
-	front := startFront(t, server.Config{MaxMsgSize: 1 << 20}, server.Backend{Addr: be.addr, Header: metadata.Pairs("x-front", "yes")})
+	front := startFront(t, server.Config{MaxMsgSize: 1 << 20}, front.Backend{Addr: be.addr, Header: metadata.Pairs("x-front", "yes")})
 	for name, conn := range webClients(t, front.URL) {
 		t.Run(name, func(t *testing.T) {
 			ctx := testCtx(t)
@@ -343,14 +344,14 @@ func TestForwardTLS(t *testing.T) {
 	mtlsBackend := startBackend(t, backendOptions{tls: &tls.Config{Certificates: []tls.Certificate{be.TLS}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: frontCert.Pool}})
 	for _, tc := range []struct {
 		name string
-		b    server.Backend
+		b    front.Backend
 		code codes.Code
 	}{
-		{"tls", server.Backend{Addr: tlsBackend.addr, TLS: &tls.Config{RootCAs: be.Pool}}, codes.OK},
-		{"tls with a server name", server.Backend{Addr: tlsBackend.addr, TLS: &tls.Config{RootCAs: be.Pool, ServerName: "backend.test"}}, codes.OK},
-		{"mtls", server.Backend{Addr: mtlsBackend.addr, TLS: &tls.Config{RootCAs: be.Pool, Certificates: []tls.Certificate{frontCert.TLS}}}, codes.OK},
-		{"mtls without the front's certificate", server.Backend{Addr: mtlsBackend.addr, TLS: &tls.Config{RootCAs: be.Pool}}, codes.Unavailable},
-		{"tls with an authority the front does not trust", server.Backend{Addr: tlsBackend.addr, TLS: &tls.Config{RootCAs: frontCert.Pool}}, codes.Unavailable},
+		{"tls", front.Backend{Addr: tlsBackend.addr, TLS: &tls.Config{RootCAs: be.Pool}}, codes.OK},
+		{"tls with a server name", front.Backend{Addr: tlsBackend.addr, TLS: &tls.Config{RootCAs: be.Pool, ServerName: "backend.test"}}, codes.OK},
+		{"mtls", front.Backend{Addr: mtlsBackend.addr, TLS: &tls.Config{RootCAs: be.Pool, Certificates: []tls.Certificate{frontCert.TLS}}}, codes.OK},
+		{"mtls without the front's certificate", front.Backend{Addr: mtlsBackend.addr, TLS: &tls.Config{RootCAs: be.Pool}}, codes.Unavailable},
+		{"tls with an authority the front does not trust", front.Backend{Addr: tlsBackend.addr, TLS: &tls.Config{RootCAs: frontCert.Pool}}, codes.Unavailable},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			front := startFront(t, server.Config{}, tc.b)
@@ -382,7 +383,7 @@ func grpcurl(t *testing.T, args ...string) (string, error) {
 func TestForwardReflection(t *testing.T) {
 	for _, v1alphaOnly := range []bool{false, true} {
 		be := startBackend(t, backendOptions{v1alphaOnly: v1alphaOnly, requireKey: "s3cret"})
-		front := startFront(t, server.Config{}, server.Backend{Addr: be.addr, Header: metadata.Pairs("x-api-key", "s3cret")})
+		front := startFront(t, server.Config{}, front.Backend{Addr: be.addr, Header: metadata.Pairs("x-api-key", "s3cret")})
 		out, err := grpcurl(t, "-plaintext", front.Addr, "list")
 		if err != nil || !strings.Contains(out, "grpc.testing.TestService") {
 			t.Fatalf("v1alpha only %v: grpcurl list: %v\n%s", v1alphaOnly, err, out)
@@ -409,7 +410,7 @@ func TestForwardBackendDown(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close() // nothing listens there yet
-	front := startFront(t, server.Config{}, server.Backend{Addr: addr})
+	front := startFront(t, server.Config{}, front.Backend{Addr: addr})
 	conn := webClients(t, front.URL)["grpc-web"]
 	cc, err := grpc.NewClient(front.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
@@ -451,7 +452,7 @@ func TestForwardBackendDown(t *testing.T) {
 // health service counts as SERVING.
 func TestForwardHealthWithoutService(t *testing.T) {
 	be := startBackend(t, backendOptions{noHealth: true})
-	front := startFront(t, server.Config{}, server.Backend{Addr: be.addr})
+	front := startFront(t, server.Config{}, front.Backend{Addr: be.addr})
 	cc, err := grpc.NewClient(front.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
@@ -495,7 +496,7 @@ func tool(t *testing.T, name string) string {
 // backend error and a message over the front's limit.
 func TestForwardText(t *testing.T) {
 	be := startBackend(t, backendOptions{})
-	front := startFront(t, server.Config{MaxMsgSize: 1 << 20}, server.Backend{Addr: be.addr})
+	front := startFront(t, server.Config{MaxMsgSize: 1 << 20}, front.Backend{Addr: be.addr})
 	w := way{name: "text", client: h1Client(), base: front.URL, ctype: grpcwire.ContentTypeText, proto: 1}
 	res := w.post(t, "/grpc.testing.TestService/UnaryCall", webFrames(t, &testgrpc.SimpleRequest{ResponseSize: 100}))
 	var r testgrpc.SimpleResponse
@@ -521,7 +522,7 @@ func TestForwardText(t *testing.T) {
 // Unimplemented, saying why.
 func TestForwardJSONRefused(t *testing.T) {
 	be := startBackend(t, backendOptions{})
-	front := startFront(t, server.Config{}, server.Backend{Addr: be.addr})
+	front := startFront(t, server.Config{}, front.Backend{Addr: be.addr})
 	h2c := h2cClient()
 	pinToNetHTTP(t, h2c, front.URL)
 	for _, w := range []way{
@@ -538,9 +539,9 @@ func TestForwardJSONRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cc.Close()
-	err = cc.Invoke(testCtx(t), "/grpc.testing.TestService/EmptyCall", &testgrpc.Empty{}, new(testgrpc.Empty), grpc.CallContentSubtype("json"))
+	err = cc.Invoke(testCtx(t), "/grpc.testing.TestService/EmptyCall", &testgrpc.Empty{}, new(testgrpc.Empty), grpc.ForceCodecV2(clientJSONCodec{}))
 	if st := status.Convert(err); st.Code() != codes.Unimplemented || !strings.Contains(st.Message(), "cannot be forwarded") {
-		t.Errorf("grpc+json on grpc-go's transport: %v; want Unimplemented", err)
+		t.Errorf("grpc+json, the connection's first request: %v; want Unimplemented", err)
 	}
 }
 
@@ -549,7 +550,7 @@ func TestForwardJSONRefused(t *testing.T) {
 // are ResourceExhausted both ways.
 func TestForwardNativeDetailsAndLimits(t *testing.T) {
 	be := startBackend(t, backendOptions{})
-	front := startFront(t, server.Config{MaxMsgSize: 1 << 20}, server.Backend{Addr: be.addr})
+	front := startFront(t, server.Config{MaxMsgSize: 1 << 20}, front.Backend{Addr: be.addr})
 	cc, err := grpc.NewClient(front.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(8<<20), grpc.MaxCallSendMsgSize(8<<20)))
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/grpcplay/playground/pb"
 	"github.com/grpcplay/playground/proto/grpcwire"
 	"github.com/grpcplay/playground/server"
+	"github.com/grpcplay/playground/server/grpchttp"
 	"github.com/grpcplay/playground/server/servertest"
 )
 
@@ -42,7 +43,7 @@ func (r *recorder) record(ctx context.Context, method string) {
 		addr = p.Addr.String()
 	}
 	r.mu.Lock()
-	r.calls = append(r.calls, callRecord{method, server.Protocol(ctx), addr})
+	r.calls = append(r.calls, callRecord{method, grpchttp.Protocol(ctx), addr})
 	r.mu.Unlock()
 }
 
@@ -99,24 +100,28 @@ func panickerDesc() *grpc.ServiceDesc {
 	}
 }
 
-// logRecords is a slog handler that keeps the records of "call" logs.
+// logRecords is a slog handler that keeps the records of "call" logs and
+// the panic values of "handler panicked" ones.
 type logRecords struct {
-	mu   sync.Mutex
-	seen []map[string]string
+	mu     sync.Mutex
+	seen   []map[string]string
+	panics []string
 }
 
 func (l *logRecords) Enabled(context.Context, slog.Level) bool { return true }
 func (l *logRecords) WithAttrs([]slog.Attr) slog.Handler       { return l }
 func (l *logRecords) WithGroup(string) slog.Handler            { return l }
 func (l *logRecords) Handle(_ context.Context, r slog.Record) error {
-	if r.Message != "call" || r.Level != slog.LevelDebug {
-		return nil
-	}
 	m := map[string]string{}
 	r.Attrs(func(a slog.Attr) bool { m[a.Key] = a.Value.String(); return true })
 	l.mu.Lock()
-	l.seen = append(l.seen, m)
-	l.mu.Unlock()
+	defer l.mu.Unlock()
+	switch {
+	case r.Message == "handler panicked":
+		l.panics = append(l.panics, m["panic"])
+	case r.Message == "call" && r.Level == slog.LevelDebug:
+		l.seen = append(l.seen, m)
+	}
 	return nil
 }
 
@@ -206,16 +211,17 @@ func TestInterceptorsOnEveryPath(t *testing.T) {
 			if code, msg := p.unary("/UserManager/GetUser", id1); code != codes.OK {
 				t.Fatalf("GetUser: %v %s", code, msg)
 			}
-			if code, msg := p.unary("/probe.Panicker/Unary", id1); code != codes.Internal || !strings.Contains(msg, "the unary handler broke") {
-				t.Fatalf("a panicking unary handler: %v %q; want Internal", code, msg)
+			// The panic's text stays in the server's log.
+			if code, msg := p.unary("/probe.Panicker/Unary", id1); code != codes.Internal || strings.Contains(msg, "the unary handler broke") || !strings.Contains(msg, "server's log") {
+				t.Fatalf("a panicking unary handler: %v %q; want Internal, its details in the log only", code, msg)
 			}
 			want := []string{"/UserManager/GetUser", "/probe.Panicker/Unary"}
 			if p.stream != nil {
 				if code, msg := p.stream("/UserManager/GetUsersByIds"); code != codes.OK {
 					t.Fatalf("GetUsersByIds: %v %s", code, msg)
 				}
-				if code, msg := p.stream("/probe.Panicker/Bidi"); code != codes.Internal || !strings.Contains(msg, "the stream handler broke") {
-					t.Fatalf("a panicking stream handler: %v %q; want Internal", code, msg)
+				if code, msg := p.stream("/probe.Panicker/Bidi"); code != codes.Internal || strings.Contains(msg, "the stream handler broke") || !strings.Contains(msg, "server's log") {
+					t.Fatalf("a panicking stream handler: %v %q; want Internal, its details in the log only", code, msg)
 				}
 				want = append(want, "/UserManager/GetUsersByIds", "/probe.Panicker/Bidi")
 			}
@@ -249,5 +255,8 @@ func TestInterceptorsOnEveryPath(t *testing.T) {
 	}
 	if len(logs.seen) < 14 || panics != 7 {
 		t.Errorf("%d call logs, %d with Internal; want one per call (14), 7 of them Internal", len(logs.seen), panics)
+	}
+	if len(logs.panics) != 7 || !strings.Contains(logs.panics[0], "handler broke") {
+		t.Errorf("panics logged: %q; want 7, with their values", logs.panics)
 	}
 }

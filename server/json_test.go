@@ -9,8 +9,10 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/grpcplay/playground/pb"
 	"github.com/grpcplay/playground/proto/grpcwire"
@@ -83,19 +85,51 @@ func TestJSONCalls(t *testing.T) {
 		})
 	}
 
-	// Native gRPC with JSON messages on grpc-go's transport: a connection
-	// that opens with it is served there.
+	// Native gRPC with JSON messages: a connection that opens with it is
+	// served by the runtime (grpc-go's transport would need the codec in
+	// its global registry, which the server leaves alone).
 	cc, err := grpc.NewClient(ts.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cc.Close()
 	um := pb.NewUserManagerClient(cc)
-	r, err := um.GetUser(context.Background(), &pb.UserRequest{Id: 5}, grpc.CallContentSubtype("json"))
+	r, err := um.GetUser(context.Background(), &pb.UserRequest{Id: 5}, grpc.ForceCodecV2(clientJSONCodec{}))
 	if err != nil || r.GetUser().GetNickname() != "Zaru" {
 		t.Fatalf("GetUser over application/grpc+json: %v, %v", r, err)
 	}
-	if _, err := um.GetUser(context.Background(), &pb.UserRequest{}, grpc.CallContentSubtype("json")); status.Code(err) != codes.InvalidArgument {
+	if _, err := um.GetUser(context.Background(), &pb.UserRequest{}, grpc.ForceCodecV2(clientJSONCodec{})); status.Code(err) != codes.InvalidArgument {
 		t.Fatalf("invalid GetUser over application/grpc+json: %v", err)
 	}
+
+	// JSON on a connection that opened with protobuf, which grpc-go's
+	// transport serves: refused, saying where to send it.
+	proto1, err := grpc.NewClient(ts.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proto1.Close()
+	um = pb.NewUserManagerClient(proto1)
+	if _, err := um.GetUser(context.Background(), &pb.UserRequest{Id: 5}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = um.GetUser(context.Background(), &pb.UserRequest{Id: 5}, grpc.ForceCodecV2(clientJSONCodec{}))
+	if st := status.Convert(err); st.Code() != codes.Unimplemented || !strings.Contains(st.Message(), "connection of its own") {
+		t.Fatalf("JSON after protobuf on one connection: %v; want Unimplemented saying why", err)
+	}
+}
+
+// clientJSONCodec is a grpc-go client's protojson codec, forced on a call:
+// it sends application/grpc+json.
+type clientJSONCodec struct{}
+
+func (clientJSONCodec) Name() string { return "json" }
+
+func (clientJSONCodec) Marshal(v any) (mem.BufferSlice, error) {
+	b, err := protojson.Marshal(v.(proto.Message))
+	return mem.BufferSlice{mem.SliceBuffer(b)}, err
+}
+
+func (clientJSONCodec) Unmarshal(data mem.BufferSlice, v any) error {
+	return protojson.Unmarshal(data.Materialize(), v.(proto.Message))
 }

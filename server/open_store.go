@@ -11,6 +11,7 @@ import (
 	"github.com/grpcplay/playground/pb"
 	"github.com/grpcplay/playground/server/store"
 	"github.com/grpcplay/playground/server/store/postgres"
+	"github.com/grpcplay/playground/server/usermanager"
 )
 
 // StoreConfig says which store to open: PostgreSQL when URL is set, for
@@ -110,7 +111,7 @@ func readSeed(seedFile string) ([]*pb.User, error) {
 		return nil, err
 	}
 	for _, u := range users {
-		if err := ValidateUser(u); err != nil {
+		if err := usermanager.ValidateUser(u); err != nil {
 			return nil, fmt.Errorf("seed: user %d: %w", u.GetId(), err)
 		}
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/grpcplay/playground/pb"
 	"github.com/grpcplay/playground/server/store/postgres/pgtest"
+	"github.com/grpcplay/playground/server/usermanager"
 )
 
 // TestStoreOutage stops a real PostgreSQL under the service and its health
@@ -38,7 +39,7 @@ func TestStoreOutage(t *testing.T) {
 
 	// The service on a plain grpc.Server, called over loopback TCP.
 	g := grpc.NewServer()
-	pb.RegisterUserManagerServer(g, NewService(st, 0))
+	pb.RegisterUserManagerServer(g, usermanager.New(st, 0, nil))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

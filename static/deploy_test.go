@@ -15,7 +15,9 @@ import (
 
 	"github.com/grpcplay/playground/pb"
 	"github.com/grpcplay/playground/server"
+	"github.com/grpcplay/playground/server/front"
 	"github.com/grpcplay/playground/server/servertest"
+	"github.com/grpcplay/playground/server/usermanager"
 )
 
 // fiveCards calls each UserManager card once, through the page's hooks, and
@@ -100,11 +102,11 @@ func TestPageAsFront(t *testing.T) {
 		return ln.Addr().String()
 	}
 	users := servertest.Start(t, server.Config{}) // its store, behind a plain grpc.Server below
-	withUsers := serve(func(gs *grpc.Server) { pb.RegisterUserManagerServer(gs, server.NewService(users.Store, 0)) })
+	withUsers := serve(func(gs *grpc.Server) { pb.RegisterUserManagerServer(gs, usermanager.New(users.Store, 0, nil)) })
 	withoutUsers := serve(func(gs *grpc.Server) { testgrpc.RegisterTestServiceServer(gs, interop.NewTestServer()) })
 
 	t.Run("backend with UserManager", func(t *testing.T) {
-		front := servertest.Start(t, server.Config{Backend: &server.Backend{Addr: withUsers}}, servertest.WithoutStore())
+		front := servertest.Start(t, server.Config{Backend: &front.Backend{Addr: withUsers}}, servertest.WithoutStore())
 		ctx := browser(t)
 		run(ctx, t, "load the front's page", chromedp.Navigate(front.URL+"/"), waitFor(`body[data-ready="true"]`),
 			waitFor(`[data-role="schema-status"][data-state="ready"]`), waitFor(`main.grid`))
@@ -114,7 +116,7 @@ func TestPageAsFront(t *testing.T) {
 		fiveCards(ctx, t)
 	})
 	t.Run("backend without UserManager", func(t *testing.T) {
-		front := servertest.Start(t, server.Config{Backend: &server.Backend{Addr: withoutUsers}}, servertest.WithoutStore())
+		front := servertest.Start(t, server.Config{Backend: &front.Backend{Addr: withoutUsers}}, servertest.WithoutStore())
 		ctx := browser(t)
 		run(ctx, t, "load the front's page", chromedp.Navigate(front.URL+"/"), waitFor(`body[data-ready="true"]`),
 			waitFor(`[data-explorer]`), waitFor(`[data-role="schema-status"][data-state="ready"]`),

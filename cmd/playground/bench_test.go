@@ -34,6 +34,7 @@ import (
 	"github.com/grpcplay/playground/pb"
 	"github.com/grpcplay/playground/server"
 	"github.com/grpcplay/playground/server/servertest"
+	"github.com/grpcplay/playground/server/usermanager"
 )
 
 // peerEnv, when set, makes this test binary run as the peer server; the
@@ -80,7 +81,7 @@ func runPeer() error {
 		return err
 	}
 	defer st.Close()
-	svc := server.NewService(st, 0)
+	svc := usermanager.New(st, 0, nil)
 
 	wrapped := grpc.NewServer()
 	pb.RegisterUserManagerServer(wrapped, svc)

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	"github.com/grpcplay/playground/server"
+	"github.com/grpcplay/playground/server/front"
 )
 
 // options are the command's flags, parsed.
@@ -115,7 +116,7 @@ func (o *options) serverConfig(log *slog.Logger) (server.Config, error) {
 		}
 		return cfg, nil
 	}
-	b := &server.Backend{Addr: o.backend, Header: o.backendHeader.md}
+	b := &front.Backend{Addr: o.backend, Header: o.backendHeader.md}
 	if o.backendTLS || o.backendCA != "" || o.backendCert != "" || o.backendServerName != "" {
 		tc := &tls.Config{ServerName: o.backendServerName}
 		if o.backendCA != "" {

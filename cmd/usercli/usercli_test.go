@@ -27,6 +27,7 @@ import (
 	"github.com/grpcplay/playground/server"
 	"github.com/grpcplay/playground/server/servertest"
 	"github.com/grpcplay/playground/server/store"
+	"github.com/grpcplay/playground/server/usermanager"
 )
 
 // quietLog discards the servers' logs.
@@ -421,7 +422,7 @@ func startRecording(t *testing.T) (rec *recorder, nativeAddr, webAddr string) {
 			return h(srv, ss)
 		}),
 	)
-	pb.RegisterUserManagerServer(gs, server.NewService(openStore(t), 0))
+	pb.RegisterUserManagerServer(gs, usermanager.New(openStore(t), 0, nil))
 	nativeAddr, webAddr = serveBoth(t, gs)
 	return rec, nativeAddr, webAddr
 }

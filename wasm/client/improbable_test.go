@@ -17,6 +17,7 @@ import (
 
 	"github.com/grpcplay/playground/pb"
 	"github.com/grpcplay/playground/server"
+	"github.com/grpcplay/playground/server/usermanager"
 	"github.com/grpcplay/playground/wasm/client"
 )
 
@@ -31,7 +32,7 @@ func startImprobable(t *testing.T) string {
 		t.Fatal(err)
 	}
 	gs := grpc.NewServer()
-	pb.RegisterUserManagerServer(gs, server.NewService(st, 0))
+	pb.RegisterUserManagerServer(gs, usermanager.New(st, 0, nil))
 	web := grpcweb.WrapServer(gs, grpcweb.WithWebsockets(true),
 		// Its default wants an Origin header; a native client sends none.
 		grpcweb.WithWebsocketOriginFunc(func(*http.Request) bool { return true }))

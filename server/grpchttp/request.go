@@ -1,4 +1,4 @@
-package server
+package grpchttp
 
 import (
 	"net/http"
@@ -6,11 +6,22 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/encoding"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/grpcplay/playground/proto/grpcwire"
 )
+
+// callRequest is what a call's request headers say.
+type callRequest struct {
+	md metadata.MD // the handler's incoming metadata
+	// deadline is when the client's deadline (grpc-timeout) passes; the
+	// zero value means it set none.
+	deadline time.Time
+	ct       grpcwire.ContentType
+	codec    encoding.CodecV2
+}
 
 // parseRequest reads a call's request headers, whatever carried them
 // (HTTP headers, or the header block that opens a grpc-websockets stream):
@@ -23,24 +34,27 @@ import (
 //   - grpc-timeout, when present, must be well formed;
 //   - names of the protocol and of the HTTP connection are not metadata.
 //
-// What it refuses gets a status error for the client.
-func parseRequest(md metadata.MD, authority string) (callRequest, error) {
-	req := callRequest{md: md, timeout: -1, codec: protoCodec{}}
-	ct := grpcwire.ContentType{Web: true, Codec: grpcwire.CodecProto}
+// forced, when not nil, is the codec of every call (WithCodec). What
+// parseRequest refuses gets a status error for the client.
+func parseRequest(md metadata.MD, authority string, forced encoding.CodecV2) (callRequest, error) {
+	req := callRequest{md: md, ct: grpcwire.ContentType{Web: true, Codec: grpcwire.CodecProto}, codec: protoCodec{}}
 	if v := grpcwire.First(md, grpcwire.HeaderContentType); v != "" {
-		var ok bool
-		if ct, ok = grpcwire.ParseContentType(v); !ok {
+		ct, ok := grpcwire.ParseContentType(v)
+		if !ok {
 			return req, status.Errorf(codes.InvalidArgument, "content-type %q is neither gRPC nor gRPC-Web", v)
 		}
+		req.ct = ct
 	}
-	switch ct.Codec {
+	switch req.ct.Codec {
 	case grpcwire.CodecProto:
 	case grpcwire.CodecJSON:
 		req.codec = jsonCodec{}
 	default:
-		return req, status.Errorf(codes.Unimplemented, "content-type %q: messages encoded as %q are not supported; use proto or json", grpcwire.First(md, grpcwire.HeaderContentType), ct.Codec)
+		return req, status.Errorf(codes.Unimplemented, "content-type %q: messages encoded as %q are not supported; use proto or json", grpcwire.First(md, grpcwire.HeaderContentType), req.ct.Codec)
 	}
-	req.protocol = protocolName(ct)
+	if forced != nil {
+		req.codec = forced
+	}
 	if enc := grpcwire.First(md, grpcwire.HeaderEncoding); enc != "" && enc != "identity" {
 		return req, status.Errorf(codes.Unimplemented, "grpc-encoding %q is not supported: send messages uncompressed", enc)
 	}
@@ -49,7 +63,7 @@ func parseRequest(md metadata.MD, authority string) (callRequest, error) {
 		if err != nil {
 			return req, status.Error(codes.InvalidArgument, err.Error())
 		}
-		req.timeout = d
+		req.deadline = time.Now().Add(d)
 	}
 	for k := range md {
 		if reservedRequestHeader(k) {
@@ -62,15 +76,15 @@ func parseRequest(md metadata.MD, authority string) (callRequest, error) {
 
 // protocolName names a content type's protocol for Protocol.
 func protocolName(ct grpcwire.ContentType) string {
-	p := "grpc"
+	p := ProtocolGRPC
 	switch {
 	case ct.Text:
-		p = "grpc-web-text"
+		p = ProtocolGRPCWebText
 	case ct.Web:
-		p = "grpc-web"
+		p = ProtocolGRPCWeb
 	}
 	if ct.Codec == grpcwire.CodecJSON {
-		p += "+json"
+		p += jsonSuffix
 	}
 	return p
 }

@@ -1,4 +1,4 @@
-package server
+package grpchttp
 
 import (
 	"context"
@@ -9,15 +9,18 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/encoding"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/stats"
 	"google.golang.org/grpc/status"
+
+	"github.com/grpcplay/playground/proto/grpcwire"
 )
 
-// A call is one call of a handler served by a transport of ours rather
-// than grpc-go's: gRPC-Web and gRPC over net/http (http_call.go) and the
-// WebSocket bridge (bridge_stream.go). It is the grpc.ServerStream the
+// A call is one call of a handler served by the Handler rather than
+// grpc-go's transport: gRPC-Web and gRPC over net/http (http_call.go) and
+// the WebSocket bridge (bridge_stream.go). It is the grpc.ServerStream the
 // handler gets and, through callTransportStream, the
 // grpc.ServerTransportStream behind grpc.SetHeader, SendHeader and
 // SetTrailer. What a call means (cardinality, headers, trailers, the final
@@ -28,7 +31,7 @@ type call struct {
 	tr     callTransport
 	method string
 	h      handler
-	codec  codec
+	codec  encoding.CodecV2
 	// clientStreams and serverStreams say whether the call takes and gives
 	// a stream.
 	clientStreams, serverStreams bool
@@ -74,15 +77,7 @@ type callTransport interface {
 	release(p []byte)
 }
 
-// callRequest is what a call's request headers say (request.go).
-type callRequest struct {
-	md       metadata.MD   // the handler's incoming metadata
-	timeout  time.Duration // the client's deadline; negative: none
-	codec    codec
-	protocol string // for logs and Protocol: grpc, grpc-web, grpc-web-text, grpc-websockets
-}
-
-// callServer is what every call of a Server shares.
+// callServer is what every call of a Handler shares.
 type callServer struct {
 	replies    *replies
 	unary      grpc.UnaryServerInterceptor // the chain; never nil
@@ -90,6 +85,7 @@ type callServer struct {
 	stats      []stats.Handler
 	log        *slog.Logger
 	maxMsgSize int
+	codec      encoding.CodecV2 // WithCodec's, for every call; nil: by content type
 	// stop is cancelled with errShutdown when Shutdown's grace period is
 	// over: every call of ours derives from it (the HTTP server's requests
 	// through its BaseContext) and ends with that status.
@@ -97,25 +93,24 @@ type callServer struct {
 }
 
 // newCall starts a call of method's handler h (its zero value for a method
-// nobody serves: finish it with a status) on transport tr. parent ends
-// with the request or connection that carries the call, and derives from
-// srv.stop, so that shutdown ends the call with its own cause.
-func newCall(parent context.Context, srv *callServer, tr callTransport, method string, h handler, req callRequest, p *peer.Peer) *call {
+// nobody serves: finish it with a status) on transport tr, arrived by
+// protocol. parent ends with the request or connection that carries the
+// call, and derives from srv.stop, so that shutdown ends the call with its
+// own cause. The stats handlers see the events grpc-go's transport emits,
+// in its order: TagRPC, InHeader, Begin.
+func newCall(parent context.Context, srv *callServer, tr callTransport, method string, h handler, req callRequest, protocol string, p *peer.Peer) *call {
 	c := &call{srv: srv, tr: tr, method: method, h: h, codec: req.codec, begin: time.Now()}
 	if c.codec == nil {
 		c.codec = protoCodec{}
-	}
-	if h.raw {
-		c.codec = rawCodec{}
 	}
 	if h.stream != nil {
 		c.clientStreams, c.serverStreams = h.stream.ClientStreams, h.stream.ServerStreams
 	}
 	ctx, cancel := context.WithCancelCause(parent)
 	c.cancel = cancel
-	if req.timeout >= 0 {
+	if !req.deadline.IsZero() {
 		var stop context.CancelFunc
-		ctx, stop = context.WithTimeout(ctx, req.timeout)
+		ctx, stop = context.WithDeadline(ctx, req.deadline)
 		c.stopTimeout = stop
 	}
 	md := req.md
@@ -124,15 +119,15 @@ func newCall(parent context.Context, srv *callServer, tr callTransport, method s
 	}
 	ctx = metadata.NewIncomingContext(ctx, md)
 	ctx = peer.NewContext(ctx, p)
-	ctx = context.WithValue(ctx, protocolKey{}, req.protocol)
+	ctx = context.WithValue(ctx, protocolKey{}, protocol)
 	ctx = grpc.NewContextWithServerTransportStream(ctx, (*callTransportStream)(c))
 	for _, sh := range srv.stats {
 		ctx = sh.TagRPC(ctx, &stats.RPCTagInfo{FullMethodName: method})
 	}
 	c.ctx = ctx
 	if len(srv.stats) > 0 {
-		c.handleStats(&stats.Begin{BeginTime: c.begin, IsClientStream: c.clientStreams, IsServerStream: c.serverStreams})
 		c.handleStats(&stats.InHeader{Header: md, FullMethod: method, RemoteAddr: p.Addr, LocalAddr: p.LocalAddr})
+		c.handleStats(&stats.Begin{BeginTime: c.begin, IsClientStream: c.clientStreams, IsServerStream: c.serverStreams})
 	}
 	return c
 }
@@ -167,15 +162,24 @@ func (c *call) finish(err error) bool {
 	if c.stopTimeout != nil {
 		c.stopTimeout()
 	}
+	wrote := c.end(st)
 	if len(c.srv.stats) > 0 {
 		var endErr error
-		if st == nil {
+		switch {
+		case st == nil:
 			endErr = errClientGone
-		} else if st.Code() != codes.OK {
+		case st.Code() != codes.OK:
 			endErr = st.Err()
 		}
 		c.handleStats(&stats.End{BeginTime: c.begin, EndTime: time.Now(), Trailer: c.trailer, Error: endErr})
 	}
+	return wrote
+}
+
+// end writes the call's last bytes: the headers if they have not gone and
+// the handler set some (else a trailers-only response), a held-back reply,
+// then the trailers with st. It reports whether they were written.
+func (c *call) end(st *status.Status) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.ended = true
@@ -183,7 +187,7 @@ func (c *call) finish(err error) bool {
 		return false
 	}
 	defer c.putPending()
-	trailersOnly := !c.headerSent && c.pending == nil
+	trailersOnly := !c.headerSent && c.pending == nil && len(c.header) == 0
 	if !trailersOnly && c.sendHeaderLocked(false) != nil {
 		return false
 	}
@@ -192,11 +196,13 @@ func (c *call) finish(err error) bool {
 	if c.pending != nil {
 		frames = *c.pending
 	}
-	md := c.trailer
-	if trailersOnly {
-		md = metadata.Join(c.header, c.trailer)
+	if c.tr.end(frames, c.trailer, st, trailersOnly) != nil {
+		return false
 	}
-	return c.tr.end(frames, md, st, trailersOnly) == nil
+	if len(c.srv.stats) > 0 {
+		c.handleStats(&stats.OutTrailer{Trailer: c.trailer.Copy()})
+	}
+	return true
 }
 
 // finalStatus is the status the client gets, or nil when it cannot get one
@@ -275,7 +281,7 @@ func (c *call) sendHeaderLocked(flush bool) error {
 		return err
 	}
 	if len(c.srv.stats) > 0 {
-		c.handleStats(&stats.OutHeader{Header: c.header, FullMethod: c.method})
+		c.handleStats(&stats.OutHeader{Header: c.header.Copy(), FullMethod: c.method})
 	}
 	return nil
 }
@@ -309,7 +315,7 @@ func (c *call) SendMsg(m any) error {
 		return status.Error(codes.Internal, "a second reply on a call that returns one")
 	}
 	buf := c.srv.replies.getBuf()
-	out, err := c.codec.appendMessage(*buf, m, c.srv.maxMsgSize)
+	out, err := appendMessage(c.codec, *buf, m, c.srv.maxMsgSize)
 	if err != nil {
 		c.srv.replies.putBuf(buf)
 		return err
@@ -320,7 +326,8 @@ func (c *call) SendMsg(m any) error {
 		return c.ctxStatus()
 	}
 	if len(c.srv.stats) > 0 {
-		c.handleStats(&stats.OutPayload{Payload: m, Length: len(out) - 5, WireLength: len(out), SentTime: time.Now()})
+		n := len(out) - grpcwire.PrefixLen // the buffer held nothing before
+		c.handleStats(&stats.OutPayload{Payload: m, Length: n, CompressedLength: n, WireLength: n + grpcwire.PrefixLen, SentTime: time.Now()})
 	}
 	if !c.serverStreams {
 		c.pending = buf
@@ -357,7 +364,7 @@ func (c *call) RecvMsg(m any) error {
 	if err != nil {
 		return err
 	}
-	err = c.codec.unmarshal(p, m)
+	err = unmarshal(c.codec, p, m)
 	n := len(p)
 	c.tr.release(p)
 	if err != nil {
@@ -365,7 +372,7 @@ func (c *call) RecvMsg(m any) error {
 	}
 	c.gotMsg = true
 	if len(c.srv.stats) > 0 {
-		c.handleStats(&stats.InPayload{Payload: m, Length: n, WireLength: n + 5, RecvTime: time.Now()})
+		c.handleStats(&stats.InPayload{Payload: m, Length: n, CompressedLength: n, WireLength: n + grpcwire.PrefixLen, RecvTime: time.Now()})
 	}
 	if c.clientStreams {
 		return nil
@@ -396,17 +403,3 @@ func (t *callTransportStream) Method() string                  { return t.method
 func (t *callTransportStream) SetHeader(md metadata.MD) error  { return (*call)(t).SetHeader(md) }
 func (t *callTransportStream) SendHeader(md metadata.MD) error { return (*call)(t).SendHeader(md) }
 func (t *callTransportStream) SetTrailer(md metadata.MD) error { return (*call)(t).setTrailer(md) }
-
-// protocolKey is the context key of the protocol a call arrived by.
-type protocolKey struct{}
-
-// Protocol returns the protocol the call of ctx arrived by, for logs and
-// interceptors: "grpc" (native gRPC, on grpc-go's transport or ours),
-// "grpc-web", "grpc-web-text" or "grpc-websockets"; "+json" is added for
-// JSON messages.
-func Protocol(ctx context.Context) string {
-	if p, ok := ctx.Value(protocolKey{}).(string); ok && p != "" {
-		return p
-	}
-	return "grpc"
-}

@@ -1,8 +1,6 @@
-package server
+package grpchttp
 
 import (
-	"context"
-	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -36,66 +34,40 @@ import (
 //     (ktr0731/grpc-web-go-client, behind evans --web) depend on it.
 //
 // Calls go straight to the registered handlers (registry.lookup), each on a
-// call of ours (call.go) with the interceptor chain, not through
-// grpc.Server.ServeHTTP.
-
-// bridgeMaxHeaderBytes bounds the request's header block.
-const bridgeMaxHeaderBytes = 64 << 10
-
-// bridgeConfig tunes the bridge: the Server's Config, defaults applied.
-type bridgeConfig struct {
-	maxMsgSize          int
-	maxStreams          int
-	maxStreamsPerClient int
-	origin              *originPolicy
-	pingInterval        time.Duration
-	pongWait            time.Duration
-	writeTimeout        time.Duration
-	headerTimeout       time.Duration
-	closeTimeout        time.Duration
-	messageTimeout      time.Duration
-}
+// call (call.go) with the interceptor chain. gorilla/websocket reads and
+// writes the socket: its writer, with buffers from a pool shared by every
+// stream (Upgrader.WriteBufferPool), so an idle stream holds none, and its
+// own answers to pings and closes.
 
 // bridge is the http.Handler of grpc-websockets handshakes.
 type bridge struct {
-	reg      *registry
-	srv      *callServer
-	cfg      bridgeConfig
-	log      *slog.Logger
+	h        *Handler
 	upgrader websocket.Upgrader
 
 	open atomic.Int64 // streams counted against maxStreams
-
-	// frameBufs are the streams' write buffers (wsWriter), shared.
-	frameBufs sync.Pool
 
 	mu        sync.Mutex
 	closing   bool                         // shutdown has begun: no new streams
 	stopped   bool                         // shutdown has cut the sockets
 	conns     map[*websocket.Conn]struct{} // upgraded connections
 	perClient map[string]int               // open streams by client address
-	wg        sync.WaitGroup               // one per ServeHTTP past the closing check
 }
 
-func newBridge(reg *registry, srv *callServer, cfg bridgeConfig, log *slog.Logger) *bridge {
+func newBridge(h *Handler) *bridge {
 	b := &bridge{
-		reg:       reg,
-		srv:       srv,
-		cfg:       cfg,
-		log:       log,
+		h:         h,
 		conns:     make(map[*websocket.Conn]struct{}),
 		perClient: make(map[string]int),
 	}
 	b.upgrader = websocket.Upgrader{
-		HandshakeTimeout: cfg.headerTimeout,
-		// A small read buffer: larger reads bypass it. gorilla writes only
-		// the handshake: the streams write their frames themselves
-		// (wsWriter), from buffers they share, so an idle stream holds
-		// none.
+		HandshakeTimeout: h.opts.headerTimeout,
+		// A small read buffer: larger reads bypass it. Write buffers come
+		// from a pool for the time of a write.
 		ReadBufferSize:  1024,
-		WriteBufferSize: 256,
+		WriteBufferSize: 4096,
+		WriteBufferPool: new(sync.Pool),
 		Subprotocols:    []string{grpcwire.WebSocketProtocol},
-		CheckOrigin:     cfg.origin.allows, // a refusal is answered with 403
+		CheckOrigin:     h.policy.allows, // a refusal is answered with 403
 	}
 	return b
 }
@@ -118,14 +90,14 @@ func (b *bridge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "server is shutting down", http.StatusServiceUnavailable)
 		return
 	}
-	b.wg.Add(1)
+	b.h.inflight.add()
 	b.mu.Unlock()
 
 	conn, err := b.upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		// The upgrader has answered with an HTTP error.
-		b.log.Debug("grpc-websockets: handshake refused", "path", r.URL.Path, "origin", r.Header.Get("Origin"), "err", err)
-		b.wg.Done()
+		b.h.opts.log.Debug("grpc-websockets: handshake refused", "path", r.URL.Path, "origin", r.Header.Get("Origin"), "err", err)
+		b.h.inflight.done()
 		return
 	}
 	// The stream runs on a goroutine of its own, and this one returns:
@@ -136,7 +108,8 @@ func (b *bridge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // serveStream serves the call on an upgraded socket until it ends.
 func (b *bridge) serveStream(conn *websocket.Conn, r *http.Request) {
-	defer b.wg.Done()
+	defer b.h.inflight.done()
+	defer b.h.conns.hijackedEnd(r.Context())
 	b.track(conn)
 	defer b.untrack(conn)
 
@@ -148,11 +121,12 @@ func (b *bridge) serveStream(conn *websocket.Conn, r *http.Request) {
 	mine := b.countClient(client, 1)
 	defer b.countClient(client, -1)
 	s := newBridgeStream(b, conn, r)
+	o := b.h.opts
 	switch {
-	case n > int64(b.cfg.maxStreams):
-		s.refuse(status.Errorf(codes.ResourceExhausted, "server has %d WebSocket streams open, its limit", b.cfg.maxStreams))
-	case mine > b.cfg.maxStreamsPerClient:
-		s.refuse(status.Errorf(codes.ResourceExhausted, "client %s has %d WebSocket streams open, its share of the server's %d", client, b.cfg.maxStreamsPerClient, b.cfg.maxStreams))
+	case n > int64(o.maxStreams):
+		s.refuse(status.Errorf(codes.ResourceExhausted, "server has %d WebSocket streams open, its limit", o.maxStreams))
+	case mine > o.maxStreamsPerClient:
+		s.refuse(status.Errorf(codes.ResourceExhausted, "client %s has %d WebSocket streams open, its share of the server's %d", client, o.maxStreamsPerClient, o.maxStreams))
 	default:
 		s.serve()
 	}
@@ -213,22 +187,6 @@ func (b *bridge) beginShutdown() {
 	b.mu.Lock()
 	b.closing = true
 	b.mu.Unlock()
-}
-
-// wait waits until every stream has ended, or ctx has; it reports whether
-// they all ended.
-func (b *bridge) wait(ctx context.Context) bool {
-	done := make(chan struct{})
-	go func() {
-		b.wg.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }
 
 // cut closes every socket: reads and writes blocked on them fail, and

@@ -1,4 +1,4 @@
-package server
+package usermanager
 
 import (
 	"net/mail"

@@ -1,4 +1,11 @@
-package server
+// Package listener is the playground's one port: it accepts every
+// connection, does TLS when it is on (ALPN h2 and http/1.1, the certificate
+// reloaded when its files change), and hands each connection to one of two
+// servers: grpc-go's own transport for a connection whose first request is
+// native gRPC (the fastest path there is, measured in make bench), net/http
+// for the rest. Both serve the same policy (grpchttp.ServerOptions and
+// grpchttp.Handler).
+package listener
 
 import (
 	"context"
@@ -11,8 +18,8 @@ import (
 	"time"
 )
 
-// The port splitter accepts every connection of the one port and hands it
-// to one of two servers:
+// A Splitter accepts every connection of the one port and hands it to one
+// of two servers:
 //
 //   - grpc-go's own transport (as fast as grpc.Server.Serve on a port of its
 //     own) takes the HTTP/2 connections whose first request is native gRPC
@@ -40,9 +47,9 @@ const sniffTimeout = 10 * time.Second
 // tlsRecordHandshake is the first byte of a TLS ClientHello.
 const tlsRecordHandshake = 0x16
 
-// portSplitter accepts on one listener and hands each connection to one of
-// two listeners: h2 for grpc-go's transport, h1 for net/http.
-type portSplitter struct {
+// Splitter accepts on one listener and hands each connection to one of
+// two listeners: Native for grpc-go's transport, HTTP for net/http.
+type Splitter struct {
 	base   net.Listener
 	tls    *tls.Config // nil: cleartext
 	h2, h1 *chanListener
@@ -50,23 +57,34 @@ type portSplitter struct {
 	once   sync.Once
 }
 
-func splitPort(base net.Listener, tlsConfig *tls.Config) *portSplitter {
-	p := &portSplitter{base: base, tls: tlsConfig, done: make(chan struct{})}
+// Split returns a Splitter of base's connections; tlsConfig, when not nil,
+// makes it do TLS and refuse cleartext. Run accepts.
+func Split(base net.Listener, tlsConfig *tls.Config) *Splitter {
+	p := &Splitter{base: base, tls: tlsConfig, done: make(chan struct{})}
 	p.h2 = &chanListener{conns: make(chan net.Conn), p: p}
 	p.h1 = &chanListener{conns: make(chan net.Conn), p: p}
 	return p
 }
 
-// run accepts until the base listener fails or is closed. A temporary
+// Native is the listener of the connections for grpc-go's transport.
+func (p *Splitter) Native() net.Listener { return p.h2 }
+
+// HTTP is the listener of the connections for net/http.
+func (p *Splitter) HTTP() net.Listener { return p.h1 }
+
+// Done is closed once the Splitter is closed.
+func (p *Splitter) Done() <-chan struct{} { return p.done }
+
+// Run accepts until the base listener fails or is closed. A temporary
 // failure (out of file descriptors, say) is waited out with a growing
 // pause, as net/http does, instead of ending the server.
-func (p *portSplitter) run() error {
+func (p *Splitter) Run() error {
 	var pause time.Duration
 	for {
 		c, err := p.base.Accept()
 		if err != nil {
 			if !temporaryAcceptError(err) {
-				p.close()
+				p.Close()
 				return err
 			}
 			pause = min(max(2*pause, 5*time.Millisecond), time.Second)
@@ -97,7 +115,7 @@ func temporaryAcceptError(err error) bool {
 }
 
 // route sniffs a new connection and hands it on.
-func (p *portSplitter) route(c net.Conn) {
+func (p *Splitter) route(c net.Conn) {
 	c.SetReadDeadline(time.Now().Add(sniffTimeout))
 	var head [prefaceLen]byte
 	conn, err := peek(c, head[:])
@@ -123,7 +141,7 @@ func (p *portSplitter) route(c net.Conn) {
 
 // routeTLS does the TLS handshake and hands the connection on by the
 // protocol ALPN chose.
-func (p *portSplitter) routeTLS(c net.Conn) {
+func (p *Splitter) routeTLS(c net.Conn) {
 	tc := tls.Server(c, p.tls)
 	ctx, cancel := context.WithTimeout(context.Background(), sniffTimeout)
 	err := tc.HandshakeContext(ctx)
@@ -133,8 +151,24 @@ func (p *portSplitter) routeTLS(c net.Conn) {
 		return
 	}
 	state := tc.ConnectionState()
-	if state.NegotiatedProtocol == "h2" {
+	switch state.NegotiatedProtocol {
+	case "h2":
 		p.routeH2(tc, &state)
+		return
+	case "":
+		// No ALPN: HTTP/1.1, or HTTP/2 with prior knowledge over TLS.
+		var head [prefaceLen]byte
+		conn, err := peek(tc, head[:])
+		if err != nil {
+			tc.Close()
+			return
+		}
+		if string(head[:]) == string(h2Preface) {
+			p.routeH2(conn, &state)
+			return
+		}
+		conn.SetReadDeadline(time.Time{})
+		p.hand(p.h1, withTLS(conn, &state))
 		return
 	}
 	tc.SetReadDeadline(time.Time{})
@@ -142,7 +176,7 @@ func (p *portSplitter) routeTLS(c net.Conn) {
 }
 
 // hand gives c to l's server, or closes it once the splitter is closed.
-func (p *portSplitter) hand(l *chanListener, c net.Conn) {
+func (p *Splitter) hand(l *chanListener, c net.Conn) {
 	select {
 	case l.conns <- c:
 	case <-p.done:
@@ -174,7 +208,8 @@ func peek(c net.Conn, head []byte) (net.Conn, error) {
 // platform cannot peek in the kernel.
 var errPartialPeek = errors.New("partial peek")
 
-func (p *portSplitter) close() error {
+// Close closes the base listener: both sides stop accepting.
+func (p *Splitter) Close() error {
 	var err error
 	p.once.Do(func() {
 		close(p.done)
@@ -186,7 +221,7 @@ func (p *portSplitter) close() error {
 // chanListener is one side of a portSplitter.
 type chanListener struct {
 	conns chan net.Conn
-	p     *portSplitter
+	p     *Splitter
 }
 
 func (l *chanListener) Accept() (net.Conn, error) {
@@ -199,5 +234,5 @@ func (l *chanListener) Accept() (net.Conn, error) {
 }
 
 // Close closes the shared listener: both sides stop accepting.
-func (l *chanListener) Close() error   { return l.p.close() }
+func (l *chanListener) Close() error   { return l.p.Close() }
 func (l *chanListener) Addr() net.Addr { return l.p.base.Addr() }

@@ -1,8 +1,9 @@
 //go:build unix
 
-package server
+package listener
 
 import (
+	"errors"
 	"io"
 	"net"
 	"syscall"
@@ -68,7 +69,7 @@ func peekFirstRequest(c *net.TCPConn, buf []byte) (native, ok bool) {
 		native, complete = firstRequestIsGRPC(buf[:n])
 		return complete || n == len(buf) // else wait for more bytes
 	})
-	if err != nil && !isTimeout(err) {
+	if ne, ok := errors.AsType[net.Error](err); err != nil && !(ok && ne.Timeout()) {
 		return false, false
 	}
 	return native && complete, true

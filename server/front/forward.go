@@ -1,4 +1,8 @@
-package server
+// Package front makes the playground a front for any gRPC server: the
+// backend. Every call of a method the front does not serve itself goes to
+// the backend as bytes, never decoded, so the front needs no schema; the
+// front's own health answers for the backend's.
+package front
 
 import (
 	"context"
@@ -16,6 +20,7 @@ import (
 	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/encoding"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/mem"
@@ -27,12 +32,7 @@ import (
 	"github.com/grpcplay/playground/proto/grpcwire"
 )
 
-// Backend makes a Server the front of another gRPC server: every call of a
-// method the front does not serve itself (all but grpc.health.v1, which
-// answers for the backend) goes to the backend, whatever protocol carried
-// it: native gRPC, gRPC-Web (binary and text) or the WebSocket bridge.
-// Messages pass as bytes, never decoded, so the front needs no schema;
-// reflection is forwarded too, so clients see the backend's.
+// Backend says how to reach the backend.
 type Backend struct {
 	// Addr is the backend's host:port.
 	Addr string
@@ -48,8 +48,11 @@ type Backend struct {
 // front forwards messages as bytes and does not know their schema.
 var errJSONForwarded = status.Error(codes.Unimplemented, "JSON messages cannot be forwarded: the front passes messages to the backend as protobuf bytes and does not know their schema; send application/grpc-web+proto")
 
-// forwarder copies calls to the backend over one long-lived ClientConn.
-type forwarder struct {
+// Forwarder copies calls to the backend over one long-lived ClientConn,
+// whatever protocol carried them: native gRPC, gRPC-Web (binary and text)
+// or a WebSocket. Mount Handler as the server's unknown-service handler,
+// with Codec as its codec.
+type Forwarder struct {
 	cfg Backend
 	cc  *grpc.ClientConn
 	log *slog.Logger
@@ -61,7 +64,10 @@ type forwarder struct {
 // backend down.
 const forwardWindow = 64 << 10
 
-func newForwarder(cfg Backend, maxMsgSize int, log *slog.Logger) (*forwarder, error) {
+// New returns a Forwarder to cfg's backend, with messages of at most
+// maxMsgSize bytes each way. It dials in the background: calls made while
+// the backend cannot be reached fail with Unavailable naming it.
+func New(cfg Backend, maxMsgSize int, log *slog.Logger) (*Forwarder, error) {
 	creds := insecure.NewCredentials()
 	if cfg.TLS != nil {
 		creds = credentials.NewTLS(cfg.TLS)
@@ -69,7 +75,7 @@ func newForwarder(cfg Backend, maxMsgSize int, log *slog.Logger) (*forwarder, er
 	cc, err := grpc.NewClient(cfg.Addr,
 		grpc.WithTransportCredentials(creds),
 		grpc.WithDefaultCallOptions(
-			grpc.ForceCodecV2(rawGRPCCodec{}),
+			grpc.ForceCodecV2(rawCodec{}),
 			grpc.MaxCallRecvMsgSize(maxMsgSize),
 			grpc.MaxCallSendMsgSize(maxMsgSize),
 		),
@@ -83,23 +89,33 @@ func newForwarder(cfg Backend, maxMsgSize int, log *slog.Logger) (*forwarder, er
 		return nil, fmt.Errorf("backend %s: %w", cfg.Addr, err)
 	}
 	cc.Connect()
-	return &forwarder{cfg: cfg, cc: cc, log: log}, nil
+	return &Forwarder{cfg: cfg, cc: cc, log: log}, nil
 }
 
-// handler is the forwarder as the handler of every method it serves.
-func (f *forwarder) handler() handler {
-	return handler{
-		impl:   f,
-		stream: &grpc.StreamDesc{StreamName: "forward", Handler: f.forward, ServerStreams: true, ClientStreams: true},
-		raw:    true,
-	}
-}
+// Addr is the backend's address.
+func (f *Forwarder) Addr() string { return f.cfg.Addr }
+
+// Close closes the connection to the backend.
+func (f *Forwarder) Close() error { return f.cc.Close() }
+
+// Handler is the handler of every method the front forwards, as
+// grpc.UnknownServiceHandler takes it.
+func (f *Forwarder) Handler() grpc.StreamHandler { return f.forward }
+
+// Codec is the codec of the calls the front serves: a forwarded message
+// passes as the bytes it holds, anything else (the front's own health
+// service's messages) as protobuf.
+func (f *Forwarder) Codec() encoding.CodecV2 { return rawCodec{} }
 
 // forward copies one call to the backend and its answer back: the
 // requests in one goroutine, the headers, replies and trailers in this
 // one. The backend's status comes back unchanged; the call's deadline and
-// cancellation reach the backend through the context.
-func (f *forwarder) forward(_ any, ss grpc.ServerStream) error {
+// cancellation reach the backend through the context. When the backend
+// ends the call first, forward returns while the request goroutine may
+// still wait for the client: the server ends that wait when forward
+// returns (grpchttp cuts a call's reads before its handler's request is
+// let go, as grpc-go's transport does), and the goroutine then ends.
+func (f *Forwarder) forward(_ any, ss grpc.ServerStream) error {
 	ctx := ss.Context()
 	method, ok := grpc.Method(ctx)
 	if !ok {
@@ -157,7 +173,7 @@ func (f *forwarder) forward(_ any, ss grpc.ServerStream) error {
 // copyRequests copies the client's requests to the backend and half-closes
 // after the last. It returns why the client's side broke (a request over
 // the size limit, the client gone), which ends the call.
-func (f *forwarder) copyRequests(ss grpc.ServerStream, cs grpc.ClientStream) error {
+func (f *Forwarder) copyRequests(ss grpc.ServerStream, cs grpc.ClientStream) error {
 	for {
 		var m rawMessage
 		if err := ss.RecvMsg(&m); err != nil {
@@ -176,7 +192,7 @@ func (f *forwarder) copyRequests(ss grpc.ServerStream, cs grpc.ClientStream) err
 // backendError is the status a forwarded call ends with: the backend's
 // own, unchanged, or, when the backend cannot be reached, Unavailable
 // naming it.
-func (f *forwarder) backendError(err error) error {
+func (f *Forwarder) backendError(err error) error {
 	st := status.Convert(err)
 	if st.Code() == codes.Unavailable && f.cc.GetState() != connectivity.Ready {
 		return status.Errorf(codes.Unavailable, "backend %s is not reachable: %s", f.cfg.Addr, st.Message())
@@ -199,7 +215,7 @@ func hopHeader(name string) bool {
 // outgoingMD is the metadata of the forwarded call: the client's, without
 // hop-by-hop and transport headers, the Backend's Header, and the client's
 // address in x-forwarded-for.
-func (f *forwarder) outgoingMD(ctx context.Context, in metadata.MD) metadata.MD {
+func (f *Forwarder) outgoingMD(ctx context.Context, in metadata.MD) metadata.MD {
 	out := make(metadata.MD, len(in)+len(f.cfg.Header)+1)
 	for k, v := range in {
 		if !hopHeader(k) {
@@ -219,7 +235,7 @@ func (f *forwarder) outgoingMD(ctx context.Context, in metadata.MD) metadata.MD 
 
 // health reports whether the backend serves: SERVING when its own health
 // check says so, or when it answers but has no health service.
-func (f *forwarder) health(ctx context.Context) (healthpb.HealthCheckResponse_ServingStatus, error) {
+func (f *Forwarder) health(ctx context.Context) (healthpb.HealthCheckResponse_ServingStatus, error) {
 	ctx = metadata.NewOutgoingContext(ctx, f.cfg.Header.Copy())
 	resp := new(healthpb.HealthCheckResponse)
 	err := f.cc.Invoke(ctx, healthpb.Health_Check_FullMethodName, &healthpb.HealthCheckRequest{}, resp)
@@ -232,42 +248,71 @@ func (f *forwarder) health(ctx context.Context) (healthpb.HealthCheckResponse_Se
 	return healthpb.HealthCheckResponse_NOT_SERVING, err
 }
 
-// watchHealth keeps the front's overall health true to the backend's,
-// checking every interval until ctx ends, and logs each change. last is
-// the status already set.
-func (f *forwarder) watchHealth(ctx context.Context, interval time.Duration, last healthpb.HealthCheckResponse_ServingStatus, set func(healthpb.HealthCheckResponse_ServingStatus)) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(interval):
-		}
-		cctx, cancel := context.WithTimeout(ctx, interval)
-		st, err := f.health(cctx)
-		cancel()
-		if ctx.Err() != nil {
-			return
-		}
-		if st != last {
-			set(st)
-			if err != nil {
-				f.log.Warn("backend not answering", "backend", f.cfg.Addr, "err", status.Convert(err).Message())
-			} else {
-				f.log.Info("backend answers", "backend", f.cfg.Addr, "health", st)
+// HealthInterval is how often the front checks its backend's health.
+const HealthInterval = 2 * time.Second
+
+// WatchHealth keeps set true to the backend's health until stop is
+// called: it checks once (within 3 seconds), logs whether the backend
+// answered and sets the status before it returns, then checks every
+// HealthInterval in the background, logging each change. stop waits for
+// the watch to end.
+func (f *Forwarder) WatchHealth(set func(healthpb.HealthCheckResponse_ServingStatus)) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	first, cancelFirst := context.WithTimeout(ctx, 3*time.Second)
+	last, err := f.health(first)
+	cancelFirst()
+	set(last)
+	f.logHealth(last, err)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(HealthInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
 			}
-			last = st
+			cctx, cancel := context.WithTimeout(ctx, HealthInterval)
+			st, err := f.health(cctx)
+			cancel()
+			if ctx.Err() != nil {
+				return
+			}
+			if st != last {
+				set(st)
+				f.logHealth(st, err)
+				last = st
+			}
 		}
+	}()
+	return func() {
+		cancel()
+		<-done
 	}
 }
 
-// rawGRPCCodec is grpc-go's codec on the front's forwarding paths: a
-// rawMessage passes as the bytes it holds, anything else (the health
-// service's messages) as protobuf.
-type rawGRPCCodec struct{}
+func (f *Forwarder) logHealth(st healthpb.HealthCheckResponse_ServingStatus, err error) {
+	if err != nil {
+		f.log.Warn("backend not answering; calls get Unavailable until it does", "backend", f.cfg.Addr, "err", status.Convert(err).Message())
+		return
+	}
+	f.log.Info("backend answers", "backend", f.cfg.Addr, "health", st)
+}
 
-func (rawGRPCCodec) Name() string { return "proto" }
+// rawMessage is a message as bytes, never decoded: what the front forwards
+// travels as one.
+type rawMessage struct{ b []byte }
 
-func (rawGRPCCodec) Marshal(v any) (mem.BufferSlice, error) {
+// rawCodec is the codec on the front's paths, both ways: a rawMessage
+// passes as the bytes it holds, anything else (the health service's
+// messages) as protobuf.
+type rawCodec struct{}
+
+func (rawCodec) Name() string { return "proto" }
+
+func (rawCodec) Marshal(v any) (mem.BufferSlice, error) {
 	if m, ok := v.(*rawMessage); ok {
 		return mem.BufferSlice{mem.SliceBuffer(m.b)}, nil
 	}
@@ -279,7 +324,7 @@ func (rawGRPCCodec) Marshal(v any) (mem.BufferSlice, error) {
 	return mem.BufferSlice{mem.SliceBuffer(b)}, err
 }
 
-func (rawGRPCCodec) Unmarshal(data mem.BufferSlice, v any) error {
+func (rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
 	if m, ok := v.(*rawMessage); ok {
 		m.b = data.Materialize()
 		return nil

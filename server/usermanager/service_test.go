@@ -1,12 +1,12 @@
-package server
+package usermanager
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/grpcplay/playground/pb"
+	"github.com/grpcplay/playground/server/store"
 )
 
 // TestGetUsersByTypePages streams users of one type across many store
@@ -34,19 +35,22 @@ func TestGetUsersByTypePages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	seedFile := filepath.Join(dir, "seed.json")
-	if err := os.WriteFile(seedFile, b, 0o600); err != nil {
+	users, err := store.ParseSeed(bytes.NewReader(b))
+	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := OpenStore(context.Background(), filepath.Join(dir, "users.db"), seedFile)
+	st, err := store.OpenBolt(filepath.Join(dir, "users.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
+	if _, err := st.Init(context.Background(), users); err != nil {
+		t.Fatal(err)
+	}
 
 	for _, pageSize := range []int{1, 2, 8, len(want[pb.User_NORMAL]), 1000} {
 		t.Run(fmt.Sprint("page size ", pageSize), func(t *testing.T) {
-			svc := NewService(st, 0)
+			svc := New(st, 0, nil)
 			svc.pageSize = pageSize
 			c := serveService(t, svc)
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

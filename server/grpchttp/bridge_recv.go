@@ -1,4 +1,4 @@
-package server
+package grpchttp
 
 import (
 	"errors"
@@ -19,7 +19,7 @@ import (
 // (parseRequest reads them); errClientGone when the socket failed; or a
 // status error for the client.
 func (s *bridgeStream) readRequestHeaders() (metadata.MD, error) {
-	s.conn.SetReadDeadline(time.Now().Add(s.b.cfg.headerTimeout))
+	s.conn.SetReadDeadline(time.Now().Add(s.b.h.opts.headerTimeout))
 	typ, r, err := s.conn.NextReader()
 	if err != nil {
 		return nil, errClientGone
@@ -27,12 +27,12 @@ func (s *bridgeStream) readRequestHeaders() (metadata.MD, error) {
 	if typ != websocket.BinaryMessage {
 		return nil, status.Error(codes.InvalidArgument, "grpc-websockets: the first message must be the request headers, in a binary message; got a text message")
 	}
-	block, err := io.ReadAll(io.LimitReader(r, bridgeMaxHeaderBytes+1))
+	block, err := io.ReadAll(io.LimitReader(r, MaxHeaderBytes+1))
 	if err != nil {
 		return nil, errClientGone
 	}
-	if len(block) > bridgeMaxHeaderBytes {
-		return nil, status.Errorf(codes.ResourceExhausted, "grpc-websockets: request headers larger than %d bytes", bridgeMaxHeaderBytes)
+	if len(block) > MaxHeaderBytes {
+		return nil, status.Errorf(codes.ResourceExhausted, "grpc-websockets: request headers larger than %d bytes", MaxHeaderBytes)
 	}
 	md, err := grpcwire.ParseHeaderBlock(block)
 	if err != nil {
@@ -94,10 +94,10 @@ func (s *bridgeStream) readFrames() error {
 		// The one request message comes at once: all of it, and the
 		// half-close, within the message timeout.
 		s.frameStart = s.c.begin
-		s.frameDeadline = messageDeadline(s.frameStart, s.b.cfg.messageTimeout, 0)
+		s.frameDeadline = messageDeadline(s.frameStart, s.b.h.opts.messageTimeout, 0)
 	}
 	newReader := func() *grpcwire.Reader {
-		r := grpcwire.NewRequestReader(body, s.b.cfg.maxMsgSize)
+		r := grpcwire.NewRequestReader(body, s.b.h.opts.maxMsgSize)
 		r.Started, r.Begin = s.startMessage, s.beginMessage
 		return r
 	}
@@ -140,14 +140,14 @@ func (s *bridgeStream) readFrames() error {
 func (s *bridgeStream) startMessage() {
 	if s.c.clientStreams {
 		s.frameStart = time.Now()
-		s.frameDeadline = messageDeadline(s.frameStart, s.b.cfg.messageTimeout, 0)
+		s.frameDeadline = messageDeadline(s.frameStart, s.b.h.opts.messageTimeout, 0)
 		s.lastRefresh = time.Time{}
 	}
 }
 
 // beginMessage gives the payload announced its share of time.
 func (s *bridgeStream) beginMessage(n int) {
-	s.frameDeadline = messageDeadline(s.frameStart, s.b.cfg.messageTimeout, n)
+	s.frameDeadline = messageDeadline(s.frameStart, s.b.h.opts.messageTimeout, n)
 	s.lastRefresh = time.Time{}
 }
 
@@ -155,7 +155,7 @@ func (s *bridgeStream) beginMessage(n int) {
 func (s *bridgeStream) frameError(err error) error {
 	if ce, ok := errors.AsType[bridgeConnError](err); ok {
 		if isTimeout(ce.err) && !s.frameDeadline.IsZero() && !time.Now().Before(s.frameDeadline) {
-			return readTimeoutError(s.b.cfg.messageTimeout)
+			return readTimeoutError(s.b.h.opts.messageTimeout)
 		}
 		return errClientGone
 	}

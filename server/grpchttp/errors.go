@@ -1,4 +1,4 @@
-package server
+package grpchttp
 
 import (
 	"crypto/tls"
@@ -11,11 +11,6 @@ import (
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 )
-
-// defaultWriteTimeout bounds one write of a call of ours: a client that
-// stops reading for this long has its call ended, so nothing piles up for
-// it.
-const defaultWriteTimeout = 10 * time.Second
 
 // Causes a call's context can end with, besides a protocol error's status.
 var (

@@ -1,4 +1,4 @@
-package server
+package listener
 
 import (
 	"bytes"
@@ -7,13 +7,12 @@ import (
 	"errors"
 	"io"
 	"net"
+	"strings"
 	"time"
 
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 	"google.golang.org/grpc/credentials"
-
-	"github.com/grpcplay/playground/proto/grpcwire"
 )
 
 // An HTTP/2 connection (cleartext with prior knowledge, or TLS with ALPN
@@ -47,9 +46,23 @@ const clientPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 // emptySettings is a SETTINGS frame with no settings.
 var emptySettings = [9]byte{0, 0, 0, byte(http2.FrameSettings), 0, 0, 0, 0, 0}
 
-// routeH2 hands an HTTP/2 connection to grpc-go or net/http by its first
-// request. cs is the connection's TLS state, nil for h2c.
-func (p *portSplitter) routeH2(c net.Conn, cs *tls.ConnectionState) {
+// routeH2 hands a connection that should speak HTTP/2 to grpc-go or
+// net/http by its first request. cs is the connection's TLS state, nil for
+// h2c. A connection that does not open with the client preface (HTTP/1.1
+// after ALPN chose h2, say) goes to net/http as it is, which answers it.
+func (p *Splitter) routeH2(c net.Conn, cs *tls.ConnectionState) {
+	var head [len(clientPreface)]byte
+	pc, err := peek(c, head[:])
+	if err != nil {
+		c.Close()
+		return
+	}
+	c = pc
+	if string(head[:]) != clientPreface {
+		c.SetReadDeadline(time.Time{})
+		p.hand(p.h1, withTLS(c, cs))
+		return
+	}
 	settings := emptySettings
 	c.SetWriteDeadline(time.Now().Add(sniffTimeout))
 	if _, err := c.Write(settings[:]); err != nil {
@@ -61,23 +74,30 @@ func (p *portSplitter) routeH2(c net.Conn, cs *tls.ConnectionState) {
 	native, conn := sniffFirstRequest(c)
 	conn.SetReadDeadline(time.Time{})
 	if native {
-		if cs != nil {
-			hc, ok := conn.(*h2Conn)
-			if !ok {
-				hc = &h2Conn{Conn: conn}
-			}
-			hc.tls = cs
-			conn = hc
-		}
-		p.hand(p.h2, conn)
+		p.hand(p.h2, withTLS(conn, cs))
 		return
 	}
-	hc, ok := conn.(*h2Conn)
-	if !ok {
-		hc = &h2Conn{Conn: conn}
-	}
+	hc := asH2Conn(conn)
 	hc.tls, hc.dropAck = cs, true
 	p.hand(p.h1, hc)
+}
+
+// asH2Conn returns c as an h2Conn, wrapping it if need be.
+func asH2Conn(c net.Conn) *h2Conn {
+	if hc, ok := c.(*h2Conn); ok {
+		return hc
+	}
+	return &h2Conn{Conn: c}
+}
+
+// withTLS returns c carrying its TLS state, when it has one (cs not nil).
+func withTLS(c net.Conn, cs *tls.ConnectionState) net.Conn {
+	if cs == nil {
+		return c
+	}
+	hc := asH2Conn(c)
+	hc.tls = cs
+	return hc
 }
 
 // sniffFirstRequest reads the connection's first request header, waiting
@@ -116,11 +136,14 @@ func replay(c net.Conn, b []byte) net.Conn {
 }
 
 // firstRequestIsGRPC parses b, a connection's first bytes from the client
-// preface on, and reports whether its first request header carries a
-// native gRPC content type (application/grpc, +proto, +json: not
-// gRPC-Web). complete is false while b does not hold a whole header block.
-// Bytes that are not HTTP/2 count as complete and not native: net/http
-// answers them.
+// preface on, and reports whether its first request is native gRPC as
+// grpc-go's transport takes it: a POST whose content type is
+// application/grpc, +proto or +json, written as grpc-go matches it (lower
+// case). Anything else, JSON, upper-case content types and GETs included, goes
+// to net/http, which serves every request (native gRPC through grpchttp):
+// grpc-go would answer it with 415 and keep the connection. complete is
+// false while b does not hold a whole header block. Bytes that are not
+// HTTP/2 count as complete and not native: net/http answers them.
 func firstRequestIsGRPC(b []byte) (native, complete bool) {
 	if len(b) < len(clientPreface) {
 		return false, !bytes.HasPrefix([]byte(clientPreface), b)
@@ -130,7 +153,7 @@ func firstRequestIsGRPC(b []byte) (native, complete bool) {
 	}
 	fr := http2.NewFramer(io.Discard, bytes.NewReader(b[len(clientPreface):]))
 	fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
-	fr.MaxHeaderListSize = maxHeaderBytes
+	fr.MaxHeaderListSize = sniffMaxHeaderBytes
 	for {
 		f, err := fr.ReadFrame()
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
@@ -140,16 +163,36 @@ func firstRequestIsGRPC(b []byte) (native, complete bool) {
 			return false, true
 		}
 		if mh, ok := f.(*http2.MetaHeadersFrame); ok {
+			ct := ""
 			for _, hf := range mh.RegularFields() {
 				if hf.Name == "content-type" {
-					ct, ok := grpcwire.ParseContentType(hf.Value)
-					return ok && !ct.Web, true
+					ct = hf.Value
+					break
 				}
 			}
-			return false, true
+			return mh.PseudoValue("method") == "POST" && grpcGoTakes(ct), true
 		}
 	}
 }
+
+// grpcGoTakes reports whether grpc-go's transport serves a call of
+// content type ct with a codec it has: application/grpc and +proto
+// (grpc-go matches the prefix byte for byte). JSON (+json) goes to the
+// runtime: grpc-go would need its codec in grpc-go's global registry.
+func grpcGoTakes(ct string) bool {
+	sub, ok := strings.CutPrefix(ct, "application/grpc")
+	switch {
+	case !ok:
+		return false
+	case sub == "":
+		return true
+	}
+	sub, _, _ = strings.Cut(sub[1:], ";")
+	return (ct[len("application/grpc")] == '+' || ct[len("application/grpc")] == ';') && (sub == "" || sub == "proto")
+}
+
+// sniffMaxHeaderBytes bounds the first request header the splitter reads.
+const sniffMaxHeaderBytes = 64 << 10
 
 // h2Conn is an HTTP/2 connection the splitter read from: it replays the
 // bytes read, carries the TLS state when the splitter did the handshake,
@@ -241,29 +284,27 @@ func (c *h2Conn) filter(b []byte) {
 	c.filtered = append(c.filtered, b...)
 }
 
-// connContext gives the requests of a connection the splitter did the TLS
-// handshake of (and net/http serves as h2c) its TLS state.
-func connContext(ctx context.Context, c net.Conn) context.Context {
-	if hc, ok := c.(*h2Conn); ok && hc.tls != nil {
-		return context.WithValue(ctx, tlsStateKey{}, hc.tls)
-	}
-	return ctx
-}
+// TLSConnectionState is the connection's TLS state, nil for cleartext:
+// net/http cannot see it on a connection it did not do the handshake of,
+// and grpchttp's ConfigureServer looks for this method.
+func (c *h2Conn) TLSConnectionState() *tls.ConnectionState { return c.tls }
 
-// handoverCreds are grpc-go's transport credentials when the splitter does
+// HandoverCreds are grpc-go's transport credentials when the Splitter does
 // TLS: the handshake is done, so ServerHandshake only reports it, as
 // grpc-go's own TLS credentials would.
+func HandoverCreds() credentials.TransportCredentials { return handoverCreds{} }
+
 type handoverCreds struct{}
 
 func (handoverCreds) ServerHandshake(c net.Conn) (net.Conn, credentials.AuthInfo, error) {
 	if hc, ok := c.(*h2Conn); ok && hc.tls != nil {
 		return c, credentials.TLSInfo{State: *hc.tls, CommonAuthInfo: credentials.CommonAuthInfo{SecurityLevel: credentials.PrivacyAndIntegrity}}, nil
 	}
-	return nil, nil, errors.New("server: a cleartext connection reached the TLS server")
+	return nil, nil, errors.New("listener: a cleartext connection reached the TLS server")
 }
 
 func (handoverCreds) ClientHandshake(context.Context, string, net.Conn) (net.Conn, credentials.AuthInfo, error) {
-	return nil, nil, errors.New("server: handoverCreds are for the server side")
+	return nil, nil, errors.New("listener: HandoverCreds are for the server side")
 }
 
 func (handoverCreds) Info() credentials.ProtocolInfo {

@@ -1,6 +1,8 @@
-package server
+package grpchttp
 
 import (
+	"context"
+	"encoding/binary"
 	"io"
 	"net/http"
 	"sync"
@@ -11,20 +13,23 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
+
+	"github.com/grpcplay/playground/proto/grpcwire"
 )
 
 // bridgeStream is one call on one grpc-websockets connection: the call's
 // transport over a WebSocket.
 //
-// Two goroutines serve it: the connection's own (the handler, and every
-// data write) and a reader (readRequests), which hands request payloads to
-// RecvMsg one at a time and notices a client that closes or drops the
-// socket even while the handler is not receiving.
+// Two goroutines serve it: the stream's own (the handler, and every data
+// write, which the call's mutex orders) and a reader (readRequests), which
+// hands request payloads to RecvMsg one at a time and notices a client that
+// closes or drops the socket even while the handler is not receiving.
+// Pings and closes go through gorilla's WriteControl, which may run beside
+// a data write.
 type bridgeStream struct {
 	b           *bridge
 	c           *call
 	conn        *websocket.Conn
-	w           *wsWriter // every write to the socket
 	req         *http.Request
 	readTimeout time.Duration
 
@@ -45,24 +50,13 @@ type bridgeStream struct {
 }
 
 func newBridgeStream(b *bridge, conn *websocket.Conn, r *http.Request) *bridgeStream {
-	s := &bridgeStream{
+	o := b.h.opts
+	return &bridgeStream{
 		b:           b,
 		conn:        conn,
-		w:           &wsWriter{conn: conn.NetConn(), timeout: b.cfg.writeTimeout, bufs: &b.frameBufs},
 		req:         r,
-		readTimeout: b.cfg.pingInterval + b.cfg.pongWait,
+		readTimeout: o.pingInterval + o.pongWait,
 	}
-	// gorilla answers pings and closes through its own writer: answer them
-	// through ours, which writes everything else.
-	conn.SetPingHandler(func(data string) error {
-		s.w.control(wsFinPong, []byte(data)) // a broken socket shows in the next read
-		return nil
-	})
-	conn.SetCloseHandler(func(code int, _ string) error {
-		s.w.control(wsFinClose, websocket.FormatCloseMessage(code, ""))
-		return nil
-	})
-	return s
 }
 
 // serve runs the call from its header message to the close of the socket.
@@ -75,12 +69,12 @@ func (s *bridgeStream) serve() {
 	}
 	var req callRequest
 	if err == nil {
-		req, err = parseRequest(md, s.req.Host)
+		req, err = parseRequest(md, s.req.Host, s.b.h.calls.codec)
 	}
-	h, lookupErr := s.b.reg.lookup(method)
+	h, lookupErr := s.b.h.reg.lookup(method)
 	switch {
 	case err != nil:
-	case req.protocol == "grpc-web-text" || req.protocol == "grpc-web-text+json":
+	case req.ct.Text:
 		err = status.Error(codes.InvalidArgument, "grpc-websockets: messages travel as binary frames; the grpc-web-text content type is for HTTP")
 	case lookupErr != nil:
 		err = lookupErr
@@ -89,11 +83,13 @@ func (s *bridgeStream) serve() {
 		s.refuse(err)
 		return
 	}
-	req.protocol = "grpc-websockets"
-	if req.codec == (jsonCodec{}) {
-		req.protocol += "+json"
+	protocol := ProtocolWebSockets
+	if req.ct.Codec == grpcwire.CodecJSON {
+		protocol += jsonSuffix
 	}
-	s.c = newCall(s.b.srv.stop, s.b.srv, s, method, h, req, s.peer())
+	parent, release := s.parent()
+	defer release()
+	s.c = newCall(parent, s.b.h.calls, s, method, h, req, protocol, s.peer())
 	s.in = make(chan []byte)
 	s.bigDone = make(chan struct{}, 1)
 	s.readDone = make(chan struct{})
@@ -107,7 +103,7 @@ func (s *bridgeStream) serve() {
 		// Wait (boundedly) for the client's answer to our close, so
 		// closing does not reset the connection under trailers the client
 		// has still to read.
-		t := time.NewTimer(s.b.cfg.closeTimeout)
+		t := time.NewTimer(s.b.h.opts.closeTimeout)
 		select {
 		case <-s.readDone:
 		case <-t.C:
@@ -119,10 +115,12 @@ func (s *bridgeStream) serve() {
 // refuse answers a call that will not run with err's status and closes the
 // socket once the client has answered the close (or the wait is over).
 func (s *bridgeStream) refuse(err error) {
-	s.c = newCall(s.b.srv.stop, s.b.srv, s, s.req.URL.Path, handler{}, callRequest{timeout: -1}, s.peer())
-	s.b.log.Debug("grpc-websockets: call refused", "path", s.req.URL.Path, "err", err)
+	parent, release := s.parent()
+	defer release()
+	s.c = newCall(parent, s.b.h.calls, s, s.req.URL.Path, handler{}, callRequest{}, ProtocolWebSockets, s.peer())
+	s.b.h.opts.log.Debug("grpc-websockets: call refused", "path", s.req.URL.Path, "err", err)
 	if s.c.finish(err) && s.closeHandshake() == nil {
-		s.conn.SetReadDeadline(time.Now().Add(s.b.cfg.closeTimeout))
+		s.conn.SetReadDeadline(time.Now().Add(s.b.h.opts.closeTimeout))
 		for {
 			if _, _, err := s.conn.NextReader(); err != nil {
 				break
@@ -132,9 +130,24 @@ func (s *bridgeStream) refuse(err error) {
 	s.conn.Close()
 }
 
-// closeHandshake sends a normal close frame after the trailers.
+// parent is the context the stream's call derives from: the handshake
+// request's values (its connection's stats tags), without its end, which
+// came with the upgrade; ended by the Handler's stop context, until
+// release.
+func (s *bridgeStream) parent() (context.Context, func()) {
+	stop := s.b.h.calls.stop
+	ctx, cancel := context.WithCancelCause(context.WithoutCancel(s.req.Context()))
+	unwatch := context.AfterFunc(stop, func() { cancel(context.Cause(stop)) })
+	return ctx, func() {
+		unwatch()
+		cancel(nil)
+	}
+}
+
+// closeHandshake sends a normal close frame after the trailers. gorilla
+// sends no second one when the client answers it.
 func (s *bridgeStream) closeHandshake() error {
-	return s.w.control(wsFinClose, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
+	return s.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(s.b.h.opts.writeTimeout))
 }
 
 func (s *bridgeStream) peer() *peer.Peer {
@@ -153,32 +166,54 @@ func (s *bridgeStream) closeSocket() {
 
 // sendHeader implements callTransport: the header block.
 func (s *bridgeStream) sendHeader(md metadata.MD, _ bool) error {
+	r := s.b.h.calls.replies
 	if len(md) == 0 {
-		return s.w.writeGRPC(s.b.srv.replies.headerFrame)
+		return s.writeGRPC(r.headerFrame)
 	}
-	buf := s.b.srv.replies.getBuf()
-	defer s.b.srv.replies.putBuf(buf)
-	*buf = s.b.srv.replies.appendHeader(*buf, md)
-	return s.w.writeGRPC(*buf)
+	buf := r.getBuf()
+	defer r.putBuf(buf)
+	*buf = r.appendHeader(*buf, md)
+	return s.writeGRPC(*buf)
 }
 
 // send implements callTransport.
-func (s *bridgeStream) send(frames []byte) error { return s.w.writeGRPC(frames) }
+func (s *bridgeStream) send(frames []byte) error { return s.writeGRPC(frames) }
+
+// writeGRPC writes whole gRPC frames as binary messages, each prefix in a
+// message of its own and its payload, if any, in the next, within the
+// write timeout. The call's mutex is held: one data write at a time.
+func (s *bridgeStream) writeGRPC(frames []byte) error {
+	s.conn.SetWriteDeadline(time.Now().Add(s.b.h.opts.writeTimeout))
+	for len(frames) >= grpcwire.PrefixLen {
+		n := grpcwire.PrefixLen + int(binary.BigEndian.Uint32(frames[1:grpcwire.PrefixLen]))
+		if err := s.conn.WriteMessage(websocket.BinaryMessage, frames[:grpcwire.PrefixLen]); err != nil {
+			return writeError(err)
+		}
+		if n > grpcwire.PrefixLen {
+			if err := s.conn.WriteMessage(websocket.BinaryMessage, frames[grpcwire.PrefixLen:n]); err != nil {
+				return writeError(err)
+			}
+		}
+		frames = frames[n:]
+	}
+	return nil
+}
 
 // end implements callTransport: the held-back reply, then the trailer
 // block, in one write. A call that sent nothing sends its (empty) header
 // block first, since the protocol's response always starts with one.
 func (s *bridgeStream) end(frames []byte, md metadata.MD, st *status.Status, trailersOnly bool) error {
-	buf := s.b.srv.replies.getBuf()
-	defer s.b.srv.replies.putBuf(buf)
+	r := s.b.h.calls.replies
+	buf := r.getBuf()
+	defer r.putBuf(buf)
 	b := *buf
 	if trailersOnly {
-		b = append(b, s.b.srv.replies.headerFrame...)
+		b = append(b, r.headerFrame...)
 	}
 	b = append(b, frames...)
-	b = s.b.srv.replies.appendTrailer(b, md, st)
+	b = r.appendTrailer(b, md, st)
 	*buf = b
-	return s.w.writeGRPC(b)
+	return s.writeGRPC(b)
 }
 
 // recv implements callTransport: the next payload from the reader.
@@ -206,7 +241,7 @@ func (s *bridgeStream) release(p []byte) {
 // else it sends) keep the reader's deadline ahead.
 func (s *bridgeStream) startPings() {
 	s.pingMu.Lock()
-	s.pingTimer = time.AfterFunc(s.b.cfg.pingInterval, s.ping)
+	s.pingTimer = time.AfterFunc(s.b.h.opts.pingInterval, s.ping)
 	s.pingMu.Unlock()
 }
 
@@ -216,10 +251,10 @@ func (s *bridgeStream) ping() {
 	if s.pingStopped {
 		return
 	}
-	if err := s.w.control(wsFinPing, nil); err != nil {
+	if err := s.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(s.b.h.opts.writeTimeout)); err != nil {
 		return // the reader's deadline or the next write finds the failure
 	}
-	s.pingTimer.Reset(s.b.cfg.pingInterval)
+	s.pingTimer.Reset(s.b.h.opts.pingInterval)
 }
 
 // stopPings stops the pings; once it returns no ping is being written.

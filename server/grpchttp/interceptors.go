@@ -1,27 +1,37 @@
-package server
+package grpchttp
 
 import (
 	"context"
 	"log/slog"
 	"runtime/debug"
-	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
 
-// The interceptor chain runs on every path into the handlers: grpc-go's
-// transport (registered with grpc.ChainUnaryInterceptor) and ours (call.run).
-// Logging comes first, so it sees the status of a recovered panic; then
-// recovery; then the Config's own.
+// The interceptor chain runs on every path into the handlers: the
+// Handler's calls (call.run) and grpc-go's transport (ServerOptions). It is
+// the caller's interceptors between two panic recoveries: the inner one
+// turns a handler's panic into Internal, so the caller's interceptors (a
+// call log, metrics) see the call end with that status; the outer one
+// catches the interceptors' own panics. One bad call never ends the
+// process.
 
 func unaryChain(log *slog.Logger, own []grpc.UnaryServerInterceptor) []grpc.UnaryServerInterceptor {
-	return append([]grpc.UnaryServerInterceptor{logUnary(log), recoverUnary(log)}, own...)
+	chain := append([]grpc.UnaryServerInterceptor{recoverUnary(log)}, own...)
+	if len(own) > 0 {
+		chain = append(chain, recoverUnary(log))
+	}
+	return chain
 }
 
 func streamChain(log *slog.Logger, own []grpc.StreamServerInterceptor) []grpc.StreamServerInterceptor {
-	return append([]grpc.StreamServerInterceptor{logStream(log), recoverStream(log)}, own...)
+	chain := append([]grpc.StreamServerInterceptor{recoverStream(log)}, own...)
+	if len(own) > 0 {
+		chain = append(chain, recoverStream(log))
+	}
+	return chain
 }
 
 // chainUnary makes one interceptor of ints, the first outermost, as
@@ -57,8 +67,7 @@ func streamStep(ints []grpc.StreamServerInterceptor, i int, info *grpc.StreamSer
 	}
 }
 
-// recoverUnary turns a handler's panic into Internal, logged with its
-// stack, so one bad call cannot end the process.
+// recoverUnary turns a panic into Internal, logged with its stack.
 func recoverUnary(log *slog.Logger) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (_ any, err error) {
 		defer recovered(ctx, log, info.FullMethod, &err)
@@ -74,45 +83,13 @@ func recoverStream(log *slog.Logger) grpc.StreamServerInterceptor {
 	}
 }
 
-// recovered, deferred, turns a panic into *err.
+// recovered, deferred, turns a panic into *err. The panic's value and
+// stack go to the log, not to the client: they are the server's insides.
 func recovered(ctx context.Context, log *slog.Logger, method string, err *error) {
 	r := recover()
 	if r == nil {
 		return
 	}
 	log.ErrorContext(ctx, "handler panicked", "method", method, "protocol", Protocol(ctx), "panic", r, "stack", string(debug.Stack()))
-	*err = status.Errorf(codes.Internal, "the handler of %s failed: %v", method, r)
-}
-
-// logUnary logs every call at debug level: method, protocol, code and
-// duration.
-func logUnary(log *slog.Logger) grpc.UnaryServerInterceptor {
-	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		if !log.Enabled(ctx, slog.LevelDebug) {
-			return handler(ctx, req)
-		}
-		start := time.Now()
-		reply, err := handler(ctx, req)
-		logCall(ctx, log, info.FullMethod, start, err)
-		return reply, err
-	}
-}
-
-// logStream is logUnary for streams.
-func logStream(log *slog.Logger) grpc.StreamServerInterceptor {
-	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-		ctx := ss.Context()
-		if !log.Enabled(ctx, slog.LevelDebug) {
-			return handler(srv, ss)
-		}
-		start := time.Now()
-		err := handler(srv, ss)
-		logCall(ctx, log, info.FullMethod, start, err)
-		return err
-	}
-}
-
-func logCall(ctx context.Context, log *slog.Logger, method string, start time.Time, err error) {
-	st := status.Convert(err)
-	log.DebugContext(ctx, "call", "method", method, "protocol", Protocol(ctx), "code", st.Code(), "duration", time.Since(start), "msg", st.Message())
+	*err = status.Errorf(codes.Internal, "the handler of %s failed; the server's log has the details", method)
 }

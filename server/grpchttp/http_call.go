@@ -1,4 +1,4 @@
-package server
+package grpchttp
 
 import (
 	"context"
@@ -12,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
@@ -21,28 +20,21 @@ import (
 )
 
 // httpCalls serves the gRPC calls that arrive as HTTP requests, each on a
-// call of ours, straight to the registered handler: gRPC-Web (binary, text
-// and JSON, on HTTP/1.1 and HTTP/2) with its trailers in the body, and
-// native gRPC (application/grpc, on HTTP/2) with HTTP/2 trailers. One
-// transport serves both: the protocol is a value (web, text), not a copy
-// of the code. Reads and writes are bounded in size and in time, and the
-// body is read only as fast as the handler takes its messages, so HTTP/2
-// flow control reaches the client.
+// call, straight to the registered handler: gRPC-Web (binary, text and
+// JSON, on HTTP/1.1 and HTTP/2) with its trailers in the body, and native
+// gRPC (application/grpc, on HTTP/2) with HTTP/2 trailers. One transport
+// serves both: the protocol is a value (web, text), not a copy of the code.
+// Reads and writes are bounded in size and in time, and the body is read
+// only as fast as the handler takes its messages, so HTTP/2 flow control
+// reaches the client.
 type httpCalls struct {
-	srv *callServer
-	reg *registry
-	// writeTimeout bounds one write; messageTimeout how long a request
-	// message may take to arrive (messageDeadline).
-	writeTimeout   time.Duration
-	messageTimeout time.Duration
-	// inflight counts the calls being served, so that Shutdown can wait
-	// for them to send their last status.
-	inflight sync.WaitGroup
+	h *Handler
 }
 
 // ServeHTTP serves one call. Every outcome after the request's method and
 // protocol version were accepted, a refusal included, is a gRPC status.
-func (h *httpCalls) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+func (hc *httpCalls) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	h := hc.h
 	ct, _ := grpcwire.ParseContentType(r.Header.Get("Content-Type"))
 	if r.Method != http.MethodPost {
 		rw.Header().Set("Allow", http.MethodPost)
@@ -53,8 +45,10 @@ func (h *httpCalls) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		http.Error(rw, "gRPC needs HTTP/2; over HTTP/1.1 use gRPC-Web (application/grpc-web)", http.StatusHTTPVersionNotSupported)
 		return
 	}
-	h.inflight.Add(1)
-	defer h.inflight.Done()
+	h.inflight.add()
+	defer h.inflight.done()
+	parent, release := h.callContext(r)
+	defer release()
 
 	t := &httpCall{
 		rw:             rw,
@@ -62,8 +56,8 @@ func (h *httpCalls) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		web:            ct.Web,
 		text:           ct.Text,
 		ctype:          r.Header.Get("Content-Type"),
-		writeTimeout:   h.writeTimeout,
-		messageTimeout: h.messageTimeout,
+		writeTimeout:   h.opts.writeTimeout,
+		messageTimeout: h.opts.messageTimeout,
 	}
 	defer t.stopWriter()
 	method := r.URL.Path
@@ -71,14 +65,16 @@ func (h *httpCalls) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	md, err := httpRequestMD(r.Header)
 	var req callRequest
 	if err == nil {
-		req, err = parseRequest(md, r.Host)
+		req, err = parseRequest(md, r.Host, h.calls.codec)
 	}
 	if err == nil {
 		err = lookupErr
 	}
-	c := newCall(r.Context(), h.srv, t, method, hd, req, httpPeer(r))
+	c := newCall(parent, h.calls, t, method, hd, req, protocolName(ct), httpPeer(r))
 	t.c = c
 	if err != nil {
+		h.opts.log.Debug("call refused", "method", method, "protocol", protocolName(ct), "code", status.Code(err), "msg", status.Convert(err).Message())
+		t.abandonBody(r)
 		c.finish(err)
 		return
 	}
@@ -86,7 +82,7 @@ func (h *httpCalls) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	if t.text {
 		body = &base64Reader{r: r.Body}
 	}
-	t.body = grpcwire.NewRequestReader(body, h.srv.maxMsgSize)
+	t.body = grpcwire.NewRequestReader(body, h.calls.maxMsgSize)
 	t.body.Started, t.body.Begin = t.startMessage, t.beginMessage
 	if !c.clientStreams {
 		// The one request message comes with the request: all of it, and
@@ -100,6 +96,7 @@ func (h *httpCalls) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	err = c.run()
 	stop()
 	t.doneReading()
+	t.abandonBody(r)
 	c.finish(err)
 }
 
@@ -116,8 +113,7 @@ func httpPeer(r *http.Request) *peer.Peer {
 }
 
 // tlsStateKey is the context key of a connection's TLS state when net/http
-// cannot see it (connections handed over after the server read their first
-// request itself: h2route.go).
+// cannot see it (tlsConn).
 type tlsStateKey struct{}
 
 // requestTLS is the TLS state of the connection r came on, or nil.
@@ -147,7 +143,19 @@ type httpCall struct {
 
 	readMu      sync.Mutex // orders interruptRead and doneReading
 	readDone    bool
+	sawEOF      bool      // the body was read to its end
 	msgDeadline time.Time // the message deadline set last (reading goroutine)
+}
+
+// abandonBody closes an HTTP/1.1 request body that was not read to its
+// end, before the response is written: net/http would otherwise read (or
+// wait for) the rest of a declared Content-Length before it writes the
+// response's headers, so a client that stalls its body would get no
+// answer. The connection closes after the response.
+func (t *httpCall) abandonBody(r *http.Request) {
+	if r.ProtoMajor == 1 && !t.sawEOF {
+		r.Body.Close()
+	}
 }
 
 // startMessage bounds how long a message of a client stream may take to
@@ -337,6 +345,7 @@ func (t *httpCall) recv() ([]byte, error) {
 		// HTTP/1.1 net/http reads on in the background, and a read that
 		// times out cancels the connection's context, this call's and the
 		// next one's on it.
+		t.sawEOF = true
 		t.doneReading()
 		return nil, io.EOF
 	case isTimeout(err) && !t.msgDeadline.IsZero() && !time.Now().Before(t.msgDeadline):
@@ -356,60 +365,3 @@ func (t *httpCall) recv() ([]byte, error) {
 
 // release implements callTransport; the body's reader reuses its buffer.
 func (t *httpCall) release([]byte) {}
-
-// base64Reader decodes a grpc-web-text request body: base64 in groups of
-// four characters, where a padded group may end one chunk and another
-// begin, as clients that encode each message on its own send it.
-type base64Reader struct {
-	r    io.Reader
-	in   [4096]byte
-	nin  int
-	out  []byte // decoded and not yet read
-	dec  [3072]byte
-	rerr error
-}
-
-func (b *base64Reader) Read(p []byte) (int, error) {
-	for len(b.out) == 0 {
-		if b.rerr != nil {
-			if b.nin > 0 && b.rerr == io.EOF {
-				return 0, status.Errorf(codes.InvalidArgument, "grpc-web-text: the request body ends inside a base64 group")
-			}
-			return 0, b.rerr
-		}
-		n, err := b.r.Read(b.in[b.nin:])
-		b.nin += n
-		b.rerr = err
-		whole := b.nin / 4 * 4
-		out, err := decodeBase64Groups(b.dec[:0], b.in[:whole])
-		if err != nil {
-			return 0, err
-		}
-		b.out = out
-		b.nin = copy(b.in[:], b.in[whole:b.nin])
-	}
-	n := copy(p, b.out)
-	b.out = b.out[n:]
-	return n, nil
-}
-
-// decodeBase64Groups appends the bytes of src, whole groups of padded
-// base64, to dst, splitting it after each padded group.
-func decodeBase64Groups(dst, src []byte) ([]byte, error) {
-	for len(src) > 0 {
-		seg := len(src)
-		for i := 3; i < len(src); i += 4 {
-			if src[i] == '=' {
-				seg = i + 1
-				break
-			}
-		}
-		n, err := base64.StdEncoding.Decode(dst[len(dst):cap(dst)], src[:seg])
-		if err != nil {
-			return nil, status.Errorf(codes.InvalidArgument, "grpc-web-text: the request body is not base64: %v", err)
-		}
-		dst = dst[:len(dst)+n]
-		src = src[seg:]
-	}
-	return dst, nil
-}

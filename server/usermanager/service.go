@@ -1,10 +1,15 @@
-package server
+// Package usermanager is the UserManager service of the tutorial's contract
+// (proto/user.proto, /work/shared/seed) on a store.Store: in-band replies for
+// an unknown or taken id, InvalidArgument for input the contract cannot
+// mean, bounded client streams. It knows nothing of how calls arrive.
+package usermanager
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -30,31 +35,42 @@ type Service struct {
 	maxStreamMsgs int
 	// pageSize is how many users GetUsersByType reads from the store at once.
 	pageSize int
+	log      *slog.Logger
 }
 
 // DefaultMaxStreamMsgs is how many requests one client or bidi stream may
 // send before it is ended with ResourceExhausted.
 const DefaultMaxStreamMsgs = 1 << 20
 
-// NewService returns the UserManager service on s.
-func NewService(s store.Store, maxStreamMsgs int) *Service {
+// New returns the UserManager service on st. maxStreamMsgs <= 0 means
+// DefaultMaxStreamMsgs; a nil log means slog.Default(). Store failures are
+// logged there in full, and reach clients without the store's own words,
+// which may name hosts, users and databases.
+func New(st store.Store, maxStreamMsgs int, log *slog.Logger) *Service {
 	if maxStreamMsgs <= 0 {
 		maxStreamMsgs = DefaultMaxStreamMsgs
 	}
-	return &Service{store: s, maxStreamMsgs: maxStreamMsgs, pageSize: 256}
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Service{store: st, maxStreamMsgs: maxStreamMsgs, pageSize: 256, log: log}
 }
 
 // storeError turns a store failure that is not part of the contract into a
 // status: the caller's own cancellation keeps its code, a database that
 // cannot be reached is Unavailable (worth a retry), the rest is Internal.
-func storeError(ctx context.Context, op string, err error) error {
+// The store's error is logged, not sent: it may name the database's host,
+// user and schema.
+func (s *Service) storeError(ctx context.Context, op string, err error) error {
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return status.FromContextError(ctxErr).Err()
 	}
 	if errors.Is(err, store.ErrUnavailable) {
-		return status.Errorf(codes.Unavailable, "%s: the user database is unreachable, try again later (%v)", op, err)
+		s.log.WarnContext(ctx, "store unreachable", "op", op, "err", err)
+		return status.Errorf(codes.Unavailable, "%s: the user database is unreachable, try again later", op)
 	}
-	return status.Errorf(codes.Internal, "%s: %v", op, err)
+	s.log.ErrorContext(ctx, "store failed", "op", op, "err", err)
+	return status.Errorf(codes.Internal, "%s: the user database failed; the server's log has the details", op)
 }
 
 // GetUser returns the user with the requested id, or the in-band "not found".
@@ -67,7 +83,7 @@ func (s *Service) GetUser(ctx context.Context, req *pb.UserRequest) (*pb.UserRes
 	case errors.Is(err, store.ErrNotFound):
 		return &pb.UserResponse{Error: true, Message: msgNotFound}, nil
 	case err != nil:
-		return nil, storeError(ctx, "get user", err)
+		return nil, s.storeError(ctx, "get user", err)
 	}
 	return &pb.UserResponse{User: u}, nil
 }
@@ -82,7 +98,7 @@ func (s *Service) AddUser(ctx context.Context, u *pb.User) (*pb.UserResponse, er
 	case errors.Is(err, store.ErrExists):
 		return &pb.UserResponse{Error: true, Message: msgAlreadyExist}, nil
 	case err != nil:
-		return nil, storeError(ctx, "add user", err)
+		return nil, s.storeError(ctx, "add user", err)
 	}
 	return &pb.UserResponse{User: u}, nil
 }
@@ -125,7 +141,7 @@ func (s *Service) GetUsersByType(req *pb.UserTypeRequest, stream grpc.ServerStre
 	for {
 		page, err := s.store.ListByType(ctx, typ, after, s.pageSize)
 		if err != nil {
-			return storeError(ctx, "list users", err)
+			return s.storeError(ctx, "list users", err)
 		}
 		for _, u := range page {
 			if err := stream.Send(&pb.UserResponse{User: u}); err != nil {
@@ -162,7 +178,7 @@ func (s *Service) GetUsersByIds(stream grpc.BidiStreamingServer[pb.UserRequest, 
 			continue
 		}
 		if err != nil {
-			return storeError(ctx, "get user", err)
+			return s.storeError(ctx, "get user", err)
 		}
 		if err := stream.Send(&pb.UserResponse{User: u}); err != nil {
 			return err
@@ -179,7 +195,7 @@ func (s *Service) exists(ctx context.Context, id uint32) (bool, error) {
 	case errors.Is(err, store.ErrNotFound):
 		return false, nil
 	case err != nil:
-		return false, storeError(ctx, "get user", err)
+		return false, s.storeError(ctx, "get user", err)
 	}
 	return true, nil
 }

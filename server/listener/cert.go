@@ -1,4 +1,4 @@
-package server
+package listener
 
 import (
 	"crypto/tls"
@@ -9,21 +9,25 @@ import (
 	"time"
 )
 
-// certificate serves the TLS certificate of a cert and key file pair,
+// Certificate serves the TLS certificate of a cert and key file pair,
 // reloaded when the files change (or Reload is called, on SIGHUP), so a
 // renewed certificate takes effect without a restart and without dropping
 // a connection: each new handshake takes the current one.
-type certificate struct {
+type Certificate struct {
 	certFile, keyFile string
 	log               *slog.Logger
 
 	mu      sync.Mutex
 	cert    *tls.Certificate
 	modTime time.Time // the newer of the two files' at the last load
+	// failedAt is the files' time when a changed pair last failed to
+	// load: the failure is logged once, not at every check.
+	failedAt time.Time
 }
 
-func newCertificate(certFile, keyFile string, log *slog.Logger) (*certificate, error) {
-	c := &certificate{certFile: certFile, keyFile: keyFile, log: log}
+// NewCertificate loads certFile and keyFile (PEM).
+func NewCertificate(certFile, keyFile string, log *slog.Logger) (*Certificate, error) {
+	c := &Certificate{certFile: certFile, keyFile: keyFile, log: log}
 	if err := c.Reload(); err != nil {
 		return nil, err
 	}
@@ -31,7 +35,7 @@ func newCertificate(certFile, keyFile string, log *slog.Logger) (*certificate, e
 }
 
 // Reload reads the files again. On failure the certificate in use stays.
-func (c *certificate) Reload() error {
+func (c *Certificate) Reload() error {
 	mod := c.filesModTime()
 	cert, err := tls.LoadX509KeyPair(c.certFile, c.keyFile)
 	if err != nil {
@@ -44,7 +48,7 @@ func (c *certificate) Reload() error {
 }
 
 // filesModTime is the newer modification time of the two files.
-func (c *certificate) filesModTime() time.Time {
+func (c *Certificate) filesModTime() time.Time {
 	var t time.Time
 	for _, f := range []string{c.certFile, c.keyFile} {
 		if fi, err := os.Stat(f); err == nil && fi.ModTime().After(t) {
@@ -54,23 +58,29 @@ func (c *certificate) filesModTime() time.Time {
 	return t
 }
 
-// reloadIfChanged reloads when a file is newer than the last load.
-func (c *certificate) reloadIfChanged() {
+// reloadIfChanged reloads when a file is newer than the last load. A pair
+// that fails to load is logged once, and again only when the files change
+// again.
+func (c *Certificate) reloadIfChanged() {
+	mod := c.filesModTime()
 	c.mu.Lock()
-	last := c.modTime
+	last, failed := c.modTime, c.failedAt
 	c.mu.Unlock()
-	if !c.filesModTime().After(last) {
+	if !mod.After(last) || mod.Equal(failed) {
 		return
 	}
 	if err := c.Reload(); err != nil {
-		c.log.Error("TLS certificate changed but cannot be loaded; the previous one stays in use", "err", err)
+		c.mu.Lock()
+		c.failedAt = mod
+		c.mu.Unlock()
+		c.log.Error("TLS certificate changed but cannot be loaded; the previous one stays in use until the files are fixed", "err", err)
 		return
 	}
 	c.log.Info("TLS certificate reloaded", "cert", c.certFile)
 }
 
-// watch checks the files every interval until done is closed.
-func (c *certificate) watch(interval time.Duration, done <-chan struct{}) {
+// Watch checks the files every interval until done is closed.
+func (c *Certificate) Watch(interval time.Duration, done <-chan struct{}) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -84,14 +94,14 @@ func (c *certificate) watch(interval time.Duration, done <-chan struct{}) {
 }
 
 // get implements tls.Config.GetCertificate.
-func (c *certificate) get(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+func (c *Certificate) get(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.cert, nil
 }
 
-// tlsConfig is the port's TLS configuration: HTTP/2 and HTTP/1.1 by ALPN.
-func (c *certificate) tlsConfig() *tls.Config {
+// TLSConfig is the port's TLS configuration: HTTP/2 and HTTP/1.1 by ALPN.
+func (c *Certificate) TLSConfig() *tls.Config {
 	return &tls.Config{
 		GetCertificate: c.get,
 		NextProtos:     []string{"h2", "http/1.1"},

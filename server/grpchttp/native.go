@@ -1,0 +1,73 @@
+package grpchttp
+
+import (
+	"context"
+	"runtime"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/tap"
+
+	"github.com/grpcplay/playground/proto/grpcwire"
+)
+
+// ServerOptions returns the grpc.ServerOptions that give a grpc.Server the
+// policy a Handler made with the same options has: the hosts and origins
+// it answers (refused calls get PermissionDenied, as the Handler's), the
+// interceptor chain with its panic recovery, the stats handlers, the
+// message, header, stream and window limits, keepalive, and what Protocol
+// says. A program that serves native gRPC on grpc-go's own transport (the
+// fastest there is) beside a Handler makes that grpc.Server with them, so
+// that a call gets the same answers whichever transport serves it.
+//
+// grpc-go picks a call's codec by its content subtype from a registry of
+// its own, global to the process, which has no JSON codec and which this
+// package leaves alone: such a server refuses application/grpc+json with
+// Unimplemented, saying to send it where the Handler serves it. (The
+// playground routes a connection that opens with JSON to the Handler.)
+func ServerOptions(opts ...Option) []grpc.ServerOption {
+	o := newOptions(opts)
+	p := newPolicy(o)
+	so := []grpc.ServerOption{
+		grpc.MaxRecvMsgSize(o.maxMsgSize),
+		grpc.MaxSendMsgSize(o.maxMsgSize),
+		grpc.MaxConcurrentStreams(o.maxConcurrentStreams),
+		grpc.MaxHeaderListSize(MaxHeaderBytes),
+		// A fixed window bounds what a connection may make the server
+		// buffer, where grpc-go would otherwise grow it with the
+		// bandwidth-delay product.
+		grpc.InitialWindowSize(streamWindow),
+		grpc.InitialConnWindowSize(connWindow),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: o.pingInterval, Timeout: o.pongWait}),
+		// Handlers run on reused goroutines, whose stacks have grown
+		// already: a fresh goroutine per call grows its stack every time.
+		grpc.NumStreamWorkers(uint32(2 * runtime.GOMAXPROCS(0))),
+		grpc.ChainUnaryInterceptor(unaryChain(o.log, o.unary)...),
+		grpc.ChainStreamInterceptor(streamChain(o.log, o.stream)...),
+		grpc.InTapHandle(func(ctx context.Context, info *tap.Info) (context.Context, error) {
+			if st := p.check(grpcwire.First(info.Header, ":authority"), grpcwire.First(info.Header, "origin")); st != nil {
+				o.log.Debug("call refused", "method", info.FullMethodName, "why", st.Message())
+				return ctx, st.Err()
+			}
+			ct, _ := grpcwire.ParseContentType(grpcwire.First(info.Header, grpcwire.HeaderContentType))
+			if ct.Codec != grpcwire.CodecProto && o.codec == nil {
+				return ctx, status.Errorf(codes.Unimplemented, "content-type %q: grpc-go's transport serves protobuf messages only; send JSON on a connection of its own (one that opens with it is served by the HTTP handler)", grpcwire.First(info.Header, grpcwire.HeaderContentType))
+			}
+			return context.WithValue(ctx, protocolKey{}, protocolName(ct)), nil
+		}),
+	}
+	for _, sh := range o.stats {
+		so = append(so, grpc.StatsHandler(sh))
+	}
+	if o.unknown != nil {
+		so = append(so, grpc.UnknownServiceHandler(o.unknown))
+	}
+	if o.codec != nil {
+		so = append(so, grpc.ForceServerCodecV2(o.codec))
+	}
+	return so
+}
