@@ -25,13 +25,12 @@ const (
 // userManager calls the UserManager service on the page's client.Conn, as
 // the generated client would.
 //
-// It is written by hand because the generated stubs (pb.NewUserManagerClient,
-// which runs on a client.Conn through package grpcconn) import
-// google.golang.org/grpc, and so does grpcconn: that would take main.wasm
-// from 2.0 MB gzip to about 4.4, over its budget, and
-// TestBrowserBuildImports keeps grpc out of the page. For the same reason
-// its messages are pb/browserpb's, the messages-only generation of
-// user.proto, which the page links instead of pb.
+// It is written by hand because the generated client
+// (pb.NewUserManagerClient on package grpcconn) would link
+// google.golang.org/grpc, taking main.wasm from 2.0 MB gzip to about 4.4,
+// over its budget; TestBrowserBuildImports keeps grpc out of the page. For
+// the same reason its messages are pb/browserpb's, user.proto's messages
+// generated alone, which the page links instead of pb.
 type userManager struct {
 	c *client.Conn
 }
