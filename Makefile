@@ -35,14 +35,16 @@ test: proto-check wasm chromium postgres python-grpc ## vet, the pb/ drift check
 	GOOS=darwin GOARCH=arm64 $(GO) build -o /dev/null ./cmd/...
 	$(GO) test -race -count=1 -timeout 20m ./...
 
-# gen_pb DIR: generate pb/ under DIR. The service stubs import grpc-go, so they
-# are built only outside the browser: main.wasm links the messages alone.
+# gen_pb DIR: generate pb/ under DIR with buf, nothing edited after it. pb/
+# holds the messages and the gRPC stubs; pb/browserpb/ the messages of
+# user.proto alone, for main.wasm, which must not link grpc-go
+# (proto/buf.gen.browser.yaml says why).
 define gen_pb
 	$(BUF) generate --template proto/buf.gen.yaml --output $(1) proto
-	sed -i '1s|^|//go:build !js\n\n|' $(1)/pb/user_grpc.pb.go
+	$(BUF) generate --template proto/buf.gen.browser.yaml --output $(1) --path proto/user.proto proto
 endef
 
-proto: ## regenerate pb/ from proto/user.proto
+proto: ## regenerate pb/ (and pb/browserpb/) from the protos in proto/
 	$(call gen_pb,.)
 
 proto-check: ## fail if pb/ differs from what make proto would write

@@ -13,24 +13,28 @@ import (
 	"github.com/grpcplay/playground/pb"
 	"github.com/grpcplay/playground/server/servertest"
 	"github.com/grpcplay/playground/wasm/client"
+	"github.com/grpcplay/playground/wasm/client/grpcconn"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 )
 
-// webClient dials addr with our client core: gRPC-Web over HTTP/1.1 for
-// unary and server streaming, or every call over the WebSocket bridge.
-func webClient(b *testing.B, addr string, allWebSocket bool) *client.UserManagerClient {
+// webClient is the generated UserManager client on our client core,
+// through grpcconn (which costs about 1.00x the core's own Invoke:
+// BenchmarkGRPCConn): gRPC-Web over HTTP/1.1 for unary and server
+// streaming and the WebSocket bridge for the others, or every call over the
+// bridge.
+func webClient(b *testing.B, addr string, allWebSocket bool) pb.UserManagerClient {
 	b.Helper()
 	var opts []client.DialOption
 	if allWebSocket {
 		opts = append(opts, client.WithWebSocketForAll())
 	}
-	conn, err := client.Dial("http://"+addr, opts...)
+	conn, err := grpcconn.Dial("http://"+addr, opts...)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { conn.Close() })
-	return client.NewUserManagerClient(conn)
+	return pb.NewUserManagerClient(conn)
 }
 
 // BenchmarkUnary measures one sequential GetUser call.
@@ -94,12 +98,12 @@ func tlsClient(b *testing.B, addr string, cert *servertest.Certificate) pb.UserM
 	return pb.NewUserManagerClient(cc)
 }
 
-// pingPong is a bidi GetUsersByIds stream, ours or grpc-go's.
-type pingPong interface {
-	Send(*pb.UserRequest) error
-	Recv() (*pb.UserResponse, error)
-	CloseSend() error
-}
+// The generated client's streams, over native gRPC or our client core.
+type (
+	pingStream  = grpc.BidiStreamingClient[pb.UserRequest, pb.UserResponse]
+	typeStream  = grpc.ServerStreamingClient[pb.UserResponse]
+	countStream = grpc.ClientStreamingClient[pb.UserRequest, pb.UserCntResponse]
+)
 
 // BenchmarkBidiRoundTrip measures one id in, one user out, on an open
 // GetUsersByIds stream.
@@ -107,14 +111,16 @@ func BenchmarkBidiRoundTrip(b *testing.B) {
 	f := fix.get(b)
 	cases := []struct {
 		name string
-		open func(ctx context.Context) (pingPong, error)
+		open func(ctx context.Context) (pingStream, error)
 	}{
-		{"native", func(ctx context.Context) (pingPong, error) { return nativeClient(b, f.ours).GetUsersByIds(ctx) }},
-		{"native-plain", func(ctx context.Context) (pingPong, error) { return nativeClient(b, f.peerPlain).GetUsersByIds(ctx) }},
-		{"bridge", func(ctx context.Context) (pingPong, error) { return webClient(b, f.ours, false).GetUsersByIds(ctx) }},
-		{"peer-bridge", func(ctx context.Context) (pingPong, error) { return webClient(b, f.peerWeb, false).GetUsersByIds(ctx) }},
-		{"front-bridge", func(ctx context.Context) (pingPong, error) { return webClient(b, f.front, false).GetUsersByIds(ctx) }},
-		{"proxy-bridge", func(ctx context.Context) (pingPong, error) { return webClient(b, f.proxy, false).GetUsersByIds(ctx) }},
+		{"native", func(ctx context.Context) (pingStream, error) { return nativeClient(b, f.ours).GetUsersByIds(ctx) }},
+		{"native-plain", func(ctx context.Context) (pingStream, error) { return nativeClient(b, f.peerPlain).GetUsersByIds(ctx) }},
+		{"bridge", func(ctx context.Context) (pingStream, error) { return webClient(b, f.ours, false).GetUsersByIds(ctx) }},
+		{"peer-bridge", func(ctx context.Context) (pingStream, error) {
+			return webClient(b, f.peerWeb, false).GetUsersByIds(ctx)
+		}},
+		{"front-bridge", func(ctx context.Context) (pingStream, error) { return webClient(b, f.front, false).GetUsersByIds(ctx) }},
+		{"proxy-bridge", func(ctx context.Context) (pingStream, error) { return webClient(b, f.proxy, false).GetUsersByIds(ctx) }},
 	}
 	for _, tc := range cases {
 		b.Run(tc.name, func(b *testing.B) {
@@ -141,21 +147,16 @@ func BenchmarkBidiRoundTrip(b *testing.B) {
 	}
 }
 
-// userStream is a GetUsersByType stream, ours or grpc-go's.
-type userStream interface {
-	Recv() (*pb.UserResponse, error)
-}
-
 // BenchmarkServerStream streams bigUsers users of one type per op.
 func BenchmarkServerStream(b *testing.B) {
 	f := fix.get(b)
 	req := &pb.UserTypeRequest{UserType: pb.UserTypeRequest_NORMAL}
 	cases := []struct {
 		name string
-		open func(ctx context.Context) (userStream, error)
+		open func(ctx context.Context) (typeStream, error)
 	}{
-		{"native", func(ctx context.Context) (userStream, error) { return nativeClient(b, f.big).GetUsersByType(ctx, req) }},
-		{"grpcweb", func(ctx context.Context) (userStream, error) {
+		{"native", func(ctx context.Context) (typeStream, error) { return nativeClient(b, f.big).GetUsersByType(ctx, req) }},
+		{"grpcweb", func(ctx context.Context) (typeStream, error) {
 			return webClient(b, f.big, false).GetUsersByType(ctx, req)
 		}},
 	}
@@ -188,12 +189,6 @@ func BenchmarkServerStream(b *testing.B) {
 			b.ReportMetric(float64(msgs)/time.Since(start).Seconds(), "msgs/s")
 		})
 	}
-}
-
-// countStream is a CountAlreadyUsers stream, ours or grpc-go's.
-type countStream interface {
-	Send(*pb.UserRequest) error
-	CloseAndRecv() (*pb.UserCntResponse, error)
 }
 
 // BenchmarkClientStream sends bigUsers ids per op, half of them known.
@@ -293,7 +288,7 @@ func BenchmarkIdleBridgeStreams(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		open := make([]pingPong, 0, streams)
+		open := make([]pingStream, 0, streams)
 		for range streams {
 			s, err := c.GetUsersByIds(ctx)
 			if err != nil {

@@ -35,7 +35,9 @@ func BenchmarkGRPCConn(b *testing.B) {
 		}},
 		{"invoke", func(b *testing.B) func() error {
 			conn := dial(b)
-			return func() error { return conn.Invoke(ctx, client.MethodGetUser, req, new(pb.UserResponse)) }
+			return func() error {
+				return conn.Invoke(ctx, pb.UserManager_GetUser_FullMethodName, req, new(pb.UserResponse))
+			}
 		}},
 	}
 	for _, tc := range cases {

@@ -21,8 +21,9 @@ type command struct {
 	parse func(args []string) (call, error)
 }
 
-// call makes one call on users and prints its replies with p as they come.
-type call func(ctx context.Context, users userManager, p *printer) error
+// call makes one call on users, the generated client over any transport,
+// and prints its replies with p as they come.
+type call func(ctx context.Context, users pb.UserManagerClient, p *printer) error
 
 // commands lists the subcommands in the order the usage text shows them.
 func commands() []command {
@@ -54,7 +55,7 @@ func parseGetUser(args []string) (call, error) {
 		return nil, err
 	}
 	req := &pb.UserRequest{Id: id}
-	return func(ctx context.Context, users userManager, p *printer) error {
+	return func(ctx context.Context, users pb.UserManagerClient, p *printer) error {
 		resp, err := users.GetUser(ctx, req)
 		if err != nil {
 			return err
@@ -76,7 +77,7 @@ func parseAddUser(args []string) (call, error) {
 		return nil, err
 	}
 	req := &pb.User{Id: id, Nickname: args[1], MailAddress: args[2], UserType: pb.User_UserType(typ)}
-	return func(ctx context.Context, users userManager, p *printer) error {
+	return func(ctx context.Context, users pb.UserManagerClient, p *printer) error {
 		resp, err := users.AddUser(ctx, req)
 		if err != nil {
 			return err
@@ -94,12 +95,12 @@ func parseGetUsersByType(args []string) (call, error) {
 		return nil, err
 	}
 	req := &pb.UserTypeRequest{UserType: pb.UserTypeRequest_UserType(typ)}
-	return func(ctx context.Context, users userManager, p *printer) error {
+	return func(ctx context.Context, users pb.UserManagerClient, p *printer) error {
 		stream, err := users.GetUsersByType(ctx, req)
 		if err != nil {
 			return err
 		}
-		n, err := printUsers(stream, p)
+		n, err := printUsers(stream.Recv, p)
 		if err != nil {
 			return err
 		}
@@ -115,12 +116,12 @@ func parseCountAlreadyUsers(args []string) (call, error) {
 	if err != nil {
 		return nil, err
 	}
-	return func(ctx context.Context, users userManager, p *printer) error {
+	return func(ctx context.Context, users pb.UserManagerClient, p *printer) error {
 		stream, err := users.CountAlreadyUsers(ctx)
 		if err != nil {
 			return err
 		}
-		if err := sendIDs(stream, ids); err != nil {
+		if err := sendIDs(stream.Send, ids); err != nil {
 			return err
 		}
 		resp, err := stream.CloseAndRecv()
@@ -136,7 +137,7 @@ func parseGetUsersByIds(args []string) (call, error) {
 	if err != nil {
 		return nil, err
 	}
-	return func(ctx context.Context, users userManager, p *printer) error {
+	return func(ctx context.Context, users pb.UserManagerClient, p *printer) error {
 		// Cancelling ends the call, and so unblocks the sender, whenever
 		// receiving stops early.
 		ctx, cancel := context.WithCancel(ctx)
@@ -147,13 +148,13 @@ func parseGetUsersByIds(args []string) (call, error) {
 		}
 		sent := make(chan error, 1)
 		go func() {
-			err := sendIDs(stream, ids)
+			err := sendIDs(stream.Send, ids)
 			if err == nil {
 				err = stream.CloseSend()
 			}
 			sent <- err
 		}()
-		n, err := printUsers(stream, p)
+		n, err := printUsers(stream.Recv, p)
 		if err != nil {
 			cancel()
 			<-sent
@@ -169,11 +170,11 @@ func parseGetUsersByIds(args []string) (call, error) {
 	}, nil
 }
 
-// printUsers prints every message of stream as it arrives, and returns how
-// many there were. The stream's status OK (io.EOF) is a nil error.
-func printUsers(stream userStream, p *printer) (int, error) {
+// printUsers prints every message recv returns as it arrives, and returns
+// how many there were. The stream's status OK (io.EOF) is a nil error.
+func printUsers(recv func() (*pb.UserResponse, error), p *printer) (int, error) {
 	for n := 0; ; n++ {
-		resp, err := stream.Recv()
+		resp, err := recv()
 		if errors.Is(err, io.EOF) {
 			return n, nil
 		}
@@ -186,11 +187,11 @@ func printUsers(stream userStream, p *printer) (int, error) {
 	}
 }
 
-// sendIDs sends one request per id. It stops without error when the call
-// has already ended (io.EOF): receiving reports how it ended.
-func sendIDs(stream idSender, ids []uint32) error {
+// sendIDs sends one request per id with send. It stops without error when
+// the call has already ended (io.EOF): receiving reports how it ended.
+func sendIDs(send func(*pb.UserRequest) error, ids []uint32) error {
 	for _, id := range ids {
-		err := stream.Send(&pb.UserRequest{Id: id})
+		err := send(&pb.UserRequest{Id: id})
 		if errors.Is(err, io.EOF) {
 			return nil
 		}

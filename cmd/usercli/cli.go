@@ -14,6 +14,8 @@ import (
 
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+
+	"github.com/grpcplay/playground/pb"
 )
 
 // Exit statuses. An in-band reply ("not found", "already exist") is exitOK:
@@ -86,12 +88,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return usageError("%s: %v", cmd.name, err)
 	}
 
-	cn, err := dial(o.transport, o.addr)
+	cc, err := dial(o.transport, o.addr)
 	if err != nil {
 		fmt.Fprintf(stderr, "usercli: %v\n", err)
 		return exitFail
 	}
-	defer cn.close()
+	defer cc.Close()
 	if o.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, o.timeout)
@@ -103,7 +105,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if o.header.md != nil {
 		ctx = metadata.NewOutgoingContext(ctx, o.header.md)
 	}
-	if err := c(ctx, cn.users, &printer{w: stdout, json: o.json}); err != nil {
+	if err := c(ctx, pb.NewUserManagerClient(cc), &printer{w: stdout, json: o.json}); err != nil {
 		fmt.Fprintf(stderr, "usercli: %s: %s\n", cmd.name, describe(err))
 		return exitFail
 	}

@@ -1,14 +1,13 @@
 package main
 
 import (
-	"context"
 	"fmt"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
-	"github.com/grpcplay/playground/pb"
 	"github.com/grpcplay/playground/wasm/client"
+	"github.com/grpcplay/playground/wasm/client/grpcconn"
 )
 
 // The transports -transport chooses from.
@@ -16,11 +15,11 @@ const (
 	// transportNative is native gRPC (HTTP/2) through grpc-go.
 	transportNative = "native"
 	// transportGRPCWeb is gRPC-Web over HTTP for unary and server-streaming
-	// calls and the WebSocket bridge for the others, through wasm/client:
-	// what the browser page does.
+	// calls and the WebSocket bridge for the others, through
+	// wasm/client/grpcconn: what the browser page does.
 	transportGRPCWeb = "grpcweb"
 	// transportWebSocket is every call over the WebSocket bridge, through
-	// wasm/client.
+	// wasm/client/grpcconn.
 	transportWebSocket = "websocket"
 )
 
@@ -29,51 +28,18 @@ func transports() []string {
 	return []string{transportNative, transportGRPCWeb, transportWebSocket}
 }
 
-// userManager is the five UserManager calls as the CLI makes them. One
-// adapter per client library puts its transports behind it, so the calls
-// (calls.go) are written once.
-type userManager interface {
-	GetUser(ctx context.Context, req *pb.UserRequest) (*pb.UserResponse, error)
-	AddUser(ctx context.Context, req *pb.User) (*pb.UserResponse, error)
-	GetUsersByType(ctx context.Context, req *pb.UserTypeRequest) (userStream, error)
-	CountAlreadyUsers(ctx context.Context) (countStream, error)
-	GetUsersByIds(ctx context.Context) (idsStream, error)
-}
-
-// userStream receives a stream of users; io.EOF ends it with status OK.
-type userStream interface {
-	Recv() (*pb.UserResponse, error)
-}
-
-// idSender sends a stream of ids; io.EOF means the call already ended and
-// receiving tells how.
-type idSender interface {
-	Send(*pb.UserRequest) error
-}
-
-// countStream is the client side of CountAlreadyUsers.
-type countStream interface {
-	idSender
-	CloseAndRecv() (*pb.UserCntResponse, error)
-}
-
-// idsStream is the client side of GetUsersByIds.
-type idsStream interface {
-	idSender
-	userStream
-	CloseSend() error
-}
-
-// conn is a connection to the server over one transport.
-type conn struct {
-	users userManager
-	close func() error
+// conn is a connection to the server over one transport, on which the
+// generated client (pb.NewUserManagerClient) makes its calls: a
+// *grpc.ClientConn for native gRPC, a *grpcconn.Conn for the others.
+type conn interface {
+	grpc.ClientConnInterface
+	Close() error
 }
 
 // dial prepares a connection to addr (host:port) over transport. Neither
 // client library connects before the first call, so an unreachable server
 // shows as the call's Unavailable status.
-func dial(transport, addr string) (*conn, error) {
+func dial(transport, addr string) (conn, error) {
 	switch transport {
 	case transportNative:
 		cc, err := grpc.NewClient(addr,
@@ -82,85 +48,17 @@ func dial(transport, addr string) (*conn, error) {
 		if err != nil {
 			return nil, fmt.Errorf("native gRPC client: %w", err)
 		}
-		return &conn{
-			users: grpcUsers{pb.NewUserManagerClient(cc)},
-			close: cc.Close,
-		}, nil
+		return cc, nil
 	case transportGRPCWeb, transportWebSocket:
 		var opts []client.DialOption
 		if transport == transportWebSocket {
 			opts = append(opts, client.WithWebSocketForAll())
 		}
-		c, err := client.Dial("http://"+addr, opts...)
+		cc, err := grpcconn.Dial("http://"+addr, opts...)
 		if err != nil {
 			return nil, fmt.Errorf("%s client: %w", transport, err)
 		}
-		return &conn{
-			users: webUsers{client.NewUserManagerClient(c)},
-			close: c.Close,
-		}, nil
+		return cc, nil
 	}
 	return nil, fmt.Errorf("unknown transport %q", transport)
-}
-
-// grpcUsers is grpc-go's generated client as a userManager.
-type grpcUsers struct{ c pb.UserManagerClient }
-
-func (g grpcUsers) GetUser(ctx context.Context, req *pb.UserRequest) (*pb.UserResponse, error) {
-	return g.c.GetUser(ctx, req)
-}
-
-func (g grpcUsers) AddUser(ctx context.Context, req *pb.User) (*pb.UserResponse, error) {
-	return g.c.AddUser(ctx, req)
-}
-
-func (g grpcUsers) GetUsersByType(ctx context.Context, req *pb.UserTypeRequest) (userStream, error) {
-	return g.c.GetUsersByType(ctx, req)
-}
-
-func (g grpcUsers) CountAlreadyUsers(ctx context.Context) (countStream, error) {
-	return g.c.CountAlreadyUsers(ctx)
-}
-
-func (g grpcUsers) GetUsersByIds(ctx context.Context) (idsStream, error) {
-	return g.c.GetUsersByIds(ctx)
-}
-
-// webUsers is wasm/client's typed client (gRPC-Web and the WebSocket
-// bridge) as a userManager.
-type webUsers struct{ c *client.UserManagerClient }
-
-func (w webUsers) GetUser(ctx context.Context, req *pb.UserRequest) (*pb.UserResponse, error) {
-	return w.c.GetUser(ctx, req)
-}
-
-func (w webUsers) AddUser(ctx context.Context, req *pb.User) (*pb.UserResponse, error) {
-	return w.c.AddUser(ctx, req)
-}
-
-// The stream methods return a nil interface, not a nil pointer in one, on
-// failure.
-
-func (w webUsers) GetUsersByType(ctx context.Context, req *pb.UserTypeRequest) (userStream, error) {
-	s, err := w.c.GetUsersByType(ctx, req)
-	if err != nil {
-		return nil, err
-	}
-	return s, nil
-}
-
-func (w webUsers) CountAlreadyUsers(ctx context.Context) (countStream, error) {
-	s, err := w.c.CountAlreadyUsers(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return s, nil
-}
-
-func (w webUsers) GetUsersByIds(ctx context.Context) (idsStream, error) {
-	s, err := w.c.GetUsersByIds(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return s, nil
 }

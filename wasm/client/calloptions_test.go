@@ -23,32 +23,32 @@ func TestPerCallMessageSize(t *testing.T) {
 	for _, tr := range transports {
 		t.Run(tr.name, func(t *testing.T) {
 			// A Conn with the default limit (4 MiB), calls with smaller ones.
-			um := client.NewUserManagerClient(dial(t, url, tr.opts...))
-			_, err := um.GetUser(ctx, &pb.UserRequest{Id: 1}, client.MaxCallRecvMsgSize(16)) // the admin's reply is longer
+			conn := dial(t, url, tr.opts...)
+			_, err := getUser(ctx, conn, 1, client.MaxCallRecvMsgSize(16)) // the admin's reply is longer
 			wantCode(t, err, codes.ResourceExhausted)
-			_, err = um.AddUser(ctx, long, client.MaxCallSendMsgSize(16))
+			_, err = addUser(ctx, conn, long, client.MaxCallSendMsgSize(16))
 			wantCode(t, err, codes.ResourceExhausted)
-			if _, err := um.GetUser(ctx, &pb.UserRequest{Id: 1}, client.MaxCallSendMsgSize(16)); err != nil {
+			if _, err := getUser(ctx, conn, 1, client.MaxCallSendMsgSize(16)); err != nil {
 				t.Errorf("a send limit limits the response: %v", err)
 			}
-			s, err := um.GetUsersByIds(ctx, client.MaxCallRecvMsgSize(16))
+			s, err := usersByIDs(ctx, conn, client.MaxCallRecvMsgSize(16))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := s.Send(&pb.UserRequest{Id: 1}); err != nil {
+			if err := s.SendMsg(&pb.UserRequest{Id: 1}); err != nil {
 				t.Fatal(err)
 			}
-			_, err = s.Recv()
+			_, err = recvUser(s)
 			wantCode(t, err, codes.ResourceExhausted)
 
 			// A Conn with a small limit, calls with larger ones.
-			small := client.NewUserManagerClient(dial(t, url, append(tr.opts, client.WithMaxMessageSize(16))...))
-			if _, err := small.GetUser(ctx, &pb.UserRequest{Id: 1}, client.MaxCallRecvMsgSize(1<<10)); err != nil {
+			small := dial(t, url, append(tr.opts, client.WithMaxMessageSize(16))...)
+			if _, err := getUser(ctx, small, 1, client.MaxCallRecvMsgSize(1<<10)); err != nil {
 				t.Errorf("GetUser with a larger receive limit: %v", err)
 			}
-			_, err = small.GetUser(ctx, &pb.UserRequest{Id: 1}, client.MaxCallRecvMsgSize(0))
+			_, err = getUser(ctx, small, 1, client.MaxCallRecvMsgSize(0))
 			wantCode(t, err, codes.ResourceExhausted) // 0 keeps the Conn's 16 bytes
-			r, err := small.AddUser(ctx, long, client.MaxCallSendMsgSize(1<<10), client.MaxCallRecvMsgSize(1<<10))
+			r, err := addUser(ctx, small, long, client.MaxCallSendMsgSize(1<<10), client.MaxCallRecvMsgSize(1<<10))
 			if err != nil || r.GetError() {
 				t.Errorf("AddUser with larger limits = %v, %v", r, err)
 			}

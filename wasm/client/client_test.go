@@ -50,7 +50,7 @@ func TestUserManager(t *testing.T) {
 	defer cancel()
 	for i, tr := range transports {
 		t.Run(tr.name, func(t *testing.T) {
-			checkAllFive(t, ctx, client.NewUserManagerClient(dial(t, url, tr.opts...)), uint32(100+i))
+			checkAllFive(t, ctx, dial(t, url, tr.opts...), uint32(100+i))
 		})
 	}
 }
@@ -67,9 +67,9 @@ func TestTrailersOnly(t *testing.T) {
 	url := startServer(t)
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
-	um := client.NewUserManagerClient(dial(t, url))
+	conn := dial(t, url)
 	var hdr, tr metadata.MD
-	_, err := um.GetUser(ctx, &pb.UserRequest{Id: 0}, client.Header(&hdr), client.Trailer(&tr))
+	_, err := getUser(ctx, conn, 0, client.Header(&hdr), client.Trailer(&tr))
 	wantCode(t, err, codes.InvalidArgument)
 	if !strings.Contains(status.Convert(err).Message(), "id") {
 		t.Errorf("message %q does not name the id", status.Convert(err).Message())
@@ -82,18 +82,18 @@ func TestTrailersOnly(t *testing.T) {
 	}
 
 	// A server stream failing before its first message, the same way.
-	st, err := um.GetUsersByType(ctx, &pb.UserTypeRequest{UserType: 99})
+	st, err := usersByType(ctx, conn, 99)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = st.Recv()
+	_, err = recvUser(st)
 	wantCode(t, err, codes.InvalidArgument)
 	if grpcwire.First(st.Trailer(), grpcwire.HeaderStatus) != "3" {
 		t.Errorf("trailers %v, want grpc-status 3", st.Trailer())
 	}
 
 	// An unknown method.
-	err = dial(t, url).Invoke(ctx, "/UserManager/Nope", &pb.UserRequest{Id: 1}, new(pb.UserResponse))
+	err = conn.Invoke(ctx, "/UserManager/Nope", &pb.UserRequest{Id: 1}, new(pb.UserResponse))
 	wantCode(t, err, codes.Unimplemented)
 }
 
@@ -105,41 +105,39 @@ func TestDeadlineAndCancel(t *testing.T) {
 }
 
 func checkDeadlineAndCancel(t *testing.T, conn *client.Conn) {
-	um := client.NewUserManagerClient(conn)
-
 	past, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
 	defer cancel()
-	_, err := um.GetUser(past, &pb.UserRequest{Id: 1})
+	_, err := getUser(past, conn, 1)
 	wantCode(t, err, codes.DeadlineExceeded)
 
 	// A bidi stream that waits for requests that never come.
 	short, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	bidi, err := um.GetUsersByIds(short)
+	bidi, err := usersByIDs(short, conn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = bidi.Recv()
+	_, err = recvUser(bidi)
 	wantCode(t, err, codes.DeadlineExceeded)
 
 	ctx, cancel := context.WithCancel(context.Background())
-	bidi, err = um.GetUsersByIds(ctx)
+	bidi, err = usersByIDs(ctx, conn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := bidi.Send(&pb.UserRequest{Id: 1}); err != nil {
+	if err := bidi.SendMsg(&pb.UserRequest{Id: 1}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := bidi.Recv(); err != nil {
+	if _, err := recvUser(bidi); err != nil {
 		t.Fatal(err)
 	}
 	cancel()
-	_, err = bidi.Recv()
+	_, err = recvUser(bidi)
 	wantCode(t, err, codes.Canceled)
 
 	ctx, cancel = context.WithCancel(context.Background())
 	cancel()
-	_, err = um.GetUser(ctx, &pb.UserRequest{Id: 1})
+	_, err = getUser(ctx, conn, 1)
 	wantCode(t, err, codes.Canceled)
 }
 
@@ -149,11 +147,11 @@ func TestMaxMessageSize(t *testing.T) {
 	defer cancel()
 	for _, tr := range transports {
 		t.Run(tr.name, func(t *testing.T) {
-			um := client.NewUserManagerClient(dial(t, url, append(tr.opts, client.WithMaxMessageSize(16))...))
+			conn := dial(t, url, append(tr.opts, client.WithMaxMessageSize(16))...)
 			// The admin's reply is longer than 16 bytes.
-			_, err := um.GetUser(ctx, &pb.UserRequest{Id: 1})
+			_, err := getUser(ctx, conn, 1)
 			wantCode(t, err, codes.ResourceExhausted)
-			_, err = um.AddUser(ctx, &pb.User{Id: 7, Nickname: strings.Repeat("n", 32), MailAddress: "n@example.com", UserType: pb.User_GUEST})
+			_, err = addUser(ctx, conn, &pb.User{Id: 7, Nickname: strings.Repeat("n", 32), MailAddress: "n@example.com", UserType: pb.User_GUEST})
 			wantCode(t, err, codes.ResourceExhausted)
 		})
 	}
@@ -175,10 +173,10 @@ func TestDialAndCallErrors(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
 	for _, tr := range transports {
-		um := client.NewUserManagerClient(dial(t, url, tr.opts...))
-		_, err := um.GetUser(ctx, &pb.UserRequest{Id: 1})
+		conn := dial(t, url, tr.opts...)
+		_, err := getUser(ctx, conn, 1)
 		wantCode(t, err, codes.Unavailable)
-		_, err = um.CountAlreadyUsers(ctx)
+		_, err = countUsers(ctx, conn)
 		wantCode(t, err, codes.Unavailable)
 	}
 	c := dial(t, "http://127.0.0.1:1")
@@ -207,21 +205,21 @@ func TestConnectionReuse(t *testing.T) {
 		t.Fatal(err)
 	}
 	counted := &countingListener{Listener: ln}
-	um := client.NewUserManagerClient(dial(t, startServerOn(t, counted)))
+	conn := dial(t, startServerOn(t, counted))
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
 	for range 20 {
-		if _, err := um.GetUser(ctx, &pb.UserRequest{Id: 1}); err != nil {
+		if _, err := getUser(ctx, conn, 1); err != nil {
 			t.Fatal(err)
 		}
-		_, err := um.GetUser(ctx, &pb.UserRequest{Id: 0})
+		_, err := getUser(ctx, conn, 0)
 		wantCode(t, err, codes.InvalidArgument)
-		st, err := um.GetUsersByType(ctx, &pb.UserTypeRequest{UserType: pb.UserTypeRequest_NORMAL})
+		st, err := usersByType(ctx, conn, pb.UserTypeRequest_NORMAL)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for err == nil {
-			_, err = st.Recv()
+			_, err = recvUser(st)
 		}
 		if err != io.EOF {
 			t.Fatal(err)

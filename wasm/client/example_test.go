@@ -17,10 +17,12 @@ import (
 	"github.com/grpcplay/playground/wasm/client"
 )
 
-// A program calls the service's four kinds of method through the typed
-// client. In the browser, Dial("") calls the page's own server; here a
-// server of the example's own serves the tutorial's six users.
-func ExampleUserManagerClient() {
+// A program calls a service's methods through a Conn: Invoke for a unary
+// call, NewStream for the streaming ones. In the browser, Dial("") calls
+// the page's own server; here a server of the example's own serves the
+// tutorial's six users. (Package grpcconn runs the clients protoc-gen-go-grpc
+// generates on a Conn.)
+func Example() {
 	srv, err := servertest.New(server.Config{})
 	if err != nil {
 		fmt.Println(err)
@@ -34,27 +36,32 @@ func ExampleUserManagerClient() {
 		return
 	}
 	defer conn.Close()
-	um := client.NewUserManagerClient(conn)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	ctx = metadata.AppendToOutgoingContext(ctx, "x-request-id", "42")
 
 	// Unary, as gRPC-Web over fetch.
-	resp, err := um.GetUser(ctx, &pb.UserRequest{Id: 1})
-	if err != nil {
+	resp := new(pb.UserResponse)
+	if err := conn.Invoke(ctx, "/UserManager/GetUser", &pb.UserRequest{Id: 1}, resp); err != nil {
 		fmt.Println(status.Code(err), status.Convert(err).Message())
 		return
 	}
 	fmt.Println(resp.GetUser().GetNickname())
 
 	// Server streaming, also over fetch: each user arrives as it is sent.
-	users, err := um.GetUsersByType(ctx, &pb.UserTypeRequest{UserType: pb.UserTypeRequest_NORMAL})
+	users, err := conn.NewStream(ctx, client.StreamDesc{ServerStreams: true}, "/UserManager/GetUsersByType")
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
+	if err := users.SendMsg(&pb.UserTypeRequest{UserType: pb.UserTypeRequest_NORMAL}); err != nil {
+		fmt.Println(err)
+		return
+	}
+	users.CloseSend()
 	for {
-		r, err := users.Recv()
+		r := new(pb.UserResponse)
+		err := users.RecvMsg(r)
 		if err == io.EOF {
 			break
 		}
@@ -66,20 +73,17 @@ func ExampleUserManagerClient() {
 	}
 
 	// Bidirectional streaming, over the WebSocket bridge.
-	ids, err := um.GetUsersByIds(ctx)
+	ids, err := conn.NewStream(ctx, client.StreamDesc{ClientStreams: true, ServerStreams: true}, "/UserManager/GetUsersByIds")
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	ids.Send(&pb.UserRequest{Id: 2})
-	if r, err := ids.Recv(); err == nil {
+	ids.SendMsg(&pb.UserRequest{Id: 2})
+	if r := new(pb.UserResponse); ids.RecvMsg(r) == nil {
 		fmt.Println(r.GetUser().GetNickname())
 	}
 	ids.CloseSend()
-	for {
-		if _, err := ids.Recv(); err != nil {
-			break
-		}
+	for ids.RecvMsg(new(pb.UserResponse)) == nil {
 	}
 	// Output:
 	// admin

@@ -18,7 +18,6 @@ import (
 	"github.com/grpcplay/playground/pb"
 	"github.com/grpcplay/playground/server"
 	"github.com/grpcplay/playground/server/usermanager"
-	"github.com/grpcplay/playground/wasm/client"
 )
 
 // startImprobable serves the UserManager service behind improbable-eng's
@@ -58,7 +57,7 @@ func TestImprobableInterop(t *testing.T) {
 	defer cancel()
 	for i, tr := range transports {
 		t.Run(tr.name, func(t *testing.T) {
-			checkAllFive(t, ctx, client.NewUserManagerClient(dial(t, url, tr.opts...)), uint32(300+i))
+			checkAllFive(t, ctx, dial(t, url, tr.opts...), uint32(300+i))
 		})
 	}
 }

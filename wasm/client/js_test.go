@@ -10,7 +10,6 @@ import (
 
 	"google.golang.org/grpc/codes"
 
-	"github.com/grpcplay/playground/pb"
 	"github.com/grpcplay/playground/wasm/client"
 )
 
@@ -37,28 +36,27 @@ func TestJSCalls(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			um := client.NewUserManagerClient(c)
-			checkAllFive(t, ctx, um, uint32(200+i))
+			checkAllFive(t, ctx, c, uint32(200+i))
 
-			_, err = um.GetUser(ctx, &pb.UserRequest{Id: 0})
+			_, err = getUser(ctx, c, 0)
 			wantCode(t, err, codes.InvalidArgument)
 
 			short, cancelShort := context.WithTimeout(ctx, 100*time.Millisecond)
 			defer cancelShort()
-			bidi, err := um.GetUsersByIds(short)
+			bidi, err := usersByIDs(short, c)
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = bidi.Recv()
+			_, err = recvUser(bidi)
 			wantCode(t, err, codes.DeadlineExceeded)
 
 			cctx, cancelC := context.WithCancel(ctx)
-			bidi, err = um.GetUsersByIds(cctx)
+			bidi, err = usersByIDs(cctx, c)
 			if err != nil {
 				t.Fatal(err)
 			}
 			cancelC()
-			_, err = bidi.Recv()
+			_, err = recvUser(bidi)
 			wantCode(t, err, codes.Canceled)
 		})
 	}

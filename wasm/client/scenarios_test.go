@@ -34,12 +34,64 @@ func wantCode(t *testing.T, err error, want codes.Code) {
 	}
 }
 
-// checkAllFive calls each UserManager method on the real server and checks
-// the contract's answers. newID is an id no other test adds.
-func checkAllFive(t *testing.T, ctx context.Context, um *client.UserManagerClient, newID uint32) {
+// getUser calls GetUser for id on conn.
+func getUser(ctx context.Context, conn *client.Conn, id uint32, opts ...client.CallOption) (*pb.UserResponse, error) {
+	resp := new(pb.UserResponse)
+	if err := conn.Invoke(ctx, pb.UserManager_GetUser_FullMethodName, &pb.UserRequest{Id: id}, resp, opts...); err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+// addUser calls AddUser for u on conn.
+func addUser(ctx context.Context, conn *client.Conn, u *pb.User, opts ...client.CallOption) (*pb.UserResponse, error) {
+	resp := new(pb.UserResponse)
+	if err := conn.Invoke(ctx, pb.UserManager_AddUser_FullMethodName, u, resp, opts...); err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+// usersByType starts GetUsersByType for typ on conn, its one request sent.
+// A call that already ended (io.EOF) is returned for RecvMsg to tell how.
+func usersByType(ctx context.Context, conn *client.Conn, typ pb.UserTypeRequest_UserType, opts ...client.CallOption) (*client.Stream, error) {
+	s, err := conn.NewStream(ctx, client.StreamDesc{ServerStreams: true}, pb.UserManager_GetUsersByType_FullMethodName, opts...)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.SendMsg(&pb.UserTypeRequest{UserType: typ}); err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	return s, s.CloseSend()
+}
+
+// countUsers starts CountAlreadyUsers on conn.
+func countUsers(ctx context.Context, conn *client.Conn, opts ...client.CallOption) (*client.Stream, error) {
+	return conn.NewStream(ctx, client.StreamDesc{ClientStreams: true}, pb.UserManager_CountAlreadyUsers_FullMethodName, opts...)
+}
+
+// usersByIDs starts GetUsersByIds on conn.
+func usersByIDs(ctx context.Context, conn *client.Conn, opts ...client.CallOption) (*client.Stream, error) {
+	return conn.NewStream(ctx, client.StreamDesc{ClientStreams: true, ServerStreams: true}, pb.UserManager_GetUsersByIds_FullMethodName, opts...)
+}
+
+// recvUser receives s's next UserResponse: io.EOF at a clean end, else
+// the status error.
+func recvUser(s *client.Stream) (*pb.UserResponse, error) {
+	resp := new(pb.UserResponse)
+	if err := s.RecvMsg(resp); err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+// checkAllFive calls each UserManager method on the real server through
+// conn and checks the contract's answers. newID is an id no other test
+// adds.
+func checkAllFive(t *testing.T, ctx context.Context, conn *client.Conn, newID uint32) {
 	t.Run("GetUser", func(t *testing.T) {
 		var hdr, tr metadata.MD
-		resp, err := um.GetUser(ctx, &pb.UserRequest{Id: 1}, client.Header(&hdr), client.Trailer(&tr))
+		resp, err := getUser(ctx, conn, 1, client.Header(&hdr), client.Trailer(&tr))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -54,7 +106,7 @@ func checkAllFive(t *testing.T, ctx context.Context, um *client.UserManagerClien
 		if grpcwire.First(tr, grpcwire.HeaderStatus) != "0" {
 			t.Errorf("trailers %v, want grpc-status 0", tr)
 		}
-		resp, err = um.GetUser(ctx, &pb.UserRequest{Id: 999})
+		resp, err = getUser(ctx, conn, 999)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -64,26 +116,26 @@ func checkAllFive(t *testing.T, ctx context.Context, um *client.UserManagerClien
 	})
 	t.Run("AddUser", func(t *testing.T) {
 		u := &pb.User{Id: newID, Nickname: "newbie", MailAddress: "newbie@example.com", UserType: pb.User_GUEST}
-		resp, err := um.AddUser(ctx, u)
+		resp, err := addUser(ctx, conn, u)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if resp.GetError() || !proto.Equal(resp.GetUser(), u) {
 			t.Fatalf("AddUser = %v", resp)
 		}
-		resp, err = um.AddUser(ctx, u)
+		resp, err = addUser(ctx, conn, u)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !resp.GetError() || resp.GetMessage() != "already exist" {
 			t.Fatalf("second AddUser = %v, want in-band already exist", resp)
 		}
-		got, err := um.GetUser(ctx, &pb.UserRequest{Id: newID})
+		got, err := getUser(ctx, conn, newID)
 		if err != nil || !proto.Equal(got.GetUser(), u) {
 			t.Fatalf("GetUser(new) = %v, %v", got, err)
 		}
 		var tr metadata.MD
-		_, err = um.AddUser(ctx, &pb.User{Id: 0, Nickname: "x", MailAddress: "x@example.com", UserType: pb.User_NORMAL}, client.Trailer(&tr))
+		_, err = addUser(ctx, conn, &pb.User{Id: 0, Nickname: "x", MailAddress: "x@example.com", UserType: pb.User_NORMAL}, client.Trailer(&tr))
 		wantCode(t, err, codes.InvalidArgument)
 		if status.Convert(err).Message() == "" {
 			t.Error("InvalidArgument without a message")
@@ -93,13 +145,13 @@ func checkAllFive(t *testing.T, ctx context.Context, um *client.UserManagerClien
 		}
 	})
 	t.Run("GetUsersByType", func(t *testing.T) {
-		st, err := um.GetUsersByType(ctx, &pb.UserTypeRequest{UserType: pb.UserTypeRequest_NORMAL})
+		st, err := usersByType(ctx, conn, pb.UserTypeRequest_NORMAL)
 		if err != nil {
 			t.Fatal(err)
 		}
 		var ids []uint32
 		for {
-			r, err := st.Recv()
+			r, err := recvUser(st)
 			if err == io.EOF {
 				break
 			}
@@ -122,26 +174,27 @@ func checkAllFive(t *testing.T, ctx context.Context, um *client.UserManagerClien
 			t.Errorf("trailers %v, want grpc-status 0", st.Trailer())
 		}
 		// None of that type: an empty stream with status OK.
-		st, err = um.GetUsersByType(ctx, &pb.UserTypeRequest{UserType: pb.UserTypeRequest_NONE})
+		st, err = usersByType(ctx, conn, pb.UserTypeRequest_NONE)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r, err := st.Recv(); err != io.EOF {
+		if r, err := recvUser(st); err != io.EOF {
 			t.Fatalf("NONE: Recv = %v, %v; want io.EOF", r, err)
 		}
 	})
 	t.Run("CountAlreadyUsers", func(t *testing.T) {
-		st, err := um.CountAlreadyUsers(ctx)
+		st, err := countUsers(ctx, conn)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, id := range []uint32{1, 2, 999, 1} {
-			if err := st.Send(&pb.UserRequest{Id: id}); err != nil {
+			if err := st.SendMsg(&pb.UserRequest{Id: id}); err != nil {
 				t.Fatal(err)
 			}
 		}
-		resp, err := st.CloseAndRecv()
-		if err != nil {
+		st.CloseSend()
+		resp := new(pb.UserCntResponse)
+		if err := st.RecvMsg(resp); err != nil {
 			t.Fatal(err)
 		}
 		if resp.GetError() || resp.GetUserCnt() != 3 {
@@ -152,19 +205,19 @@ func checkAllFive(t *testing.T, ctx context.Context, um *client.UserManagerClien
 		}
 	})
 	t.Run("GetUsersByIds", func(t *testing.T) {
-		st, err := um.GetUsersByIds(ctx)
+		st, err := usersByIDs(ctx, conn)
 		if err != nil {
 			t.Fatal(err)
 		}
 		// Ping-pong: each answer arrives before the next request is sent.
 		for _, id := range []uint32{2, 999, 3} {
-			if err := st.Send(&pb.UserRequest{Id: id}); err != nil {
+			if err := st.SendMsg(&pb.UserRequest{Id: id}); err != nil {
 				t.Fatal(err)
 			}
 			if id == 999 {
 				continue // unknown ids get no reply
 			}
-			r, err := st.Recv()
+			r, err := recvUser(st)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -175,18 +228,18 @@ func checkAllFive(t *testing.T, ctx context.Context, um *client.UserManagerClien
 		if err := st.CloseSend(); err != nil {
 			t.Fatal(err)
 		}
-		if r, err := st.Recv(); err != io.EOF {
+		if r, err := recvUser(st); err != io.EOF {
 			t.Fatalf("after CloseSend: %v, %v; want io.EOF", r, err)
 		}
 		// An invalid id ends the call with InvalidArgument.
-		st, err = um.GetUsersByIds(ctx)
+		st, err = usersByIDs(ctx, conn)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := st.Send(&pb.UserRequest{Id: 0}); err != nil && !errors.Is(err, io.EOF) {
+		if err := st.SendMsg(&pb.UserRequest{Id: 0}); err != nil && !errors.Is(err, io.EOF) {
 			t.Fatal(err)
 		}
-		_, err = st.Recv()
+		_, err = recvUser(st)
 		wantCode(t, err, codes.InvalidArgument)
 	})
 }

@@ -13,14 +13,14 @@ import (
 
 	"google.golang.org/grpc/metadata"
 
-	"github.com/grpcplay/playground/pb"
+	pb "github.com/grpcplay/playground/pb/browserpb"
 	"github.com/grpcplay/playground/wasm/client"
 	"github.com/grpcplay/playground/wasm/explorer"
 )
 
 // page is the playground: the client, the connection banner and the cards.
 type page struct {
-	users *client.UserManagerClient
+	users *userManager
 	// backend is the gRPC server the page's server fronts (-backend), or "".
 	backend string
 	conn    elem
@@ -29,7 +29,7 @@ type page struct {
 	getUser, addUser, byType, count, byIDs *card
 }
 
-func newPage(users *client.UserManagerClient) *page {
+func newPage(users *userManager) *page {
 	p := &page{users: users, conn: byID("conn"), frames: newFrames()}
 	p.getUser = newCard(p, "GetUser")
 	p.addUser = newCard(p, "AddUser")
@@ -230,8 +230,8 @@ func (c *card) sendID(send func(*pb.UserRequest) error) bool {
 // (half-close) for the count, or cancel.
 func (p *page) wireCount() {
 	c := p.count
-	var open slot[client.ClientStreamClient[pb.UserRequest, pb.UserCntResponse]]
-	finish := func(cur *client.ClientStreamClient[pb.UserRequest, pb.UserCntResponse]) {
+	var open slot[countStream]
+	finish := func(cur *countStream) {
 		r, err := cur.CloseAndRecv()
 		if err == nil {
 			n := strconv.Itoa(int(r.GetUserCnt()))
@@ -275,7 +275,7 @@ func (p *page) wireCount() {
 // receiver shows each reply as it arrives, close (half-close), or cancel.
 func (p *page) wireByIDs() {
 	c := p.byIDs
-	var open slot[client.BidiStreamClient[pb.UserRequest, pb.UserResponse]]
+	var open slot[byIDsStream]
 	c.button("open").on("click", func() {
 		cur := openStream(c, &open, p.users.GetUsersByIds)
 		if cur == nil {

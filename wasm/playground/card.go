@@ -18,7 +18,7 @@ import (
 
 	"google.golang.org/grpc/metadata"
 
-	"github.com/grpcplay/playground/pb"
+	pb "github.com/grpcplay/playground/pb/browserpb"
 )
 
 // card is one method's section of the page (data-method="NAME") and the

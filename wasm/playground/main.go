@@ -21,7 +21,7 @@ func main() {
 		p.down("The Go client could not start: " + err.Error())
 		return
 	}
-	p := newPage(client.NewUserManagerClient(conn))
+	p := newPage(&userManager{c: conn})
 	p.wire()
 	x := newExplorerView(p, conn)
 	if backend := document().Get("body").Get("dataset").Get("backend"); backend.Type() == js.TypeString && backend.String() != "" {
