@@ -34,6 +34,7 @@ require (
 	golang.org/x/sys v0.48.0 // indirect
 	golang.org/x/text v0.42.0 // indirect
 	google.golang.org/grpc/cmd/protoc-gen-go-grpc v1.6.2 // indirect
+	google.golang.org/grpc/examples v0.0.0-20260825154716-030ee8becb20 // indirect
 	nhooyr.io/websocket v1.8.6 // indirect
 )
 

@@ -216,3 +216,17 @@ func Dirs(importPaths []string) func(string) (io.ReadCloser, error) {
 		return nil, &notThere{name}
 	}
 }
+
+// Standard returns the well-known file of that name
+// ("google/protobuf/timestamp.proto"), as the compiler has it built in, or
+// false when name is not one.
+func Standard(name string) (protoreflect.FileDescriptor, bool) {
+	none := protocompile.ResolverFunc(func(string) (protocompile.SearchResult, error) {
+		return protocompile.SearchResult{}, fs.ErrNotExist
+	})
+	res, err := protocompile.WithStandardImports(none).FindFileByPath(name)
+	if err != nil || res.Desc == nil {
+		return nil, false
+	}
+	return res.Desc, true
+}
