@@ -167,7 +167,7 @@ func ordered(files linker.Files) []*descriptorpb.FileDescriptorProto {
 // notThere is Open's error for a file it does not have.
 type notThere struct{ name string }
 
-func (e *notThere) Error() string { return e.name + ": file does not exist" }
+func (e *notThere) Error() string        { return e.name + ": file does not exist" }
 func (e *notThere) Is(target error) bool { return target == fs.ErrNotExist }
 
 // describe words one of the compiler's errors: its own text, but an import

@@ -97,7 +97,9 @@ func ProtoDir(t testing.TB) string {
 
 // Descriptor is the example's file as its generated Go code holds it
 // (named examples/route_guide/routeguide/route_guide.proto there).
-func Descriptor() protoreflect.FileDescriptor { return pb.File_examples_route_guide_routeguide_route_guide_proto }
+func Descriptor() protoreflect.FileDescriptor {
+	return pb.File_examples_route_guide_routeguide_route_guide_proto
+}
 
 // Protoset writes a FileDescriptorSet of the example's file (it imports
 // nothing) into the test's temporary folder, as protoc's
