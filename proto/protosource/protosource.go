@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -27,6 +28,7 @@ import (
 	"github.com/bufbuild/protocompile/ast"
 	"github.com/bufbuild/protocompile/linker"
 	"github.com/bufbuild/protocompile/reporter"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protodesc"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/descriptorpb"
@@ -229,4 +231,28 @@ func Standard(name string) (protoreflect.FileDescriptor, bool) {
 		return nil, false
 	}
 	return res.Desc, true
+}
+
+// MaxTextsSize bounds the sources CompileTexts takes, all files together.
+const MaxTextsSize = 16 << 20
+
+// CompileTexts compiles every file of sources (name: text), as the page's
+// compiler does: each may import the others and the well-known files, and
+// an import of none of them is "NAME was not among the files given, needed
+// by FILE". It returns the files and what they import as a serialized
+// FileDescriptorSet, each file after its imports.
+func CompileTexts(ctx context.Context, sources map[string]string) ([]byte, error) {
+	size := 0
+	for name, text := range sources {
+		size += len(name) + len(text)
+	}
+	if size > MaxTextsSize {
+		return nil, fmt.Errorf("the files given are %d bytes, more than the %d that are compiled here", size, MaxTextsSize)
+	}
+	names := slices.Sorted(maps.Keys(sources))
+	files, err := Compile(ctx, names, Options{Open: Texts(sources), Missing: "was not among the files given"})
+	if err != nil {
+		return nil, err
+	}
+	return proto.MarshalOptions{Deterministic: true}.Marshal(&descriptorpb.FileDescriptorSet{File: files})
 }
