@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
@@ -166,6 +167,11 @@ func TestMain(m *testing.M) {
 	toolsDir = dir
 	code := m.Run()
 	os.RemoveAll(dir)
+	// Every stream to a backend is closed when its incoming stream ends.
+	if err := goleak.Find(); code == 0 && err != nil {
+		fmt.Fprintln(os.Stderr, "goroutines left behind:", err)
+		code = 1
+	}
 	os.Exit(code)
 }
 
