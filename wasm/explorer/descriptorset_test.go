@@ -17,20 +17,6 @@ import (
 	"github.com/grpcplay/playground/wasm/explorer"
 )
 
-const shared = `syntax = "proto3";
-package acme;
-import "google/protobuf/timestamp.proto";
-message Money { int64 cents = 1; google.protobuf.Timestamp at = 2; }
-`
-
-const orders = `edition = "2023";
-package acme;
-import "acme/shared.proto";
-import "google/protobuf/any.proto";
-service Orders { rpc Get(Order) returns (Order); rpc Chat(stream Order) returns (stream Order); }
-message Order { string id = 1; Money total = 2; google.protobuf.Any extra = 3; }
-`
-
 // compiled is the set the page's compiler makes of the acme files.
 func compiled(t *testing.T) *descriptorpb.FileDescriptorSet {
 	t.Helper()
