@@ -15,6 +15,7 @@ import (
 
 	"github.com/grpcplay/playground/server"
 	"github.com/grpcplay/playground/server/front"
+	"github.com/grpcplay/playground/server/protofiles"
 )
 
 // options are the command's flags, parsed.
@@ -33,6 +34,7 @@ type options struct {
 	backendCert, backendKey     string
 	backendServerName           string
 	backendHeader               headerFlag
+	schema                      protofiles.Sources
 	grace                       time.Duration
 	level                       string
 }
@@ -65,6 +67,9 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.backendKey, "backend-key", "", "PEM key file of -backend-cert")
 	fs.StringVar(&o.backendServerName, "backend-server-name", "", "the name to verify -backend's certificate against, if not its host")
 	fs.Var(&o.backendHeader, "backend-header", "'name: value' metadata added to every forwarded call, reflection included; repeatable (in the environment, one per line)")
+	fs.Var((*listFlag)(&o.schema.Protos), "proto", "a .proto `FILE` of the backend's schema, compiled at start; reflection answers from it, for a backend whose own is off. A name under an -import-path, or a path to a file under one; repeatable (in the environment, one per line)")
+	fs.Var((*listFlag)(&o.schema.ImportPaths), "import-path", "a `DIR` the -proto files and their imports are found in, as protoc's -I; repeatable (in the environment, one per line); none: the current folder")
+	fs.Var((*listFlag)(&o.schema.Protosets), "protoset", "a FileDescriptorSet `FILE` of the backend's schema (.protoset, .binpb, .pb: protoc --include_imports --descriptor_set_out, or buf build -o); reflection answers from it, as from -proto files; repeatable (in the environment, one per line)")
 	fs.DurationVar(&o.grace, "shutdown-timeout", 10*time.Second, "how long calls in flight may finish after SIGINT or SIGTERM")
 	fs.StringVar(&o.level, "log-level", "info", "debug, info, warn or error")
 	if err := setFromEnv(fs, "PLAYGROUND_"); err != nil {
@@ -165,6 +170,22 @@ func (h *headerFlag) Set(s string) error {
 			h.md = metadata.MD{}
 		}
 		h.md[name] = append(h.md[name], strings.TrimSpace(value))
+	}
+	return nil
+}
+
+// listFlag is a repeatable flag of strings; from the environment, one per
+// line.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
+// Set adds the value, or each non-empty line of it.
+func (l *listFlag) Set(s string) error {
+	for line := range strings.SplitSeq(s, "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			*l = append(*l, line)
+		}
 	}
 	return nil
 }

@@ -5,7 +5,7 @@ package client_test
 import (
 	"testing"
 
-	"github.com/grpcplay/playground/wasm/client/internal/jstest"
+	"github.com/grpcplay/playground/wasm/internal/jstest"
 )
 
 // TestJSGlue exercises the browser glue (the *_js.go files) for real: it

@@ -12,6 +12,14 @@
 // missing is named in Schema.Problems, with the file that needs it, and only
 // the services that need it are lost.
 //
+// A schema can also come from a file given to the page, for a server whose
+// reflection is off: FromDescriptorSet reads a FileDescriptorSet
+// (.protoset, .binpb, .pb), and a ProtoCompiler compiles .proto sources in
+// the browser with the page's compiler program (wasm/protocompiler), loaded
+// at its first use so that main.wasm does not carry the compiler. Files a
+// set lacks are named in Problems as reflection's are; sources that do not
+// compile give a *CompileError with the compiler's file:line:col messages.
+//
 // Requests and responses are dynamicpb messages. ParseRequest reads JSON
 // with protojson (64-bit integers as numbers or strings, enum names or
 // numbers, json_name or proto field names) and FormatMessage writes it, both

@@ -43,8 +43,13 @@ func (k CallKind) ClientStreams() bool { return k == ClientStreaming || k == Bid
 // Schema is what a server's reflection described: its services, the files
 // they were built from, and what could not be built.
 type Schema struct {
-	// Version is the reflection version that answered: "v1" or "v1alpha".
+	// Version is the reflection version that answered: "v1" or "v1alpha";
+	// empty when the schema came from a file given to the page.
 	Version string
+	// Source names the file the schema came from when it was given to the
+	// page rather than read through reflection ("route_guide.protoset",
+	// "a.proto, b.proto"); empty for reflection.
+	Source string
 	// Fallback, when not empty, says why the version tried first failed
 	// ("v1: Unimplemented: unknown service ...").
 	Fallback string
@@ -121,13 +126,20 @@ func newMethod(svc protoreflect.ServiceDescriptor, md protoreflect.MethodDescrip
 	return &Method{Path: "/" + string(svc.FullName()) + "/" + string(md.Name()), Desc: md, Kind: kind}
 }
 
-// missingFile is a file reflection did not return and no fallback has.
+// missingFile is a file reflection did not return (or a descriptor set
+// does not hold) and no fallback has.
 type missingFile struct {
 	name, neededBy, why string
+	// lacks says who lacks it: "reflection did not return" when empty.
+	lacks string
 }
 
 func (e *missingFile) Error() string {
-	s := "reflection did not return " + e.name + ", needed by " + e.neededBy
+	lacks := e.lacks
+	if lacks == "" {
+		lacks = "reflection did not return"
+	}
+	s := lacks + " " + e.name + ", needed by " + e.neededBy
 	if e.why != "" {
 		s += " (" + e.why + ")"
 	}
@@ -143,6 +155,8 @@ type schemaBuilder struct {
 	notFound map[string]string
 	// fallback holds the well-known and google.rpc files.
 	fallback *protoregistry.Files
+	// lacks words a missing file's source, as missingFile.lacks.
+	lacks string
 
 	files *protoregistry.Files
 	state map[string]*buildState
@@ -232,7 +246,7 @@ func (b *schemaBuilder) buildFile(name, neededBy string) error {
 		if ok {
 			why = "the server sent an empty placeholder for it"
 		}
-		return &missingFile{name: name, neededBy: neededBy, why: why}
+		return &missingFile{name: name, neededBy: neededBy, why: why, lacks: b.lacks}
 	}
 	for _, dep := range fdp.GetDependency() {
 		if err := b.file(dep, name); err != nil {

@@ -5,7 +5,7 @@ package grpcconn_test
 import (
 	"testing"
 
-	"github.com/grpcplay/playground/wasm/client/internal/jstest"
+	"github.com/grpcplay/playground/wasm/internal/jstest"
 )
 
 // TestJSGlue runs TestJSInterop (js_test.go), compiled for GOOS=js
