@@ -10,6 +10,7 @@ import (
 	"github.com/grpcplay/playground/server/usermanager"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/stats"
+	"google.golang.org/protobuf/reflect/protoregistry"
 )
 
 // Defaults for Config's zero values: the protocol runtime's.
@@ -80,6 +81,12 @@ type Config struct {
 	// Backend, when set, makes the server a front for another gRPC server
 	// (package front): it serves no UserManager and forwards reflection.
 	Backend *front.Backend
+
+	// Schema, for a front, holds the backend's schema from files
+	// (protofiles.Load): the front answers reflection from it, asking the
+	// backend's own reflection for the rest (package filereflection),
+	// instead of forwarding reflection.
+	Schema *protoregistry.Files
 
 	// NoReflection leaves server reflection out, for a program (or a test)
 	// that registers a reflection service of its own.

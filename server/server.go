@@ -24,6 +24,7 @@ import (
 	"google.golang.org/grpc/reflection"
 
 	"github.com/grpcplay/playground/pb"
+	"github.com/grpcplay/playground/server/filereflection"
 	"github.com/grpcplay/playground/server/front"
 	"github.com/grpcplay/playground/server/grpchttp"
 	"github.com/grpcplay/playground/server/listener"
@@ -74,6 +75,9 @@ func New(cfg Config, st store.Store) (*Server, error) {
 		return nil, fmt.Errorf("server: read page assets: %w", err)
 	}
 	s := &Server{log: cfg.Logger, cfg: cfg, st: st, assets: files, health: health.NewServer()}
+	if cfg.Schema != nil && cfg.Backend == nil {
+		return nil, errors.New("server: schema files describe a backend's schema: they need a backend")
+	}
 	if cfg.Backend != nil {
 		if st != nil {
 			return nil, errors.New("server: a front for a backend serves no store of its own")
@@ -83,6 +87,11 @@ func New(cfg Config, st store.Store) (*Server, error) {
 		}
 		if err := s.assets.markBody("data-backend", s.fwd.Addr()); err != nil {
 			return nil, fmt.Errorf("server: page assets: %w", err)
+		}
+		if cfg.Schema != nil {
+			if err := s.assets.markBody("data-schema", "files"); err != nil {
+				return nil, fmt.Errorf("server: page assets: %w", err)
+			}
 		}
 	}
 	if cfg.TLSCertFile != "" || cfg.TLSKeyFile != "" {
@@ -197,7 +206,10 @@ func (s *Server) Serve(ln net.Listener) error {
 // UserManager on the store, the program's own. s.mu is held.
 func (s *Server) register() {
 	healthpb.RegisterHealthServer(s.rt, s.health)
-	if s.fwd == nil && !s.cfg.NoReflection {
+	switch {
+	case s.fwd != nil && s.cfg.Schema != nil:
+		filereflection.New(s.cfg.Schema, filereflection.Options{Own: s.rt, Backend: s.fwd.Conn(), BackendMetadata: s.fwd.OutgoingMD}).Register(s.rt)
+	case s.fwd == nil && !s.cfg.NoReflection:
 		reflection.Register(s.rt)
 	}
 	if s.st != nil {

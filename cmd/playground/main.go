@@ -12,13 +12,16 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"log/slog"
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/grpcplay/playground/server"
+	"github.com/grpcplay/playground/server/protofiles"
 	"github.com/grpcplay/playground/server/store"
 )
 
@@ -26,6 +29,10 @@ func main() {
 	if err := run(); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(0)
+		}
+		if pe, ok := errors.AsType[plainError](err); ok {
+			fmt.Fprintln(os.Stderr, "playground:", pe)
+			os.Exit(1)
 		}
 		slog.Error("playground", "err", err)
 		os.Exit(1)
@@ -52,6 +59,9 @@ func run() error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if err := loadSchema(ctx, o, &cfg, log); err != nil {
+		return err
+	}
 
 	var st store.Store
 	serving := "backend " + o.backend
@@ -105,3 +115,30 @@ func run() error {
 	}
 	return <-errc
 }
+
+// loadSchema compiles the -proto files and reads the -protoset files into
+// cfg.Schema, for a front. A file that does not compile ends the start
+// with every compiler message (file:line:col: message), one per line.
+func loadSchema(ctx context.Context, o *options, cfg *server.Config, log *slog.Logger) error {
+	if o.schema.Empty() {
+		return nil
+	}
+	if cfg.Backend == nil {
+		return errors.New("-proto, -import-path and -protoset describe a backend's schema: they need -backend")
+	}
+	files, err := protofiles.Load(ctx, o.schema)
+	if err != nil {
+		return plainError{fmt.Errorf("the schema files do not load:\n%w", err)}
+	}
+	log.Info("schema from files: reflection answered from them, the rest asked of the backend",
+		"proto", o.schema.Protos, "protoset", o.schema.Protosets, "services", strings.Join(protofiles.ServiceNames(files), ","))
+	cfg.Schema = files
+	return nil
+}
+
+// plainError is an error whose text has lines of its own (a compiler's
+// messages): main prints it as it is, not quoted in a log record.
+type plainError struct{ err error }
+
+func (e plainError) Error() string { return e.err.Error() }
+func (e plainError) Unwrap() error { return e.err }

@@ -95,6 +95,18 @@ func New(cfg Backend, maxMsgSize int, log *slog.Logger) (*Forwarder, error) {
 // Addr is the backend's address.
 func (f *Forwarder) Addr() string { return f.cfg.Addr }
 
+// Conn is the connection to the backend, for calls of the front's own
+// (its schema files' reflection asks the backend's).
+func (f *Forwarder) Conn() grpc.ClientConnInterface { return f.cc }
+
+// OutgoingMD is the metadata a call the front makes to the backend on
+// behalf of the call of ctx carries: the client's, as forwarded, and the
+// Backend's Header.
+func (f *Forwarder) OutgoingMD(ctx context.Context) metadata.MD {
+	in, _ := metadata.FromIncomingContext(ctx)
+	return f.outgoingMD(ctx, in)
+}
+
 // Close closes the connection to the backend.
 func (f *Forwarder) Close() error { return f.cc.Close() }
 
