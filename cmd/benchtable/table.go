@@ -82,6 +82,7 @@ var rows = []row{
 	{what: "ours vs peer: unary gRPC-Web", ours: "Unary/grpcweb", base: "Unary/peer-grpcweb", unit: "ns/op", goal: 1.0},
 	{what: "ours vs peer: unary over WebSockets", ours: "Unary/bridge", base: "Unary/peer-bridge", unit: "ns/op", goal: 1.0},
 	{what: "our native gRPC path (h2c) vs a plain grpc.Server.Serve", ours: "Unary/native", base: "Unary/native-plain", unit: "ns/op", goal: 1.1},
+	{what: "engines: native unary on grpc-go's transport vs the protocol runtime on net/http's HTTP/2 (the port splitter stays while <= 0.85x)", ours: "Unary/native-plain", base: "Unary/native-runtime", unit: "ns/op", goal: 0.85},
 	{what: "our native gRPC path over TLS vs a plain grpc.Server.Serve over TLS", ours: "Unary/native-tls", base: "Unary/native-plain-tls", unit: "ns/op", goal: 1.1},
 	{what: "our native bidi round trip vs a plain grpc.Server.Serve", ours: "BidiRoundTrip/native", base: "BidiRoundTrip/native-plain", unit: "ns/op", goal: 1.1},
 	{what: "front (-backend): native unary through it vs the backend direct", ours: "Unary/front-native", base: "Unary/native-plain", unit: "ns/op", goal: 1.3},

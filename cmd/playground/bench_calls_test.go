@@ -56,6 +56,7 @@ func BenchmarkUnary(b *testing.B) {
 	}{
 		{"native", func() func() error { return native(f.ours) }},
 		{"native-plain", func() func() error { return native(f.peerPlain) }},
+		{"native-runtime", func() func() error { return native(f.peerRuntime) }},
 		{"grpcweb", func() func() error { return web(f.ours, false) }},
 		{"bridge", func() func() error { return web(f.ours, true) }},
 		{"peer-grpcweb", func() func() error { return web(f.peerWeb, false) }},

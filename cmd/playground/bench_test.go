@@ -33,6 +33,7 @@ import (
 
 	"github.com/grpcplay/playground/pb"
 	"github.com/grpcplay/playground/server"
+	"github.com/grpcplay/playground/server/grpchttp"
 	"github.com/grpcplay/playground/server/servertest"
 	"github.com/grpcplay/playground/server/usermanager"
 )
@@ -66,10 +67,12 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// runPeer serves UserManager, seeded from PLAYGROUND_BENCH_SEED, on two
-// loopback ports: improbable-eng's wrapper (gRPC-Web and its websockets)
-// and a plain grpc.Server.Serve, the fastest native gRPC there is. It prints
-// both addresses and serves until its standard input closes.
+// runPeer serves UserManager, seeded from PLAYGROUND_BENCH_SEED, on
+// loopback ports: improbable-eng's wrapper (gRPC-Web and its websockets);
+// a plain grpc.Server.Serve, the fastest native gRPC there is, in
+// cleartext and over TLS; and the protocol runtime (grpchttp) alone on an
+// http.Server, native gRPC served by net/http's HTTP/2. It prints the
+// addresses and serves until its standard input closes.
 func runPeer() error {
 	dir, err := os.MkdirTemp("", "peer")
 	if err != nil {
@@ -116,7 +119,19 @@ func runPeer() error {
 	}
 	go plainTLS.Serve(tlsLn)
 
-	fmt.Printf("peer web=%s plain=%s plain-tls=%s\n", webLn.Addr(), plainLn.Addr(), tlsLn.Addr())
+	// The runtime on net/http, for the row that weighs grpc-go's
+	// transport against it.
+	rt := grpchttp.New(nil)
+	pb.RegisterUserManagerServer(rt, svc)
+	rtServer := &http.Server{}
+	rt.ConfigureServer(rtServer)
+	rtLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	go rtServer.Serve(rtLn)
+
+	fmt.Printf("peer web=%s plain=%s plain-tls=%s runtime=%s\n", webLn.Addr(), plainLn.Addr(), tlsLn.Addr(), rtLn.Addr())
 	io.Copy(io.Discard, os.Stdin)
 	return nil
 }
@@ -134,6 +149,8 @@ type fixture struct {
 	// and peerPlainTLS the same over TLS, all in the peer process, with the
 	// tutorial's users.
 	peerWeb, peerPlain, peerPlainTLS string
+	// peerRuntime is the protocol runtime alone on an http.Server.
+	peerRuntime string
 	// oursTLS serves the tutorial's users over TLS with cert.
 	oursTLS string
 	cert    *servertest.Certificate
@@ -210,11 +227,11 @@ func (f *fixture) start() error {
 	}
 	peer := exec.Command(self)
 	peer.Env = append(os.Environ(), peerEnv+"=1", peerCertEnv+"="+f.cert.CertFile, peerKeyEnv+"="+f.cert.KeyFile)
-	m, err = f.spawn(peer, regexp.MustCompile(`peer web=(\S+) plain=(\S+) plain-tls=(\S+)`), false)
+	m, err = f.spawn(peer, regexp.MustCompile(`peer web=(\S+) plain=(\S+) plain-tls=(\S+) runtime=(\S+)`), false)
 	if err != nil {
 		return fmt.Errorf("start the peer: %w", err)
 	}
-	f.peerWeb, f.peerPlain, f.peerPlainTLS = m[1], m[2], m[3]
+	f.peerWeb, f.peerPlain, f.peerPlainTLS, f.peerRuntime = m[1], m[2], m[3], m[4]
 	if m, err = f.spawn(exec.Command(bin, "-addr", "127.0.0.1:0", "-backend", f.peerPlain), url, true); err != nil {
 		return fmt.Errorf("start the front: %w", err)
 	}

@@ -156,7 +156,6 @@ func notFound(t *testing.T, resp *rpb.ServerReflectionResponse, want string) {
 // backendOptions say what a test backend has besides RouteGuide.
 type backendOptions struct {
 	reflection string // "v1+v1alpha", "v1alpha", or none
-	requireKey string // refuse calls without x-api-key: this
 }
 
 // startBackend serves RouteGuide and grpc-go's interop TestService, with

@@ -308,7 +308,7 @@ func (handoverCreds) ClientHandshake(context.Context, string, net.Conn) (net.Con
 }
 
 func (handoverCreds) Info() credentials.ProtocolInfo {
-	return credentials.ProtocolInfo{SecurityProtocol: "tls", SecurityVersion: "1.2"}
+	return credentials.ProtocolInfo{SecurityProtocol: "tls"}
 }
 
 func (c handoverCreds) Clone() credentials.TransportCredentials { return c }

@@ -35,7 +35,7 @@ import (
 // h2Preface starts every HTTP/2 connection with prior knowledge (h2c), which
 // is how native gRPC clients speak cleartext. "PRI " never starts an HTTP/1
 // request line, so four bytes tell the two apart.
-var h2Preface = []byte("PRI ")
+const h2Preface = "PRI "
 
 // prefaceLen is len(h2Preface).
 const prefaceLen = 4
@@ -124,7 +124,7 @@ func (p *Splitter) route(c net.Conn) {
 		return
 	}
 	switch {
-	case p.tls == nil && string(head[:]) == string(h2Preface):
+	case p.tls == nil && string(head[:]) == h2Preface:
 		p.routeH2(conn, nil)
 	case p.tls == nil:
 		conn.SetReadDeadline(time.Time{})
@@ -163,7 +163,7 @@ func (p *Splitter) routeTLS(c net.Conn) {
 			tc.Close()
 			return
 		}
-		if string(head[:]) == string(h2Preface) {
+		if string(head[:]) == h2Preface {
 			p.routeH2(conn, &state)
 			return
 		}

@@ -4,7 +4,7 @@ package client_test
 // see: request metadata (it echoes none), a response held open until the
 // client proves it already received the first message, HTTP errors without
 // grpc-status. The peer is a small gRPC-Web and grpc-websockets server,
-// written with package wire, that shows them.
+// written with package grpcwire (servers_test.go), that shows them.
 const (
 	peerEcho     = "/test.Peer/Echo"     // gRPC-Web: echoes the message and the x-test-* metadata
 	peerGate     = "/test.Peer/Gate"     // gRPC-Web: message 1, then waits for Release, then message 2

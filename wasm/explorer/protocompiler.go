@@ -1,7 +1,6 @@
 package explorer
 
 import (
-	"slices"
 	"strings"
 )
 
@@ -18,14 +17,3 @@ type CompileError struct {
 }
 
 func (e *CompileError) Error() string { return strings.Join(e.Messages, "\n") }
-
-// sourcesName names .proto sources given together, for Schema.Source:
-// their names, sorted, comma-separated.
-func sourcesName(sources map[string]string) string {
-	names := make([]string, 0, len(sources))
-	for name := range sources {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	return strings.Join(names, ", ")
-}

@@ -5,7 +5,9 @@ package explorer
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall/js"
 )
@@ -134,4 +136,15 @@ func rejectionText(v js.Value) string {
 		return v.Get("message").String()
 	}
 	return js.Global().Call("String", v).String()
+}
+
+// sourcesName names .proto sources given together, for Schema.Source:
+// their names, sorted, comma-separated.
+func sourcesName(sources map[string]string) string {
+	names := make([]string, 0, len(sources))
+	for name := range sources {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return strings.Join(names, ", ")
 }
