@@ -10,8 +10,10 @@ import (
 	"net/netip"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
@@ -72,15 +74,16 @@ func (hc *httpCalls) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	}
 	c := newCall(parent, h.calls, t, method, hd, req, protocolName(ct), httpPeer(r))
 	t.c = c
+	t.reqBody = &eofReader{r: r.Body}
 	if err != nil {
 		h.opts.log.Debug("call refused", "method", method, "protocol", protocolName(ct), "code", status.Code(err), "msg", status.Convert(err).Message())
-		t.abandonBody(r)
+		t.endReads(r)
 		c.finish(err)
 		return
 	}
-	body := io.Reader(r.Body)
+	body := io.Reader(t.reqBody)
 	if t.text {
-		body = &base64Reader{r: r.Body}
+		body = &base64Reader{r: t.reqBody}
 	}
 	t.body = grpcwire.NewRequestReader(body, h.calls.maxMsgSize)
 	t.body.Started, t.body.Begin = t.startMessage, t.beginMessage
@@ -95,9 +98,23 @@ func (hc *httpCalls) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	stop := context.AfterFunc(c.ctx, t.interruptRead)
 	err = c.run()
 	stop()
-	t.doneReading()
-	t.abandonBody(r)
+	t.endReads(r)
 	c.finish(err)
+}
+
+// eofReader is a request body that remembers whether it was read to its
+// end (or to a premature end): then nothing is left of it to wait for.
+type eofReader struct {
+	r   io.Reader
+	eof atomic.Bool
+}
+
+func (e *eofReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		e.eof.Store(true)
+	}
+	return n, err
 }
 
 // httpPeer is the peer of an HTTP request.
@@ -132,6 +149,7 @@ type httpCall struct {
 	rc             *http.ResponseController
 	web, text      bool // gRPC-Web (trailers in the body), base64 bodies
 	ctype          string
+	reqBody        *eofReader // the request's body
 	body           *grpcwire.Reader
 	writeTimeout   time.Duration
 	messageTimeout time.Duration
@@ -141,21 +159,14 @@ type httpCall struct {
 	enc         []byte                // base64 output buffer (text)
 	wroteHeader bool                  // the response's headers are written
 
-	readMu      sync.Mutex // orders interruptRead and doneReading
-	readDone    bool
-	sawEOF      bool      // the body was read to its end
-	msgDeadline time.Time // the message deadline set last (reading goroutine)
-}
-
-// abandonBody closes an HTTP/1.1 request body that was not read to its
-// end, before the response is written: net/http would otherwise read (or
-// wait for) the rest of a declared Content-Length before it writes the
-// response's headers, so a client that stalls its body would get no
-// answer. The connection closes after the response.
-func (t *httpCall) abandonBody(r *http.Request) {
-	if r.ProtoMajor == 1 && !t.sawEOF {
-		r.Body.Close()
-	}
+	// bodyMu is held while the body is read (recv), so that closeReads
+	// can wait for a read in progress: no goroutine of the handler's may
+	// touch the request once ServeHTTP returns.
+	bodyMu      sync.Mutex
+	readMu      sync.Mutex // guards readDone and the read deadline
+	readDone    bool       // reading is over: the deadline is not touched again
+	sawEOF      bool       // the body was read to its end (bodyMu)
+	msgDeadline time.Time  // the message deadline set last (bodyMu)
 }
 
 // startMessage bounds how long a message of a client stream may take to
@@ -178,7 +189,11 @@ func (t *httpCall) beginMessage(n int) {
 // client's slowness, not the call's end (interruptRead).
 func (t *httpCall) setMessageDeadline(d time.Time) {
 	t.msgDeadline = d
-	t.rc.SetReadDeadline(d)
+	t.readMu.Lock()
+	defer t.readMu.Unlock()
+	if !t.readDone {
+		t.rc.SetReadDeadline(d)
+	}
 }
 
 // interruptRead wakes a read of the body when the call ends early.
@@ -190,9 +205,9 @@ func (t *httpCall) interruptRead() {
 	}
 }
 
-// doneReading ends the call's reads: the connection may serve more
-// requests, with deadlines of their own. Once done, nothing touches the
-// read deadline again.
+// doneReading ends the call's reads once the body is read: the
+// connection may serve more requests, with deadlines of their own. Once
+// done, nothing touches the read deadline again.
 func (t *httpCall) doneReading() {
 	t.readMu.Lock()
 	defer t.readMu.Unlock()
@@ -200,6 +215,37 @@ func (t *httpCall) doneReading() {
 		t.readDone = true
 		t.rc.SetReadDeadline(time.Time{})
 	}
+}
+
+// endReads ends the call's reads before its response is written, once
+// its handler has returned or it was refused:
+//
+//   - a read still in progress, on a goroutine the handler left behind (a
+//     proxy's request copier whose backend ended the call first, say), is
+//     woken and waited for, and later reads fail at once without touching
+//     the request, which net/http takes back when ServeHTTP returns;
+//   - on HTTP/1.1 a body not read to its end is closed now, within the
+//     same wake-up deadline: net/http would otherwise read (or wait for)
+//     the rest of a declared Content-Length before it writes the
+//     response's headers, so a client that stalls its body would get no
+//     answer. When the rest could not be read at once, the connection
+//     closes after the response;
+//   - the read deadline is cleared when the connection may serve more
+//     requests.
+func (t *httpCall) endReads(r *http.Request) {
+	exhausted := t.reqBody.eof.Load()
+	t.readMu.Lock()
+	t.readDone = true
+	if !exhausted {
+		t.rc.SetReadDeadline(time.Now()) // wakes a read in progress
+	}
+	t.readMu.Unlock()
+	t.bodyMu.Lock()
+	t.bodyMu.Unlock()
+	if !exhausted && r.ProtoMajor == 1 && r.Body.Close() != nil {
+		return // the connection closes after the response
+	}
+	t.rc.SetReadDeadline(time.Time{})
 }
 
 // sendHeader implements callTransport.
@@ -333,6 +379,17 @@ func (t *httpCall) flushWithin() error {
 
 // recv implements callTransport: the next frame of the request body.
 func (t *httpCall) recv() ([]byte, error) {
+	t.bodyMu.Lock()
+	defer t.bodyMu.Unlock()
+	if t.sawEOF {
+		return nil, io.EOF
+	}
+	t.readMu.Lock()
+	done := t.readDone
+	t.readMu.Unlock()
+	if done {
+		return nil, status.Error(codes.Canceled, "the call has ended: its requests are no longer read")
+	}
 	f, err := t.body.Next()
 	switch {
 	case err == nil:

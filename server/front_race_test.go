@@ -1,0 +1,105 @@
+package server_test
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/grpcplay/playground/pb"
+	"github.com/grpcplay/playground/proto/grpcwire"
+	"github.com/grpcplay/playground/server"
+	"github.com/grpcplay/playground/server/front"
+)
+
+// earlyDesc is a backend service whose client stream ends the call after
+// its first request, while the client may still be sending.
+func earlyDesc() *grpc.ServiceDesc {
+	return &grpc.ServiceDesc{
+		ServiceName: "race.Early",
+		HandlerType: (*any)(nil),
+		Streams: []grpc.StreamDesc{{StreamName: "Stream", ClientStreams: true, Handler: func(_ any, ss grpc.ServerStream) error {
+			if err := ss.RecvMsg(new(pb.UserRequest)); err != nil {
+				return err
+			}
+			return status.Error(codes.FailedPrecondition, "enough")
+		}}},
+	}
+}
+
+// TestFrontBackendEndsFirst: the backend ends calls while their clients are
+// still sending, over gRPC-Web on h2c (where net/http's response writer is
+// let go the moment the handler returns), many at once. The front answers
+// each with the backend's status, and its request copier never touches a
+// finished request: under -race, a touch is a reported race or a panic
+// that takes the test binary down.
+func TestFrontBackendEndsFirst(t *testing.T) {
+	gs := grpc.NewServer()
+	gs.RegisterService(earlyDesc(), struct{}{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go gs.Serve(ln)
+	t.Cleanup(gs.Stop)
+	fr := startFront(t, server.Config{}, front.Backend{Addr: ln.Addr().String()})
+
+	client := h2cClient()
+	frame := webFrames(t, &pb.UserRequest{Id: 1})
+	var wg sync.WaitGroup
+	errs := make(chan error, 8*25)
+	for range 8 {
+		wg.Go(func() {
+			for range 25 {
+				pr, pw := io.Pipe()
+				stop := make(chan struct{})
+				go func() {
+					defer pw.Close()
+					for {
+						if _, err := pw.Write(frame); err != nil {
+							return
+						}
+						select {
+						case <-stop:
+							return
+						case <-time.After(time.Millisecond):
+						}
+					}
+				}()
+				req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, fr.URL+"/race.Early/Stream", pr)
+				req.Header.Set("Content-Type", grpcwire.ContentTypeProto)
+				resp, err := client.Do(req)
+				if err != nil {
+					close(stop)
+					errs <- err
+					return
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				close(stop)
+				md := headerMD(t, resp.Header)
+				fr := grpcwire.NewResponseReader(bytes.NewReader(body), 1<<20)
+				for f, err := fr.Next(); err == nil; f, err = fr.Next() {
+					if f.IsTrailer() {
+						md, _ = grpcwire.ParseHeaderBlock(f.Payload)
+					}
+				}
+				if st := grpcwire.StatusFromTrailers(md); st.Code() != codes.FailedPrecondition {
+					errs <- status.Errorf(st.Code(), "%s; want FailedPrecondition", st.Message())
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
