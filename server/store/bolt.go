@@ -8,10 +8,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"time"
 
 	"go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/grpcplay/playground/pb"
@@ -27,7 +27,6 @@ var (
 	keySchema    = []byte("schema")
 	keyInit      = []byte("initialized")
 	schemaV1     = []byte("userman/1")
-	errForeign   = errors.New("foreign bucket")
 )
 
 // Bolt is the default Store: one bbolt file, every write fsynced before it
@@ -46,122 +45,65 @@ var errLocked = errors.New("locked by another process")
 // OpenBolt opens or creates the store file at path, creating its folder. A
 // file that is not a bbolt database, or a bbolt database that is not ours,
 // is an error: it never starts empty over data it cannot read. So is a
-// damaged file: before bbolt maps an existing file its structure is verified
-// page by page (verifyBoltFile), then every user and type index entry is
-// checked, and a panic or memory fault inside bbolt while it opens the file
-// becomes an error too. A 0-byte file is refused unless this call created
+// damaged file: an existing file is first checked, opened read-only, with
+// bbolt's own means (checkFile in bolt_check.go: its length, every key of
+// every bucket read and searched for, bbolt's Tx.Check), a panic or memory
+// fault while bbolt reads it becoming an error, then every user and type
+// index entry is checked. A 0-byte file is refused unless this call created
 // it. Every error names the file.
+//
+// A check that stops making progress (a loop in a damaged file's page tree)
+// is given up after stallLimit (1s) with an error, leaving a goroutine that
+// still reads the file and the file open: a caller that gets an error from
+// OpenBolt should exit, as the server does.
 func OpenBolt(path string) (*Bolt, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("store: create folder: %w", err)
 	}
-	_, statErr := os.Stat(path)
-	created := errors.Is(statErr, fs.ErrNotExist)
-	var file *os.File
-	opts := &bbolt.Options{Timeout: lockTimeout, OpenFile: func(name string, flag int, mode fs.FileMode) (*os.File, error) {
-		f, err := os.OpenFile(name, flag, mode)
-		if err != nil {
-			return nil, err
-		}
-		// Lock before reading, so the check sees no other process's writes;
-		// bbolt's own lock on this same descriptor then succeeds at once.
-		if err := lockFile(f, lockTimeout); err != nil {
-			f.Close()
-			return nil, err
-		}
-		if err := checkFile(f, created); err != nil {
-			f.Close()
-			return nil, err
-		}
-		file = f
-		return f, nil
-	}}
-	var db *bbolt.DB
-	err := catchFaults(func() error {
-		var err error
-		if db, err = bbolt.Open(path, 0o600, opts); err != nil {
-			return err
-		}
-		// Check an existing store without writing to it; create the
-		// buckets of a new one.
-		isNew := false
-		if err := db.View(func(tx *bbolt.Tx) (err error) { isNew, err = check(tx); return err }); err != nil || !isNew {
-			return err
-		}
-		return db.Update(create)
-	})
-	if err == nil {
-		return &Bolt{db: db}, nil
-	}
-	if db != nil {
-		db.Close()
-	} else if file != nil {
-		file.Close() // bbolt panicked before it returned the database
-	}
+	info, err := os.Stat(path)
 	switch {
-	case errors.Is(err, errLocked) || errors.Is(err, bbolt.ErrTimeout):
-		return nil, fmt.Errorf("store: %s is %w", path, errLocked)
-	case errors.Is(err, errEmpty):
-		return nil, fmt.Errorf("store: %s is empty (0 bytes) and was not created by this start; it may have been truncated: move it away to start a new store", path)
-	case errors.Is(err, errDamaged), errors.Is(err, errNotOurs):
-		return nil, fmt.Errorf("store: %s is %w", path, err)
+	case err == nil && info.IsDir():
+		return nil, fmt.Errorf("store: %s is a directory", path)
+	case err == nil:
+		if err := checkFile(path); err != nil {
+			return nil, describe(path, err)
+		}
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("store: %w", err)
 	}
-	return nil, fmt.Errorf("store: open %s: %w", path, err)
-}
-
-// errEmpty says an existing store file has no bytes.
-var errEmpty = errors.New("empty file")
-
-// checkFile refuses a 0-byte file that was not just created and verifies the
-// structure of a file that has bytes.
-func checkFile(f *os.File, created bool) error {
-	info, err := f.Stat()
+	// Another process may take the file between the check and this open;
+	// bbolt's lock makes this open wait for it, and the file it leaves is
+	// one bbolt wrote.
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: lockTimeout})
 	if err != nil {
-		return err
+		return nil, describe(path, err)
 	}
-	if info.Size() == 0 {
-		if created {
-			return nil
-		}
-		return errEmpty
+	// Create the buckets of a new store; write nothing to an existing one.
+	isNew := false
+	err = db.View(func(tx *bbolt.Tx) (err error) { isNew, err = checkSchema(tx); return err })
+	if err == nil && isNew {
+		err = db.Update(create)
 	}
-	return verifyBoltFile(f, info.Size())
+	if err != nil {
+		db.Close()
+		return nil, describe(path, err)
+	}
+	return &Bolt{db: db}, nil
 }
 
-// catchFaults runs fn and turns a panic in it, a memory fault included
-// (bbolt reads its file through a memory map), into an error wrapping
-// errDamaged. Only faults on fn's own goroutine are caught: bbolt opens and
-// reads a file on the caller's goroutine.
-func catchFaults(fn func() error) (err error) {
-	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("%w: bbolt failed reading it: %v", errDamaged, r)
-		}
-	}()
-	return fn()
-}
-
-// errNotOurs marks a bbolt file that is not a user store of our schema.
-var errNotOurs = errors.New("not a user store")
-
-// check reports whether the file is new (no buckets at all), and otherwise
-// that it is a user store of our schema whose data passes checkUsers.
-func check(tx *bbolt.Tx) (isNew bool, err error) {
-	meta := tx.Bucket(bucketMeta)
-	if meta == nil {
-		if err := tx.ForEach(func([]byte, *bbolt.Bucket) error { return errForeign }); err != nil {
-			return false, fmt.Errorf("%w: it holds other data", errNotOurs)
-		}
-		return true, nil
+// describe makes an error of OpenBolt's that names the file.
+func describe(path string, err error) error {
+	switch {
+	case errors.Is(err, berrors.ErrTimeout):
+		return fmt.Errorf("store: %s is %w", path, errLocked)
+	case errors.Is(err, errEmpty):
+		return fmt.Errorf("store: %s is empty (0 bytes) and was not created by this start; it may have been truncated: move it away to start a new store", path)
+	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, berrors.ErrChecksum):
+		return fmt.Errorf("store: %s is not a bbolt file, or both its meta pages are damaged (%w)", path, err)
+	case errors.Is(err, errDamaged), errors.Is(err, errNotOurs):
+		return fmt.Errorf("store: %s is %w", path, err)
 	}
-	if v := meta.Get(keySchema); string(v) != string(schemaV1) {
-		return false, fmt.Errorf("%w: it has schema %q, want %q", errNotOurs, v, schemaV1)
-	}
-	if tx.Bucket(bucketUsers) == nil || tx.Bucket(bucketByType) == nil {
-		return false, fmt.Errorf("%w: its user buckets are missing", errNotOurs)
-	}
-	return false, checkUsers(tx)
+	return fmt.Errorf("store: open %s: %w", path, err)
 }
 
 // create makes the buckets of a new store and marks it ours.
@@ -172,55 +114,6 @@ func create(tx *bbolt.Tx) error {
 		}
 	}
 	return tx.Bucket(bucketMeta).Put(keySchema, schemaV1)
-}
-
-// checkUsers verifies the data: every user decodes, under its own id, and
-// the type index holds exactly one entry per user, of the user's type. The
-// index is compared as a whole, by count and by a sum of the entries'
-// hashes, so each bucket is read once in order rather than sought per user.
-func checkUsers(tx *bbolt.Tx) error {
-	u := new(pb.User)
-	var users, indexed int
-	var want, got uint64
-	err := tx.Bucket(bucketUsers).ForEach(func(k, v []byte) error {
-		if len(k) != 4 || v == nil {
-			return fmt.Errorf("%w: a user key %x is not a 4-byte id", errDamaged, k)
-		}
-		id := binary.BigEndian.Uint32(k)
-		if err := proto.Unmarshal(v, u); err != nil {
-			return fmt.Errorf("%w: user %d does not decode: %v", errDamaged, id, err)
-		}
-		if u.GetId() != id {
-			return fmt.Errorf("%w: user %d is stored under id %d", errDamaged, u.GetId(), id)
-		}
-		users++
-		want += indexHash(typeKey(u.GetUserType(), id))
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	err = tx.Bucket(bucketByType).ForEach(func(k, v []byte) error {
-		indexed++
-		got += indexHash(k)
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	if indexed != users || got != want {
-		return fmt.Errorf("%w: the type index (%d entries) does not match the %d users", errDamaged, indexed, users)
-	}
-	return nil
-}
-
-// indexHash is the FNV-1a hash of a type index key.
-func indexHash(k []byte) uint64 {
-	h := uint64(14695981039346656037)
-	for _, c := range k {
-		h = (h ^ uint64(c)) * 1099511628211
-	}
-	return h
 }
 
 func idKey(id uint32) []byte { return binary.BigEndian.AppendUint32(nil, id) }

@@ -2,10 +2,14 @@ package store_test
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"go.etcd.io/bbolt"
 
@@ -71,29 +75,89 @@ func TestParseSeed(t *testing.T) {
 	}
 }
 
-// TestOpenBoltRefusesDamagedFiles opens store files damaged on disk: each is
-// an error naming the file, never a panic or a crash, and the file is left
-// as it was.
+// openEnv names, to this test binary started again, a store file to open:
+// TestMain then opens it, prints the outcome and exits.
+const openEnv = "STORE_TEST_OPEN"
+
+func TestMain(m *testing.M) {
+	if path := os.Getenv(openEnv); path != "" {
+		// A refused file may leave a goroutine still checking it (see
+		// OpenBolt); this process exits at once, as the server does.
+		if s, err := store.OpenBolt(path); err != nil {
+			fmt.Println("refused:", err)
+		} else {
+			s.Close()
+			fmt.Println("opened")
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// TestOpenBoltRefusesDamagedFiles opens store files damaged on disk, each in
+// a process of its own (this test binary, started again), so that a crash or
+// a hang fails the test rather than ending it: each is an error naming the
+// file and saying what is wrong, the process is not crashed, and the file is
+// left as it was.
 func TestOpenBoltRefusesDamagedFiles(t *testing.T) {
+	says := map[string]string{ // by damage; " is damaged: " otherwise
+		"truncated-to-a-third": " is damaged: truncated: ",
+		"empty":                " is empty (0 bytes) and was not created by this start",
+		"zeroed-meta-pages":    " is not a bbolt file, or both its meta pages are damaged",
+		"page-loop":            " is damaged: its check read no key for 1s, so its page tree may loop",
+		"branch-key-length":    " is damaged: bbolt's consistency check: ",
+		"user-record":          " is damaged: user 5 does not decode",
+		"type-index":           " is damaged: the type index",
+	}
 	for _, f := range bolttest.Damaged(t, t.TempDir()) {
 		t.Run(f.Name, func(t *testing.T) {
 			before, err := os.ReadFile(f.Path)
 			if err != nil {
 				t.Fatal(err)
 			}
-			s, err := store.OpenBolt(f.Path)
-			if err == nil {
-				s.Close()
-				t.Fatal("OpenBolt succeeded; want an error")
+			ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
+			cmd.Env = append(os.Environ(), openEnv+"="+f.Path)
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("the process opening it ended with %v:\n%s", err, out)
 			}
-			t.Log(err)
-			if !strings.Contains(err.Error(), f.Path) {
-				t.Fatalf("error %q does not name the file", err)
+			t.Logf("%s", out)
+			if !bytes.HasPrefix(out, []byte("refused: ")) {
+				t.Fatalf("OpenBolt did not refuse it:\n%s", out)
+			}
+			want, ok := says[f.Name]
+			if !ok {
+				want = " is damaged: "
+			}
+			if !bytes.Contains(out, []byte(f.Path+want)) {
+				t.Fatalf("the error does not say %q after the file's name:\n%s", want, out)
 			}
 			if after, _ := os.ReadFile(f.Path); !bytes.Equal(before, after) {
 				t.Fatal("OpenBolt changed the damaged file")
 			}
 		})
+	}
+}
+
+// TestOpenBoltRefusesALockedFile opens a store that is open already: bbolt's
+// lock is per open file, so a second open in this process waits for it as
+// another process would, then gives up.
+func TestOpenBoltRefusesALockedFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "users.db")
+	first, err := store.OpenBolt(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	s, err := store.OpenBolt(path)
+	if err == nil {
+		s.Close()
+		t.Fatal("OpenBolt of a locked file succeeded")
+	}
+	if want := path + " is locked by another process"; !strings.Contains(err.Error(), want) {
+		t.Fatalf("OpenBolt = %v; want %q", err, want)
 	}
 }
 

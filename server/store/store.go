@@ -2,6 +2,12 @@
 // service needs; Bolt is the default backend, an embedded bbolt file, and
 // package postgres the one several replicas share. Every backend passes the
 // conformance suite in package storetest.
+//
+// OpenBolt refuses a bbolt file that is damaged, truncated, locked or not
+// ours, with an error naming it, before it serves from it: the check
+// (bolt_check.go) uses bbolt's own means, its cursors and Tx.Check, never a
+// parser of bbolt's format. Package bolttest makes the damaged files its
+// tests open.
 package store
 
 import (

@@ -1,14 +1,19 @@
 // Package bolttest makes damaged bbolt store files for tests: the ways a
-// store file is found broken on disk (a scribbled freelist or page, a file
-// cut short, a file emptied, a record or index entry that is wrong), each a
-// copy of a real store of ours. It writes the bbolt layout of package store
-// (buckets "users" by 4-byte big-endian id, "users_by_type" by type byte and
-// id) where it damages records.
+// store file is found broken on disk (a scribbled freelist or page, a zeroed
+// page, a file cut short, a file emptied, a loop in the page tree, a record
+// or index entry that is wrong), each a copy of a real store of ours. It
+// writes the bbolt layout of package store (buckets "users" by 4-byte
+// big-endian id, "users_by_type" by type byte and id) where it damages
+// records, and knows of bbolt's page format only the 16-byte page header and
+// a branch element's 16 bytes (key offset, key length, child page id, all
+// little-endian); were that format to change, these files would still be
+// damaged, differently.
 package bolttest
 
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -41,17 +46,38 @@ func Damaged(t testing.TB, dir string) []File {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pageSize, freelist, branch := layout(t, healthy)
+	pageSize, freelist, branch, leaf := layout(t, healthy)
 	scribble := func(at int, b byte, n int) func([]byte) []byte {
 		return func(d []byte) []byte { copy(d[at:], bytes.Repeat([]byte{b}, n)); return d }
 	}
+	const pageHeader, branchElement = 16, 16
 	damages := []struct {
 		name   string
 		damage func([]byte) []byte
 	}{
 		{"freelist-page", scribble(freelist*pageSize, 0xff, pageSize)},
-		{"freelist-ids", scribble(freelist*pageSize+16, 0xff, 64)},
-		{"branch-page", scribble(branch*pageSize+16, 0x7f, 256)},
+		{"freelist-ids", scribble(freelist*pageSize+pageHeader, 0xff, 64)},
+		{"branch-page", scribble(branch*pageSize+pageHeader, 0x7f, 256)},
+		{"zeroed-page", scribble(leaf*pageSize, 0, pageSize)},
+		{"zeroed-meta-pages", scribble(0, 0, 2*pageSize)},
+		// The branch page's first child is itself: a cursor descending
+		// to the first key never reaches a leaf.
+		{"page-loop", func(d []byte) []byte {
+			binary.LittleEndian.PutUint64(d[branch*pageSize+pageHeader+8:], uint64(branch))
+			return d
+		}},
+		// The branch page's second child is page 2^30: 4 TiB past the
+		// start of the file, for a page size of 4 KiB.
+		{"child-page-out-of-range", func(d []byte) []byte {
+			binary.LittleEndian.PutUint64(d[branch*pageSize+pageHeader+branchElement+8:], 1<<30)
+			return d
+		}},
+		// The branch page's second key is 64 MiB long: far past the end
+		// of the file.
+		{"branch-key-length", func(d []byte) []byte {
+			binary.LittleEndian.PutUint32(d[branch*pageSize+pageHeader+branchElement+4:], 64<<20)
+			return d
+		}},
 		{"truncated-to-a-third", func(d []byte) []byte { return d[:len(d)/3] }},
 		{"empty", func([]byte) []byte { return nil }},
 	}
@@ -123,15 +149,16 @@ func write(t testing.TB, path string) {
 	}
 }
 
-// layout finds the page size, the freelist page and a branch page of the
-// healthy store through bbolt's own API.
-func layout(t testing.TB, path string) (pageSize, freelist, branch int) {
+// layout finds the page size, the freelist page, a branch page and a leaf
+// page in the middle of the healthy store through bbolt's own API.
+func layout(t testing.TB, path string) (pageSize, freelist, branch, leaf int) {
 	t.Helper()
 	db, err := bbolt.Open(path, 0o600, &bbolt.Options{ReadOnly: true, PreLoadFreelist: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
+	var leaves []int
 	err = db.View(func(tx *bbolt.Tx) error {
 		for id := 2; ; id++ {
 			info, err := tx.Page(id)
@@ -146,6 +173,8 @@ func layout(t testing.TB, path string) (pageSize, freelist, branch int) {
 				freelist = id
 			case "branch":
 				branch = id
+			case "leaf":
+				leaves = append(leaves, id)
 			}
 		}
 		return nil
@@ -153,8 +182,8 @@ func layout(t testing.TB, path string) (pageSize, freelist, branch int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if freelist == 0 || branch == 0 {
-		t.Fatalf("the store has freelist page %d, branch page %d; want both", freelist, branch)
+	if freelist == 0 || branch == 0 || len(leaves) == 0 {
+		t.Fatalf("the store has freelist page %d, branch page %d, %d leaf pages; want all", freelist, branch, len(leaves))
 	}
-	return db.Info().PageSize, freelist, branch
+	return db.Info().PageSize, freelist, branch, leaves[len(leaves)/2]
 }
