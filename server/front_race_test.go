@@ -81,7 +81,7 @@ func TestFrontBackendEndsFirst(t *testing.T) {
 					errs <- err
 					return
 				}
-				body, _ := io.ReadAll(resp.Body)
+				body, rerr := io.ReadAll(resp.Body)
 				resp.Body.Close()
 				close(stop)
 				md := headerMD(t, resp.Header)
@@ -92,7 +92,7 @@ func TestFrontBackendEndsFirst(t *testing.T) {
 					}
 				}
 				if st := grpcwire.StatusFromTrailers(md); st.Code() != codes.FailedPrecondition {
-					errs <- status.Errorf(st.Code(), "%s; want FailedPrecondition", st.Message())
+					errs <- status.Errorf(st.Code(), "%s; want FailedPrecondition (HTTP %d, %d body bytes, read error %v, headers %v)", st.Message(), resp.StatusCode, len(body), rerr, resp.Header)
 				}
 			}
 		})

@@ -384,11 +384,8 @@ func (t *httpCall) recv() ([]byte, error) {
 	if t.sawEOF {
 		return nil, io.EOF
 	}
-	t.readMu.Lock()
-	done := t.readDone
-	t.readMu.Unlock()
-	if done {
-		return nil, status.Error(codes.Canceled, "the call has ended: its requests are no longer read")
+	if t.readsEnded() {
+		return nil, errReadsEnded
 	}
 	f, err := t.body.Next()
 	switch {
@@ -412,12 +409,24 @@ func (t *httpCall) recv() ([]byte, error) {
 		return nil, err
 	case t.c.ctx.Err() != nil:
 		return nil, t.c.ctxStatus()
+	case t.readsEnded():
+		return nil, errReadsEnded // endReads woke the read: the call is ending
 	}
 	if _, ok := status.FromError(err); ok {
 		return nil, err
 	}
 	t.c.cancel(errClientGone)
 	return nil, errClientGone
+}
+
+// errReadsEnded is what a read of a call whose handler has returned gets.
+var errReadsEnded = status.Error(codes.Canceled, "the call has ended: its requests are no longer read")
+
+// readsEnded reports whether endReads has run.
+func (t *httpCall) readsEnded() bool {
+	t.readMu.Lock()
+	defer t.readMu.Unlock()
+	return t.readDone && !t.sawEOF
 }
 
 // release implements callTransport; the body's reader reuses its buffer.
