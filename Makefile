@@ -40,9 +40,16 @@ test: proto-check wasm chromium postgres python-grpc ## vet, the pb/ drift check
 define gen_pb
 	$(BUF) generate --template proto/buf.gen.yaml --output $(1) proto
 	sed -i '1s|^|//go:build !js\n\n|' $(1)/pb/user_grpc.pb.go
+	$(BUF) generate --template proto/conformance.gen.yaml --output $(1) \
+		--exclude-path $(CONFORMANCE_PROTO)/connectrpc/conformance/v1/suite.proto $(CONFORMANCE_PROTO)
 endef
 
-proto: ## regenerate pb/ from proto/user.proto
+# The .proto files of Connect's conformance suite, in the module cache at the
+# version proto/tools/go.mod pins (go list downloads it when missing); pb/
+# conformance/v1 is generated from them, its test-suite format left out.
+CONFORMANCE_PROTO = $(shell $(GO) list -modfile=proto/tools/go.mod -f '{{.Module.Dir}}' connectrpc.com/conformance/cmd/connectconformance)/proto
+
+proto: ## regenerate pb/ from proto/user.proto and the conformance suite's .proto files
 	$(call gen_pb,.)
 
 proto-check: ## fail if pb/ differs from what make proto would write
