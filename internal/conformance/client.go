@@ -204,6 +204,8 @@ func callOptions(req *conformancev1.ClientCompatRequest) ([]grpc.CallOption, err
 	}
 	switch c := req.GetCompression(); c {
 	case conformancev1.Compression_COMPRESSION_UNSPECIFIED, conformancev1.Compression_COMPRESSION_IDENTITY:
+	case conformancev1.Compression_COMPRESSION_GZIP:
+		opts = append(opts, grpc.UseCompressor(client.Gzip))
 	default:
 		return nil, fmt.Errorf("compression %v: not supported by this client", c)
 	}

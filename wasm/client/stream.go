@@ -75,6 +75,13 @@ func (c *Conn) NewStream(ctx context.Context, desc StreamDesc, method string, op
 		return nil, err
 	}
 	o := newCallOptions(opts)
+	if o.compressor, err = checkCompressor(o); err != nil {
+		return nil, err
+	}
+	if o.compressor != "" {
+		md[grpcwire.HeaderEncoding] = []string{o.compressor}
+		md[grpcwire.HeaderAcceptEncoding] = []string{o.compressor}
+	}
 	if o.maxRecv == 0 {
 		o.maxRecv = c.opts.maxSize
 	}
@@ -142,7 +149,7 @@ func (s *Stream) SendMsg(m proto.Message) error {
 		return status.Error(codes.Internal, "SendMsg called after CloseSend")
 	}
 	if s.sender == nil {
-		b, err := appendRequest(nil, m, n)
+		b, err := s.appendRequest(nil, m, n)
 		if err != nil {
 			return status.Error(codes.Internal, "marshal request: "+err.Error())
 		}
@@ -152,7 +159,7 @@ func (s *Stream) SendMsg(m proto.Message) error {
 	}
 	var marshalErr error
 	err := s.sender.Add(func(b []byte) ([]byte, error) {
-		b, marshalErr = appendRequest(b, m, n)
+		b, marshalErr = s.appendRequest(b, m, n)
 		return b, marshalErr
 	})
 	switch {
@@ -382,6 +389,7 @@ func (s *Stream) post() {
 	}
 	s.setHeader(resp.header, nil)
 	s.p = newParser(respBody, s.opts.maxRecv, false)
+	s.p.dec.encoding = grpcwire.First(resp.header, grpcwire.HeaderEncoding)
 }
 
 // withoutStatus returns md without the status fields of a trailers-only
@@ -493,9 +501,18 @@ func isGRPCWebProto(s string) bool {
 }
 
 // appendRequest appends m, n bytes marshaled (proto.Size), as a request
-// frame: the prefix, then the message marshaled in place.
-func appendRequest(b []byte, m proto.Message, n int) ([]byte, error) {
-	return proto.MarshalOptions{UseCachedSize: true}.MarshalAppend(grpcwire.AppendPrefix(b, grpcwire.FlagData, n), m)
+// frame: the prefix, then the message marshaled in place; or, for a call
+// that compresses, the message compressed.
+func (s *Stream) appendRequest(b []byte, m proto.Message, n int) ([]byte, error) {
+	marshal := proto.MarshalOptions{UseCachedSize: true}
+	if s.opts.compressor == "" {
+		return marshal.MarshalAppend(grpcwire.AppendPrefix(b, grpcwire.FlagData, n), m)
+	}
+	msg, err := marshal.MarshalAppend(make([]byte, 0, n), m)
+	if err != nil {
+		return b, err
+	}
+	return s.opts.compress(s.c, b, msg)
 }
 
 // wsBatchSize is how many bytes of requests may wait for a stream's sender
