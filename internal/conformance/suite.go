@@ -34,6 +34,9 @@ type Suite struct {
 	// KnownFailing are files under testdata of cases that must fail: the
 	// runner fails a run where one of them passes.
 	KnownFailing []string
+	// TestFiles, when set, are test suites of ours under testdata, run
+	// instead of the suite's own.
+	TestFiles []string
 	// Env is added to the environment of the program under test.
 	Env []string
 	// Parallel is how many calls are in flight at once in server mode;
@@ -73,6 +76,9 @@ func (s Suite) Run(t *testing.T) Result {
 	args := []string{"--mode", s.Mode, "--conf", filepath.Join(testdata, s.Config), "-v"}
 	for _, f := range s.KnownFailing {
 		args = append(args, "--known-failing", "@"+filepath.Join(testdata, f))
+	}
+	for _, f := range s.TestFiles {
+		args = append(args, "--test-file", filepath.Join(testdata, f))
 	}
 	if s.Mode == "server" {
 		args = append(args, "--parallel", strconv.Itoa(parallel))
