@@ -286,7 +286,10 @@ func httpClient(k connKey) (*http.Client, error) {
 		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
 		TLSHandshakeTimeout: 5 * time.Second,
 		MaxIdleConnsPerHost: clientParallel,
-		Protocols:           new(http.Protocols),
+		// The runner stops each reference server once its cases are done;
+		// a connection kept open would hold its graceful stop for seconds.
+		IdleConnTimeout: time.Second,
+		Protocols:       new(http.Protocols),
 	}
 	useTLS := k.serverCert != ""
 	switch k.version {
