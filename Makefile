@@ -33,6 +33,10 @@ test: proto-check wasm chromium postgres python-grpc ## vet, the pb/ drift check
 	GOOS=js GOARCH=wasm $(GO) vet ./wasm/...
 	GOOS=windows GOARCH=amd64 $(GO) build -o /dev/null ./cmd/...
 	GOOS=darwin GOARCH=arm64 $(GO) build -o /dev/null ./cmd/...
+	@# The conformance suite's runner and reference server, built once into
+	@# Go's cache before the tests of two packages would build them at once.
+	$(GO) tool -modfile=proto/tools/go.mod -n connectconformance >/dev/null
+	$(GO) tool -modfile=proto/tools/go.mod -n grpcserver >/dev/null
 	$(GO) test -race -count=1 -timeout 20m ./...
 
 # gen_pb DIR: generate pb/ under DIR with buf, nothing edited after it. pb/
@@ -42,9 +46,16 @@ test: proto-check wasm chromium postgres python-grpc ## vet, the pb/ drift check
 define gen_pb
 	$(BUF) generate --template proto/buf.gen.yaml --output $(1) proto
 	$(BUF) generate --template proto/buf.gen.browser.yaml --output $(1) --path proto/user.proto proto
+	$(BUF) generate --template proto/conformance.gen.yaml --output $(1) \
+		--exclude-path $(CONFORMANCE_PROTO)/connectrpc/conformance/v1/suite.proto $(CONFORMANCE_PROTO)
 endef
 
-proto: ## regenerate pb/ (and pb/browserpb/) from the protos in proto/
+# The .proto files of Connect's conformance suite, in the module cache at the
+# version proto/tools/go.mod pins (go list downloads it when missing); pb/
+# conformance/v1 is generated from them, its test-suite format left out.
+CONFORMANCE_PROTO = $(shell $(GO) list -modfile=proto/tools/go.mod -f '{{.Module.Dir}}' connectrpc.com/conformance/cmd/connectconformance)/proto
+
+proto: ## regenerate pb/ (messages and stubs), pb/browserpb/ (the page's copy of user.proto's messages) and pb/conformance/v1 (Connect's conformance suite)
 	$(call gen_pb,.)
 
 proto-check: ## fail if pb/ differs from what make proto would write

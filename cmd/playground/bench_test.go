@@ -31,6 +31,7 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/grpcplay/playground/cmd/playground/internal/conformance"
 	"github.com/grpcplay/playground/pb"
 	"github.com/grpcplay/playground/server"
 	"github.com/grpcplay/playground/server/grpchttp"
@@ -52,6 +53,7 @@ const (
 const bigUsers = 100_000
 
 func TestMain(m *testing.M) {
+	conformance.RunRole() // the conformance suite's program under test, when asked
 	if os.Getenv(peerEnv) != "" {
 		if err := runPeer(); err != nil {
 			fmt.Fprintln(os.Stderr, "peer:", err)

@@ -18,6 +18,7 @@ type Conn struct {
 	wsBase string // the same with ws:// or wss://
 	opts   dialOptions
 	tr     transport
+	gzip   gzipWriters // for the requests of calls that compress (compression.go)
 }
 
 // Dial returns a Conn to target, a URL such as "http://127.0.0.1:8080". In

@@ -44,6 +44,10 @@ type callOptions struct {
 	trailer *metadata.MD
 	maxRecv int // the call's response message limit; 0: the Conn's
 	maxSend int // the call's request message limit; 0: the Conn's
+	// compressor is the encoding of the call's requests (UseCompressor),
+	// "" for none once NewStream checked it; compress compresses them.
+	compressor string
+	compress   compressFunc
 }
 
 // Header stores the call's response headers in *md once they arrive: for a

@@ -38,12 +38,14 @@ type event struct {
 // header block comes first.
 type parser struct {
 	r           *grpcwire.Reader
-	wantHeaders bool // the next header block is the response headers
-	done        bool // trailers were read
+	max         int
+	dec         decompressor // its encoding: the response headers' grpc-encoding
+	wantHeaders bool         // the next header block is the response headers
+	done        bool         // trailers were read
 }
 
 func newParser(body io.Reader, maxSize int, headersInBody bool) *parser {
-	return &parser{r: grpcwire.NewResponseReader(body, maxSize), wantHeaders: headersInBody}
+	return &parser{r: grpcwire.NewResponseReader(body, maxSize), max: maxSize, wantHeaders: headersInBody}
 }
 
 // errNoTrailers is what next returns when the body ends cleanly, between
@@ -65,14 +67,25 @@ func (p *parser) next() (event, error) {
 	case err != nil:
 		return event{}, err
 	}
+	payload := f.Payload
+	switch f.Flag &^ grpcwire.FlagTrailer {
+	case grpcwire.FlagData:
+	case grpcwire.FlagCompressed:
+		if payload, err = p.dec.decompress(payload, p.max); err != nil {
+			return event{}, err
+		}
+	default:
+		return event{}, status.Error(codes.Internal, fmt.Sprintf("response frame with unknown flags %#x", f.Flag))
+	}
 	if f.IsTrailer() {
-		md, err := grpcwire.ParseHeaderBlock(f.Payload)
+		md, err := grpcwire.ParseHeaderBlock(payload)
 		if err != nil {
 			return event{}, status.Error(codes.Internal, "malformed header block in response: "+err.Error())
 		}
 		if p.wantHeaders {
 			p.wantHeaders = false
 			if _, trailersOnly := md[grpcwire.HeaderStatus]; !trailersOnly {
+				p.dec.encoding = grpcwire.First(md, grpcwire.HeaderEncoding)
 				return event{kind: evHeaders, md: md}, nil
 			}
 		}
@@ -82,8 +95,5 @@ func (p *parser) next() (event, error) {
 	if p.wantHeaders {
 		return event{}, status.Error(codes.Internal, "response message before the response headers")
 	}
-	if f.Flag != grpcwire.FlagData {
-		return event{}, status.Error(codes.Internal, fmt.Sprintf("compressed or unknown frame (flag %#x) but no compression was negotiated", f.Flag))
-	}
-	return event{kind: evMessage, msg: f.Payload}, nil
+	return event{kind: evMessage, msg: payload}, nil
 }

@@ -15,6 +15,10 @@ const (
 	peerWSEcho   = "/test.Peer/WSEcho"   // grpc-websockets: echoes every message and the metadata; opens the gate x-test-gate if the client goes away
 	peerTwice    = "/test.Peer/Twice"    // gRPC-Web: two messages and status OK
 	peerNone     = "/test.Peer/None"     // gRPC-Web: no message and status OK
+	// peerStatusTwice: gRPC-Web: grpc-status 8 in the headers, as a
+	// trailers-only response has it, and yet a body: the message, then
+	// trailers with status OK.
+	peerStatusTwice = "/test.Peer/StatusTwice"
 )
 
 // Environment variables through which TestJSGlue (js_glue_test.go) hands

@@ -311,9 +311,11 @@ func checkPeer(t *testing.T, ctx context.Context, peerURL string, gateName strin
 			t.Fatalf("end of gate stream: %v, want io.EOF", err)
 		}
 	})
+	// A response cardinality violation is Unimplemented at the client, as
+	// gRPC's status code table says (grpc-go's client says Internal).
 	t.Run("UnaryWantsExactlyOneMessage", func(t *testing.T) {
-		wantCode(t, conn.Invoke(ctx, peerTwice, req, new(pb.UserRequest)), codes.Internal)
-		wantCode(t, conn.Invoke(ctx, peerNone, req, new(pb.UserRequest)), codes.Internal)
+		wantCode(t, conn.Invoke(ctx, peerTwice, req, new(pb.UserRequest)), codes.Unimplemented)
+		wantCode(t, conn.Invoke(ctx, peerNone, req, new(pb.UserRequest)), codes.Unimplemented)
 		// The same methods as server streams are fine.
 		for method, want := range map[string]int{peerTwice: 2, peerNone: 0} {
 			s, err := conn.NewStream(ctx, client.StreamDesc{ServerStreams: true}, method)
@@ -328,6 +330,21 @@ func checkPeer(t *testing.T, ctx context.Context, peerURL string, gateName strin
 			if n != want {
 				t.Errorf("%s: %d messages, want %d", method, n, want)
 			}
+		}
+	})
+	// A grpc-status header makes a response trailers-only only when its
+	// body is empty: a body's trailers carry the status.
+	t.Run("BodyStatusWinsOverHeaderStatus", func(t *testing.T) {
+		var hdr metadata.MD
+		resp := new(pb.UserRequest)
+		if err := conn.Invoke(ctx, peerStatusTwice, req, resp, client.Header(&hdr)); err != nil {
+			t.Fatalf("status OK in the body's trailers, 8 in the headers: %v", err)
+		}
+		if !proto.Equal(resp, req) {
+			t.Errorf("the body's message: %v, want %v", resp, req)
+		}
+		if _, ok := hdr[grpcwire.HeaderStatus]; ok {
+			t.Errorf("the headers still carry the status the body overrode: %v", hdr)
 		}
 	})
 	t.Run("HTTPStatusWithoutGrpcStatus", func(t *testing.T) {

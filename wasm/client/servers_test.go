@@ -136,6 +136,9 @@ func (p *peer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	w.Header().Set("Content-Type", grpcwire.ContentTypeProto)
+	if r.URL.Path == peerStatusTwice {
+		w.Header().Set(grpcwire.HeaderStatus, "8")
+	}
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
 	switch r.URL.Path {
@@ -157,6 +160,8 @@ func (p *peer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Write(grpcwire.AppendFrame(nil, grpcwire.FlagData, msg))
 		w.Write(grpcwire.AppendFrame(nil, grpcwire.FlagData, msg))
 	case peerNone:
+	case peerStatusTwice:
+		w.Write(grpcwire.AppendFrame(nil, grpcwire.FlagData, msg))
 	case peerHang:
 		rc.Flush()
 		<-r.Context().Done()

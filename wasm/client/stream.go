@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"strings"
@@ -74,6 +75,13 @@ func (c *Conn) NewStream(ctx context.Context, desc StreamDesc, method string, op
 		return nil, err
 	}
 	o := newCallOptions(opts)
+	if o.compressor, err = checkCompressor(o); err != nil {
+		return nil, err
+	}
+	if o.compressor != "" {
+		md[grpcwire.HeaderEncoding] = []string{o.compressor}
+		md[grpcwire.HeaderAcceptEncoding] = []string{o.compressor}
+	}
 	if o.maxRecv == 0 {
 		o.maxRecv = c.opts.maxSize
 	}
@@ -141,7 +149,7 @@ func (s *Stream) SendMsg(m proto.Message) error {
 		return status.Error(codes.Internal, "SendMsg called after CloseSend")
 	}
 	if s.sender == nil {
-		b, err := appendRequest(nil, m, n)
+		b, err := s.appendRequest(nil, m, n)
 		if err != nil {
 			return status.Error(codes.Internal, "marshal request: "+err.Error())
 		}
@@ -151,7 +159,7 @@ func (s *Stream) SendMsg(m proto.Message) error {
 	}
 	var marshalErr error
 	err := s.sender.Add(func(b []byte) ([]byte, error) {
-		b, marshalErr = appendRequest(b, m, n)
+		b, marshalErr = s.appendRequest(b, m, n)
 		return b, marshalErr
 	})
 	switch {
@@ -220,9 +228,13 @@ func (s *Stream) RecvMsg(m proto.Message) error {
 	if s.gotMsg {
 		return s.ended()
 	}
+	// A call whose server does not stream takes exactly one response
+	// message: none, or a second, is a response cardinality violation,
+	// which gRPC's status code table (doc/statuscodes.md) has the client
+	// report as Unimplemented. (grpc-go's client says Internal.)
 	if err := s.recvInto(m); err != nil {
 		if err == io.EOF {
-			return status.Error(codes.Internal, "the server ended the call with status OK but sent no response message")
+			return status.Error(codes.Unimplemented, "cardinality violation: the server ended the call with status OK but sent no response message")
 		}
 		return err
 	}
@@ -233,7 +245,7 @@ func (s *Stream) RecvMsg(m proto.Message) error {
 		}
 		return err
 	}
-	err := status.Error(codes.Internal, "the server sent more than one response message to a call whose server does not stream")
+	err := status.Error(codes.Unimplemented, "cardinality violation: the server sent more than one response message to a call whose server does not stream")
 	s.end(nil, err)
 	return err
 }
@@ -343,10 +355,28 @@ func (s *Stream) post() {
 		return
 	}
 	s.body = resp.body
-	if _, trailersOnly := resp.header[grpcwire.HeaderStatus]; trailersOnly {
-		s.setHeader(resp.header, nil)
-		s.endWithTrailers(resp.header)
-		return
+	var respBody io.Reader = resp.body
+	if _, ok := resp.header[grpcwire.HeaderStatus]; ok {
+		// A trailers-only response: its headers are its trailers, and its
+		// body is empty (PROTOCOL-WEB.md). When a body follows all the
+		// same, its trailers frame carries the status, as in any other
+		// response, and the headers' status is no status.
+		var first [1]byte
+		n, err := resp.body.Read(first[:])
+		for n == 0 && err == nil {
+			n, err = resp.body.Read(first[:])
+		}
+		switch {
+		case n == 0 && err == io.EOF:
+			s.setHeader(resp.header, nil)
+			s.endWithTrailers(resp.header)
+			return
+		case n == 0:
+			s.end(nil, s.transportError("read response", err))
+			return
+		}
+		respBody = io.MultiReader(bytes.NewReader(first[:n]), resp.body)
+		resp.header = withoutStatus(resp.header)
 	}
 	if resp.status != 200 {
 		st := status.Newf(grpcwire.CodeFromHTTP(resp.status), "HTTP status %d without grpc-status", resp.status)
@@ -358,7 +388,22 @@ func (s *Stream) post() {
 		return
 	}
 	s.setHeader(resp.header, nil)
-	s.p = newParser(resp.body, s.opts.maxRecv, false)
+	s.p = newParser(respBody, s.opts.maxRecv, false)
+	s.p.dec.encoding = grpcwire.First(resp.header, grpcwire.HeaderEncoding)
+}
+
+// withoutStatus returns md without the status fields of a trailers-only
+// response, for headers whose body carries the status instead.
+func withoutStatus(md metadata.MD) metadata.MD {
+	out := make(metadata.MD, len(md))
+	for k, v := range md {
+		switch k {
+		case grpcwire.HeaderStatus, grpcwire.HeaderMessage, grpcwire.HeaderStatusDetails:
+		default:
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // setHeader records the response headers once.
@@ -456,9 +501,18 @@ func isGRPCWebProto(s string) bool {
 }
 
 // appendRequest appends m, n bytes marshaled (proto.Size), as a request
-// frame: the prefix, then the message marshaled in place.
-func appendRequest(b []byte, m proto.Message, n int) ([]byte, error) {
-	return proto.MarshalOptions{UseCachedSize: true}.MarshalAppend(grpcwire.AppendPrefix(b, grpcwire.FlagData, n), m)
+// frame: the prefix, then the message marshaled in place; or, for a call
+// that compresses, the message compressed.
+func (s *Stream) appendRequest(b []byte, m proto.Message, n int) ([]byte, error) {
+	marshal := proto.MarshalOptions{UseCachedSize: true}
+	if s.opts.compressor == "" {
+		return marshal.MarshalAppend(grpcwire.AppendPrefix(b, grpcwire.FlagData, n), m)
+	}
+	msg, err := marshal.MarshalAppend(make([]byte, 0, n), m)
+	if err != nil {
+		return b, err
+	}
+	return s.opts.compress(s.c, b, msg)
 }
 
 // wsBatchSize is how many bytes of requests may wait for a stream's sender

@@ -425,7 +425,6 @@ func TestIgnoredOptions(t *testing.T) {
 	defer cancel()
 	finished := false
 	ignored := []grpc.CallOption{
-		grpc.UseCompressor("gzip"),
 		grpc.CallContentSubtype("json"),
 		grpc.MaxRetryRPCBufferSize(1),
 		grpc.OnFinish(func(error) { finished = true }),

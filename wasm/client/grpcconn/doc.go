@@ -44,6 +44,9 @@
 //     by default), larger or smaller; an oversized message fails with
 //     codes.ResourceExhausted. A size <= 0 keeps the Conn's limit, where
 //     grpc-go would refuse every message that is not empty.
+//   - grpc.UseCompressor("gzip") compresses the call's requests and lets
+//     the server compress its responses (client.UseCompressor); responses
+//     compressed with gzip are read whether the call asked or not.
 //   - grpc.WaitForReady is accepted and changes nothing: every call here is
 //     what grpc-go calls fail-fast. grpc-go's WaitForReady(true) makes a call
 //     wait while its ClientConn is not connected; this Conn has no
@@ -56,8 +59,8 @@
 //
 // Every other CallOption is ignored, as grpc.EmptyCallOption is: those that
 // configure parts of grpc-go's ClientConn this client does not have
-// (compressors and codecs, as messages always travel as uncompressed binary
-// protobuf; per-call credentials, which outgoing metadata replaces; the
+// (codecs, as messages always travel as binary protobuf; per-call
+// credentials, which outgoing metadata replaces; the
 // peer; retry buffers; the authority; OnFinish callbacks) and the
 // grpc.StaticMethod marker the generated code adds.
 //

@@ -31,6 +31,8 @@ func callOptionsOf(opts []grpc.CallOption) callOptions {
 			o.core = append(o.core, client.MaxCallRecvMsgSize(v.MaxRecvMsgSize))
 		case grpc.MaxSendMsgSizeCallOption:
 			o.core = append(o.core, client.MaxCallSendMsgSize(v.MaxSendMsgSize))
+		case grpc.CompressorCallOption:
+			o.core = append(o.core, client.UseCompressor(v.CompressorType))
 		case grpc.FailFastCallOption:
 			// grpc.WaitForReady: every call is fail-fast here; see the
 			// package comment.
