@@ -36,8 +36,9 @@ type Config struct {
 	// header). Empty: any, except on a loopback address, where only
 	// loopback names (localhost, 127.0.0.1, [::1]) may.
 	AllowedHosts []string
-	// MaxMsgSize bounds one message, in bytes, in both directions.
-	MaxMsgSize int
+	// MaxMsgSize bounds one message, in bytes, in both directions;
+	// MaxSendMsgSize, when set, bounds the replies instead.
+	MaxMsgSize, MaxSendMsgSize int
 	// MaxStreams bounds the WebSocket streams open at once, server-wide.
 	MaxStreams int
 	// MaxStreamsPerClient bounds the WebSocket streams of one client

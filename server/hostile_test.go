@@ -159,7 +159,7 @@ func TestOneAnswerToBadHeaders(t *testing.T) {
 		}{
 			{"bad grpc-timeout", "Grpc-Timeout", "soon", codes.InvalidArgument, "grpc-timeout"},
 			{"bad -bin header", "X-Trace-Bin", "not base64!", codes.InvalidArgument, "x-trace-bin"},
-			{"compressed messages", "Grpc-Encoding", "gzip", codes.Unimplemented, "gzip"},
+			{"an encoding the server lacks", "Grpc-Encoding", "br", codes.Unimplemented, "br"},
 		} {
 			w := w
 			w.header = w.header.Clone()

@@ -102,8 +102,8 @@ func TestWebCalls(t *testing.T) {
 		{"truncated frame", "/UserManager/GetUser", webFrames(t, &pb.UserRequest{Id: 1})[:6], "3", "[]", "ends inside a frame"},
 		{"truncated prefix", "/UserManager/GetUser", []byte{0, 0}, "3", "[]", "ends inside a frame prefix"},
 		{"frame over the limit", "/UserManager/GetUser", []byte{0, 0x01, 0, 0, 0}, "8", "[]", "larger than max"},
-		{"compressed frame", "/UserManager/GetUser", []byte{1, 0, 0, 0, 0}, "12", "[]", "compressed"},
-		{"trailer frame in a request", "/UserManager/GetUser", []byte{0x80, 0, 0, 0, 0}, "3", "[]", "flag"},
+		{"compressed frame, no grpc-encoding", "/UserManager/GetUser", []byte{1, 0, 0, 0, 0}, "13", "[]", "compressed flag"},
+		{"trailer frame in a request", "/UserManager/GetUser", []byte{0x80, 0, 0, 0, 0}, "13", "[]", "unexpected payload format"},
 		{"request that is not protobuf", "/UserManager/GetUser", grpcwire.AppendFrame(nil, grpcwire.FlagData, []byte{0xff, 0xff}), "13", "[]", "unmarshal"},
 	}
 	for _, w := range waysTo(t, ts.Addr, other, tts.Addr, cert) {

@@ -8,6 +8,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -131,6 +132,7 @@ func (s *Server) runtimeOptions(addr net.Addr) []grpchttp.Option {
 		grpchttp.WithAllowedOrigins(c.AllowedOrigins...),
 		grpchttp.WithAllowedHosts(c.AllowedHosts...),
 		grpchttp.WithMaxMsgSize(c.MaxMsgSize),
+		grpchttp.WithMaxSendMsgSize(cmp.Or(c.MaxSendMsgSize, c.MaxMsgSize)),
 		grpchttp.WithMaxStreams(c.MaxStreams),
 		grpchttp.WithMaxStreamsPerClient(c.MaxStreamsPerClient),
 		grpchttp.WithMaxConcurrentStreams(c.MaxConcurrentStreams),

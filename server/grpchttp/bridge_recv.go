@@ -97,7 +97,7 @@ func (s *bridgeStream) readFrames() error {
 		s.frameDeadline = messageDeadline(s.frameStart, s.b.h.opts.messageTimeout, 0)
 	}
 	newReader := func() *grpcwire.Reader {
-		r := grpcwire.NewRequestReader(body, s.b.h.opts.maxMsgSize)
+		r := grpcwire.NewRequestReader(body, s.b.h.opts.maxRecvMsgSize)
 		r.Started, r.Begin = s.startMessage, s.beginMessage
 		return r
 	}
@@ -115,16 +115,12 @@ func (s *bridgeStream) readFrames() error {
 		if s.c.clientStreams {
 			s.frameDeadline = time.Time{} // the next message may take its time to begin
 		}
-		p, err := f.Message()
-		if err != nil {
-			return err
-		}
 		select {
-		case s.in <- p:
+		case s.in <- f:
 		case <-s.c.ctx.Done():
 			return errStreamDone
 		}
-		if len(p) > bridgeKeepFrame {
+		if len(f.Payload) > bridgeKeepFrame {
 			select {
 			case <-s.bigDone: // RecvMsg is done with it
 			case <-s.c.ctx.Done():

@@ -33,9 +33,9 @@ type bridgeStream struct {
 	req         *http.Request
 	readTimeout time.Duration
 
-	in       chan []byte   // request payloads; closed at the client's half-close
-	bigDone  chan struct{} // RecvMsg is done with a payload over bridgeKeepFrame
-	readDone chan struct{} // closed when the reader goroutine has ended
+	in       chan grpcwire.Frame // request frames; closed at the client's half-close
+	bigDone  chan struct{}       // RecvMsg is done with a payload over bridgeKeepFrame
+	readDone chan struct{}       // closed when the reader goroutine has ended
 
 	// The reader goroutine's own: the read deadline's last push, when the
 	// request message being read began and when it must be complete
@@ -90,7 +90,7 @@ func (s *bridgeStream) serve() {
 	parent, release := s.parent()
 	defer release()
 	s.c = newCall(parent, s.b.h.calls, s, method, h, req, protocol, s.peer())
-	s.in = make(chan []byte)
+	s.in = make(chan grpcwire.Frame)
 	s.bigDone = make(chan struct{}, 1)
 	s.readDone = make(chan struct{})
 	s.conn.SetPongHandler(s.onPong)
@@ -216,16 +216,16 @@ func (s *bridgeStream) end(frames []byte, md metadata.MD, st *status.Status, tra
 	return s.writeGRPC(b)
 }
 
-// recv implements callTransport: the next payload from the reader.
-func (s *bridgeStream) recv() ([]byte, error) {
+// recv implements callTransport: the next frame from the reader.
+func (s *bridgeStream) recv() (grpcwire.Frame, error) {
 	select {
-	case p, ok := <-s.in:
+	case f, ok := <-s.in:
 		if !ok {
-			return nil, io.EOF
+			return grpcwire.Frame{}, io.EOF
 		}
-		return p, nil
+		return f, nil
 	case <-s.c.ctx.Done():
-		return nil, s.c.ctxStatus()
+		return grpcwire.Frame{}, s.c.ctxStatus()
 	}
 }
 

@@ -42,6 +42,12 @@ type call struct {
 	begin       time.Time
 
 	gotMsg bool // the handler has received a request (handler goroutine)
+	// gzipIn says the requests may be gzip-compressed (grpc-encoding),
+	// gunzip decompresses them (handler goroutine); gzipOut says the
+	// replies are compressed so, as grpc-go's transport answers a client
+	// that compresses.
+	gzipIn, gzipOut bool
+	gunzip          *grpcwire.GzipReader
 
 	mu         sync.Mutex // guards the fields below and serializes the transport's writes
 	header     metadata.MD
@@ -69,23 +75,25 @@ type callTransport interface {
 	// answer with headers alone (gRPC's Trailers-Only); otherwise the
 	// headers have been sent.
 	end(frames []byte, md metadata.MD, st *status.Status, trailersOnly bool) error
-	// recv returns the next request message's bytes, valid until release;
-	// io.EOF once the client has finished sending; or a status error (bad
-	// input, or why the call's context ended).
-	recv() ([]byte, error)
+	// recv returns the next request frame, its payload valid until
+	// release; io.EOF once the client has finished sending; or a status
+	// error (bad input, or why the call's context ended).
+	recv() (grpcwire.Frame, error)
 	// release says the call is done with what recv returned.
 	release(p []byte)
 }
 
 // callServer is what every call of a Handler shares.
 type callServer struct {
-	replies    *replies
-	unary      grpc.UnaryServerInterceptor // the chain; never nil
-	stream     grpc.StreamServerInterceptor
-	stats      []stats.Handler
-	log        *slog.Logger
-	maxMsgSize int
-	codec      encoding.CodecV2 // WithCodec's, for every call; nil: by content type
+	replies        *replies
+	unary          grpc.UnaryServerInterceptor // the chain; never nil
+	stream         grpc.StreamServerInterceptor
+	stats          []stats.Handler
+	log            *slog.Logger
+	maxRecvMsgSize int
+	maxSendMsgSize int
+	codec          encoding.CodecV2 // WithCodec's, for every call; nil: by content type
+	gzip           grpcwire.GzipWriters
 	// stop is cancelled with errShutdown when Shutdown's grace period is
 	// over: every call of ours derives from it (the HTTP server's requests
 	// through its BaseContext) and ends with that status.
@@ -99,7 +107,7 @@ type callServer struct {
 // own cause. The stats handlers see the events grpc-go's transport emits,
 // in its order: TagRPC, InHeader, Begin.
 func newCall(parent context.Context, srv *callServer, tr callTransport, method string, h handler, req callRequest, protocol string, p *peer.Peer) *call {
-	c := &call{srv: srv, tr: tr, method: method, h: h, codec: req.codec, begin: time.Now()}
+	c := &call{srv: srv, tr: tr, method: method, h: h, codec: req.codec, begin: time.Now(), gzipIn: req.gzip, gzipOut: req.gzip}
 	if c.codec == nil {
 		c.codec = protoCodec{}
 	}
@@ -276,7 +284,11 @@ func (c *call) sendHeaderLocked(flush bool) error {
 		return nil
 	}
 	c.headerSent = true
-	if err := c.tr.sendHeader(c.header, flush); err != nil {
+	hdr := c.header
+	if c.gzipOut {
+		hdr = metadata.Join(hdr, metadata.MD{grpcwire.HeaderEncoding: {grpcwire.EncodingGzip}})
+	}
+	if err := c.tr.sendHeader(hdr, flush); err != nil {
 		c.fail(err)
 		return err
 	}
@@ -315,7 +327,11 @@ func (c *call) SendMsg(m any) error {
 		return status.Error(codes.Internal, "a second reply on a call that returns one")
 	}
 	buf := c.srv.replies.getBuf()
-	out, err := appendMessage(c.codec, *buf, m, c.srv.maxMsgSize)
+	out, err := appendMessage(c.codec, *buf, m, c.srv.maxSendMsgSize)
+	size := len(out) - grpcwire.PrefixLen // the buffer held nothing before
+	if err == nil && c.gzipOut {
+		out, err = c.compress(out)
+	}
 	if err != nil {
 		c.srv.replies.putBuf(buf)
 		return err
@@ -326,8 +342,8 @@ func (c *call) SendMsg(m any) error {
 		return c.ctxStatus()
 	}
 	if len(c.srv.stats) > 0 {
-		n := len(out) - grpcwire.PrefixLen // the buffer held nothing before
-		c.handleStats(&stats.OutPayload{Payload: m, Length: n, CompressedLength: n, WireLength: n + grpcwire.PrefixLen, SentTime: time.Now()})
+		n := len(out) - grpcwire.PrefixLen
+		c.handleStats(&stats.OutPayload{Payload: m, Length: size, CompressedLength: n, WireLength: len(out), SentTime: time.Now()})
 	}
 	if !c.serverStreams {
 		c.pending = buf
@@ -340,6 +356,15 @@ func (c *call) SendMsg(m any) error {
 		return c.ctxStatus()
 	}
 	return nil
+}
+
+// compress turns a message frame, alone in out, into its gzip-compressed
+// frame.
+func (c *call) compress(out []byte) ([]byte, error) {
+	tmp := c.srv.replies.getBuf()
+	defer c.srv.replies.putBuf(tmp)
+	*tmp = append(*tmp, out[grpcwire.PrefixLen:]...)
+	return c.srv.gzip.AppendFrame(out[:0], *tmp)
 }
 
 // putPending returns the held-back reply's buffer. c.mu is held.
@@ -357,35 +382,59 @@ func (c *call) RecvMsg(m any) error {
 	if !c.clientStreams && c.gotMsg {
 		return io.EOF
 	}
-	p, err := c.tr.recv()
+	f, err := c.tr.recv()
 	if err == io.EOF && !c.clientStreams {
 		return status.Error(codes.Internal, "cardinality violation: received no request message from non-client-streaming RPC")
 	}
 	if err != nil {
 		return err
 	}
-	err = unmarshal(c.codec, p, m)
-	n := len(p)
-	c.tr.release(p)
+	p, err := c.message(f)
+	if err == nil {
+		err = unmarshal(c.codec, p, m)
+	}
+	wire := len(f.Payload)
+	c.tr.release(f.Payload)
 	if err != nil {
 		return err
 	}
 	c.gotMsg = true
 	if len(c.srv.stats) > 0 {
-		c.handleStats(&stats.InPayload{Payload: m, Length: n, CompressedLength: n, WireLength: n + grpcwire.PrefixLen, RecvTime: time.Now()})
+		c.handleStats(&stats.InPayload{Payload: m, Length: len(p), CompressedLength: wire, WireLength: wire + grpcwire.PrefixLen, RecvTime: time.Now()})
 	}
 	if c.clientStreams {
 		return nil
 	}
-	switch p, err := c.tr.recv(); err {
+	switch f, err := c.tr.recv(); err {
 	case io.EOF:
 		return nil
 	case nil:
-		c.tr.release(p)
+		c.tr.release(f.Payload)
 		return status.Error(codes.Internal, "cardinality violation: received multiple request messages for non-client-streaming RPC")
 	default:
 		return err
 	}
+}
+
+// message returns a request frame's message, decompressed when the frame
+// says it is compressed (in the call's grpc-encoding), within the size
+// limit, as grpc-go's transport does.
+func (c *call) message(f grpcwire.Frame) ([]byte, error) {
+	switch f.Flag {
+	case grpcwire.FlagData:
+		return f.Payload, nil
+	case grpcwire.FlagCompressed:
+		if !c.gzipIn {
+			return nil, status.Error(codes.Internal, "grpc: compressed flag set with identity or empty encoding")
+		}
+		if c.gunzip == nil {
+			c.gunzip = new(grpcwire.GzipReader)
+		}
+		p, err := c.gunzip.Decompress(f.Payload, c.srv.maxRecvMsgSize)
+		c.gunzip.Release(bufKeep)
+		return p, err
+	}
+	return nil, status.Errorf(codes.Internal, "grpc: received unexpected payload format %d", f.Flag)
 }
 
 // fail marks the transport broken and cancels the call with cause, the

@@ -85,7 +85,7 @@ func (hc *httpCalls) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	if t.text {
 		body = &base64Reader{r: t.reqBody}
 	}
-	t.body = grpcwire.NewRequestReader(body, h.calls.maxMsgSize)
+	t.body = grpcwire.NewRequestReader(body, h.calls.maxRecvMsgSize)
 	t.body.Started, t.body.Begin = t.startMessage, t.beginMessage
 	if !c.clientStreams {
 		// The one request message comes with the request: all of it, and
@@ -378,14 +378,14 @@ func (t *httpCall) flushWithin() error {
 }
 
 // recv implements callTransport: the next frame of the request body.
-func (t *httpCall) recv() ([]byte, error) {
+func (t *httpCall) recv() (grpcwire.Frame, error) {
 	t.bodyMu.Lock()
 	defer t.bodyMu.Unlock()
 	if t.sawEOF {
-		return nil, io.EOF
+		return grpcwire.Frame{}, io.EOF
 	}
 	if t.readsEnded() {
-		return nil, errReadsEnded
+		return grpcwire.Frame{}, errReadsEnded
 	}
 	f, err := t.body.Next()
 	switch {
@@ -393,7 +393,7 @@ func (t *httpCall) recv() ([]byte, error) {
 		if t.c.clientStreams {
 			t.setMessageDeadline(time.Time{}) // the next message may take its time to begin
 		}
-		return f.Message()
+		return f, nil
 	case err == io.EOF:
 		// The body is read: no deadline of ours may outlive it, for on
 		// HTTP/1.1 net/http reads on in the background, and a read that
@@ -401,22 +401,22 @@ func (t *httpCall) recv() ([]byte, error) {
 		// next one's on it.
 		t.sawEOF = true
 		t.doneReading()
-		return nil, io.EOF
+		return grpcwire.Frame{}, io.EOF
 	case isTimeout(err) && !t.msgDeadline.IsZero() && !time.Now().Before(t.msgDeadline):
 		// Our message deadline, not the call's end: the client is slow.
 		err := readTimeoutError(t.messageTimeout)
 		t.c.cancel(err)
-		return nil, err
+		return grpcwire.Frame{}, err
 	case t.c.ctx.Err() != nil:
-		return nil, t.c.ctxStatus()
+		return grpcwire.Frame{}, t.c.ctxStatus()
 	case t.readsEnded():
-		return nil, errReadsEnded // endReads woke the read: the call is ending
+		return grpcwire.Frame{}, errReadsEnded // endReads woke the read: the call is ending
 	}
 	if _, ok := status.FromError(err); ok {
-		return nil, err
+		return grpcwire.Frame{}, err
 	}
 	t.c.cancel(errClientGone)
-	return nil, errClientGone
+	return grpcwire.Frame{}, errClientGone
 }
 
 // errReadsEnded is what a read of a call whose handler has returned gets.

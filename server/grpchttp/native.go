@@ -7,6 +7,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	_ "google.golang.org/grpc/encoding/gzip" // grpc-go's transport serves gzip as the Handler does (grpcwire's)
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/tap"
@@ -32,8 +33,8 @@ func ServerOptions(opts ...Option) []grpc.ServerOption {
 	o := newOptions(opts)
 	p := newPolicy(o)
 	so := []grpc.ServerOption{
-		grpc.MaxRecvMsgSize(o.maxMsgSize),
-		grpc.MaxSendMsgSize(o.maxMsgSize),
+		grpc.MaxRecvMsgSize(o.maxRecvMsgSize),
+		grpc.MaxSendMsgSize(o.maxSendMsgSize),
 		grpc.MaxConcurrentStreams(o.maxConcurrentStreams),
 		grpc.MaxHeaderListSize(MaxHeaderBytes),
 		// A fixed window bounds what a connection may make the server

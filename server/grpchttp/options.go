@@ -59,7 +59,8 @@ type options struct {
 	origins              []string
 	hosts                []string
 	loopbackHosts        bool
-	maxMsgSize           int
+	maxRecvMsgSize       int
+	maxSendMsgSize       int
 	maxStreams           int
 	maxStreamsPerClient  int
 	maxConcurrentStreams uint32
@@ -83,8 +84,11 @@ func newOptions(opts []Option) *options {
 	for _, opt := range opts {
 		opt(o)
 	}
-	if o.maxMsgSize <= 0 {
-		o.maxMsgSize = DefaultMaxMsgSize
+	if o.maxRecvMsgSize <= 0 {
+		o.maxRecvMsgSize = DefaultMaxMsgSize
+	}
+	if o.maxSendMsgSize <= 0 {
+		o.maxSendMsgSize = DefaultMaxMsgSize
 	}
 	if o.maxStreams <= 0 {
 		o.maxStreams = DefaultMaxStreams
@@ -145,9 +149,22 @@ func WithLoopbackHostsOnly() Option {
 }
 
 // WithMaxMsgSize bounds one message, in bytes, in both directions
-// (default DefaultMaxMsgSize): a larger one is ResourceExhausted.
+// (default DefaultMaxMsgSize): a larger one is ResourceExhausted. A
+// compressed request is bounded both as it arrives and as it decompresses.
 func WithMaxMsgSize(n int) Option {
-	return func(o *options) { o.maxMsgSize = n }
+	return func(o *options) { o.maxRecvMsgSize, o.maxSendMsgSize = n, n }
+}
+
+// WithMaxRecvMsgSize bounds one request message only, as
+// grpc.MaxRecvMsgSize does.
+func WithMaxRecvMsgSize(n int) Option {
+	return func(o *options) { o.maxRecvMsgSize = n }
+}
+
+// WithMaxSendMsgSize bounds one reply message only, as
+// grpc.MaxSendMsgSize does.
+func WithMaxSendMsgSize(n int) Option {
+	return func(o *options) { o.maxSendMsgSize = n }
 }
 
 // WithMaxStreams bounds the WebSocket streams open at once (default

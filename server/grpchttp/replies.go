@@ -83,6 +83,11 @@ func (r *replies) getBuf() *[]byte {
 	return &p
 }
 
+// bufKeep is the largest buffer a call's reader keeps for its next message
+// (a decompressed request's, say): a call that once took a large message
+// does not sit on it while idle.
+const bufKeep = 64 << 10
+
 // putBuf returns a buffer to the pool; one grown past the message size
 // limit (plus the blocks around a message) is left to the collector.
 func (r *replies) putBuf(p *[]byte) {

@@ -21,6 +21,9 @@ type callRequest struct {
 	deadline time.Time
 	ct       grpcwire.ContentType
 	codec    encoding.CodecV2
+	// gzip says the requests are gzip-compressed (grpc-encoding), and so
+	// the replies will be.
+	gzip bool
 }
 
 // parseRequest reads a call's request headers, whatever carried them
@@ -30,7 +33,8 @@ type callRequest struct {
 //
 //   - the content type must be gRPC or gRPC-Web, with protobuf or JSON
 //     messages; an absent one means protobuf;
-//   - messages must not be compressed (grpc-encoding identity, or none);
+//   - messages may be compressed with gzip (grpc-encoding), the one
+//     encoding served; another gets Unimplemented, naming it;
 //   - grpc-timeout, when present, must be well formed;
 //   - names of the protocol and of the HTTP connection are not metadata.
 //
@@ -55,8 +59,12 @@ func parseRequest(md metadata.MD, authority string, forced encoding.CodecV2) (ca
 	if forced != nil {
 		req.codec = forced
 	}
-	if enc := grpcwire.First(md, grpcwire.HeaderEncoding); enc != "" && enc != "identity" {
-		return req, status.Errorf(codes.Unimplemented, "grpc-encoding %q is not supported: send messages uncompressed", enc)
+	switch enc := grpcwire.First(md, grpcwire.HeaderEncoding); enc {
+	case "", grpcwire.EncodingIdentity:
+	case grpcwire.EncodingGzip:
+		req.gzip = true
+	default:
+		return req, status.Errorf(codes.Unimplemented, "grpc: Decompressor is not installed for grpc-encoding %q; this server reads gzip", enc)
 	}
 	if v := grpcwire.First(md, grpcwire.HeaderTimeout); v != "" {
 		d, err := grpcwire.DecodeTimeout(v)

@@ -1,13 +1,6 @@
 package client
 
 import (
-	"bytes"
-	"compress/gzip"
-	"encoding/binary"
-	"io"
-	"slices"
-	"sync"
-
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -22,10 +15,10 @@ import (
 // and bring its buffer pools into the browser build. Its compressor is
 // reached only through UseCompressor, so a program that never compresses
 // (the playground's page) does not link it: 27 KB of main.wasm.gz.
-const Gzip = "gzip"
+const Gzip = grpcwire.EncodingGzip
 
 // identity is the encoding name of uncompressed messages.
-const identity = "identity"
+const identity = grpcwire.EncodingIdentity
 
 // UseCompressor compresses the call's request messages with the named
 // encoding (Gzip) and tells the server, with grpc-accept-encoding, that it
@@ -59,41 +52,15 @@ func checkCompressor(o callOptions) (string, error) {
 	return "", status.Errorf(codes.Internal, "grpc: Compressor is not installed for requested grpc-encoding %q", o.compressor)
 }
 
-// gzipWriters keeps the gzip writers of a Conn's compressed requests for
-// reuse: each holds several hundred KiB of compressor state.
-type gzipWriters struct{ pool sync.Pool }
-
-// appendGzipFrame appends msg to b as a gzip-compressed message frame.
-func appendGzipFrame(c *Conn, b, msg []byte) ([]byte, error) {
-	g := &c.gzip
-	start := len(b)
-	buf := bytes.NewBuffer(grpcwire.AppendPrefix(b, grpcwire.FlagCompressed, 0))
-	zw, _ := g.pool.Get().(*gzip.Writer)
-	if zw == nil {
-		zw = gzip.NewWriter(buf)
-	} else {
-		zw.Reset(buf)
-	}
-	_, err := zw.Write(msg)
-	if err == nil {
-		err = zw.Close()
-	}
-	zw.Reset(io.Discard) // let go of buf
-	g.pool.Put(zw)
-	if err != nil {
-		return b, status.Errorf(codes.Internal, "grpc: error while compressing: %v", err)
-	}
-	out := buf.Bytes()
-	binary.BigEndian.PutUint32(out[start+1:], uint32(len(out)-start-grpcwire.PrefixLen))
-	return out, nil
-}
+// appendGzipFrame appends msg to b as a gzip-compressed message frame,
+// with the Conn's gzip writers.
+func appendGzipFrame(c *Conn, b, msg []byte) ([]byte, error) { return c.gzip.AppendFrame(b, msg) }
 
 // decompressor reads the compressed frames of one response, in the
-// encoding its headers name, into a buffer it reuses.
+// encoding its headers name.
 type decompressor struct {
 	encoding string // the response's grpc-encoding; "" when it named none
-	zr       *gzip.Reader
-	out      []byte
+	gzip     grpcwire.GzipReader
 }
 
 // decompress returns the payload of a compressed frame, valid until the
@@ -105,37 +72,7 @@ func (d *decompressor) decompress(p []byte, limit int) ([]byte, error) {
 	case "", identity:
 		return nil, status.Error(codes.Internal, "grpc: compressed frame in a response whose grpc-encoding is identity")
 	case Gzip:
-	default:
-		return nil, status.Errorf(codes.Internal, "grpc: Decompressor is not installed for grpc-encoding %q", d.encoding)
+		return d.gzip.Decompress(p, limit)
 	}
-	var err error
-	if d.zr == nil {
-		d.zr, err = gzip.NewReader(bytes.NewReader(p))
-	} else {
-		err = d.zr.Reset(bytes.NewReader(p))
-	}
-	if err != nil {
-		return nil, status.Errorf(codes.Internal, "grpc: failed to decompress the received message: %v", err)
-	}
-	out := d.out[:0]
-	for {
-		if len(out) == cap(out) {
-			// Double, up to one byte past the limit: what the frame
-			// decompresses to is held only as it arrives.
-			out = slices.Grow(out, min(max(cap(out), 512), limit+1-len(out)))
-		}
-		n, err := d.zr.Read(out[len(out):min(cap(out), limit+1)])
-		out = out[:len(out)+n]
-		if len(out) > limit {
-			return nil, status.Errorf(codes.ResourceExhausted, "grpc: received message after decompression larger than max (more than %d)", limit)
-		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, status.Errorf(codes.Internal, "grpc: failed to decompress the received message: %v", err)
-		}
-	}
-	d.out = out
-	return out, nil
+	return nil, status.Errorf(codes.Internal, "grpc: Decompressor is not installed for grpc-encoding %q", d.encoding)
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/grpcplay/playground/proto/grpcwire"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -18,7 +19,7 @@ type Conn struct {
 	wsBase string // the same with ws:// or wss://
 	opts   dialOptions
 	tr     transport
-	gzip   gzipWriters // for the requests of calls that compress (compression.go)
+	gzip   grpcwire.GzipWriters // for the requests of calls that compress (compression.go)
 }
 
 // Dial returns a Conn to target, a URL such as "http://127.0.0.1:8080". In

@@ -38,7 +38,9 @@ func serveOwn(ctx context.Context, in io.Reader, out io.Writer, log *slog.Logger
 	if len(req.GetClientTlsCert()) > 0 {
 		return errors.New("client certificates: our server does not ask for them")
 	}
-	cfg := server.Config{MaxMsgSize: int(req.GetMessageReceiveLimit()), Logger: log}
+	// The suite's limit is on received messages, as grpc-go's
+	// MaxRecvMsgSize is: replies keep the default.
+	cfg := server.Config{MaxMsgSize: int(req.GetMessageReceiveLimit()), MaxSendMsgSize: server.DefaultMaxMsgSize, Logger: log}
 	resp := &conformancev1.ServerCompatResponse{Host: "127.0.0.1"}
 	if req.GetUseTls() {
 		dir, err := os.MkdirTemp("", "conformance-tls")
