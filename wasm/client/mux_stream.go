@@ -221,8 +221,11 @@ func (s *muxStream) Finish([]byte) {
 	}
 }
 
-// Stop implements requestSender: it ends the stream.
-func (s *muxStream) Stop() { s.release() }
+// Stop implements requestSender: it ends the stream, as the call's
+// context ending does.
+func (s *muxStream) Stop() {
+	s.end(codes.Canceled, status.Error(codes.Canceled, "grpc-mux: the stream was stopped"))
+}
 
 // handle takes a frame of the stream from the connection's reader. It
 // returns a connection error, for the server; a stream error ends the call
@@ -310,15 +313,18 @@ func (s *muxStream) abort(err error) {
 }
 
 // release runs when the call's context ends: its end, or the caller's
-// cancel or deadline. A stream still open is cancelled.
+// cancel or deadline.
 func (s *muxStream) release() {
-	code := codes.Canceled
-	if s.ctx.Err() == context.DeadlineExceeded {
-		code = codes.DeadlineExceeded
-	}
+	st := status.FromContextError(s.ctx.Err())
+	s.end(st.Code(), st.Err())
+}
+
+// end ends the stream with err, cancelling it with code if the server has
+// not ended it.
+func (s *muxStream) end(code codes.Code, err error) {
 	s.mu.Lock()
 	if s.err == nil {
-		s.err = status.FromContextError(s.ctx.Err()).Err()
+		s.err = err
 	}
 	s.chunks = nil
 	opened, mc, serverDone := s.opened, s.mc, s.trailer != nil
