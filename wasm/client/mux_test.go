@@ -202,14 +202,22 @@ func TestMuxServerBreaksProtocol(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
 	c := dial(t, url, client.WithMultiplexing(client.MultiplexAlways))
-	err := c.Invoke(ctx, muxMethodOverflow, &pb.User{}, new(pb.User))
+	// A stream the client does not read, so it returns no window.
+	s, err := c.NewStream(ctx, serverStream, muxMethodOverflow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SendMsg(&pb.User{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, ctx, "the client's GOAWAY", func() bool { return len(srv.goAways()) > 0 })
+	if st := srv.goAways()[0]; st.Code() != codes.ResourceExhausted || !strings.Contains(st.Message(), "window") {
+		t.Errorf("the client's GOAWAY = %v, want ResourceExhausted naming the window", st)
+	}
+	err = s.RecvMsg(new(pb.User))
 	wantCode(t, err, codes.Unavailable)
 	if !strings.Contains(status.Convert(err).Message(), "window") {
 		t.Errorf("error %v does not name the window", err)
-	}
-	eventually(t, ctx, "the client's GOAWAY", func() bool { return len(srv.goAways()) > 0 })
-	if st := srv.goAways()[0]; st.Code() != codes.ResourceExhausted {
-		t.Errorf("the client's GOAWAY = %v, want ResourceExhausted", st)
 	}
 	if err := c.Invoke(ctx, muxMethodEcho, &pb.User{Id: 1}, new(pb.User)); err != nil {
 		t.Fatalf("the next call: %v", err)
