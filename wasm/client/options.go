@@ -72,7 +72,9 @@ const (
 // has arrived on it for interval the client pings the server, and when
 // nothing arrives within pongWait after the ping the socket is dead: its
 // calls fail with codes.Unavailable and the next call opens a new one.
-// Values <= 0 keep DefaultMuxKeepalive and DefaultMuxPongWait.
+// Values <= 0 keep DefaultMuxKeepalive and DefaultMuxPongWait. A server
+// may cut a client that pings more than ten times a second, so an interval
+// under 100 ms is for tests.
 func WithMuxKeepalive(interval, pongWait time.Duration) DialOption {
 	return DialOption{func(o *dialOptions) {
 		if interval > 0 {
