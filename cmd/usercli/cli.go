@@ -41,7 +41,7 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.Usage = func() {} // run prints the usage itself, to stdout for -h
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "the playground server's `host:port`")
 	fs.StringVar(&o.transport, "transport", transportNative,
-		"the transport `name`: native (gRPC over HTTP/2), grpcweb (gRPC-Web over HTTP, the\nWebSocket bridge for client and bidi streaming, as the browser page) or websocket\n(every call over the bridge)")
+		"the transport `name`: native (gRPC over HTTP/2), grpcweb (gRPC-Web over HTTP, the\nWebSocket bridge for client and bidi streaming), websocket (every call over the\nbridge) or mux (every call on one multiplexed WebSocket, grpc-mux.v1)")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Second, "deadline of the call, sent to the server; 0 for none")
 	fs.BoolVar(&o.json, "json", false, "print each reply message as one line of protojson (proto field names)")
 	fs.Var(&o.header, "H", "request metadata `'name: value'`, repeatable; a name ending in -bin takes a base64 value")
@@ -67,8 +67,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		printUsage(stderr, fs)
 		return exitUsage
 	}
-	if !slices.Contains(transports(), o.transport) {
-		return usageError("-transport %q: want one of %s", o.transport, strings.Join(transports(), ", "))
+	if !slices.Contains(transportNames(), o.transport) {
+		return usageError("-transport %q: want one of %s", o.transport, strings.Join(transportNames(), ", "))
 	}
 	if _, port, err := net.SplitHostPort(o.addr); err != nil || port == "" {
 		return usageError("-addr %q: want host:port, such as 127.0.0.1:8080", o.addr)

@@ -21,12 +21,20 @@ const (
 	// transportWebSocket is every call over the WebSocket bridge, through
 	// wasm/client/grpcconn.
 	transportWebSocket = "websocket"
+	// transportMux is every call on one multiplexed WebSocket
+	// (grpc-mux.v1), through wasm/client.
+	transportMux = "mux"
 )
 
-// transports lists the transports in the order the usage text names them.
+// transports lists the transports in the order the usage text names them,
+// but mux, which needs a server that offers grpc-mux.v1: the tests run
+// every call over each of these against the playground's server.
 func transports() []string {
 	return []string{transportNative, transportGRPCWeb, transportWebSocket}
 }
+
+// transportNames lists every value of -transport.
+func transportNames() []string { return append(transports(), transportMux) }
 
 // conn is a connection to the server over one transport, on which the
 // generated client (pb.NewUserManagerClient) makes its calls: a
@@ -49,10 +57,13 @@ func dial(transport, addr string) (conn, error) {
 			return nil, fmt.Errorf("native gRPC client: %w", err)
 		}
 		return cc, nil
-	case transportGRPCWeb, transportWebSocket:
-		var opts []client.DialOption
-		if transport == transportWebSocket {
+	case transportGRPCWeb, transportWebSocket, transportMux:
+		opts := []client.DialOption{client.WithMultiplexing(client.MultiplexNever)}
+		switch transport {
+		case transportWebSocket:
 			opts = append(opts, client.WithWebSocketForAll())
+		case transportMux:
+			opts = []client.DialOption{client.WithMultiplexing(client.MultiplexAlways)}
 		}
 		cc, err := grpcconn.Dial("http://"+addr, opts...)
 		if err != nil {

@@ -276,7 +276,7 @@ func TestUsage(t *testing.T) {
 		{"unknown subcommand", []string{"DeleteUser", "1"}, `usercli: unknown subcommand "DeleteUser"`},
 		{"flag after subcommand", []string{"GetUser", "-json", "1"}, `usercli: GetUser: want one ID, got 2 arguments`},
 		{"unknown flag", []string{"-verbose", "GetUser", "1"}, "flag provided but not defined: -verbose"},
-		{"bad transport", []string{"-transport", "carrier-pigeon", "GetUser", "1"}, `-transport "carrier-pigeon": want one of native, grpcweb, websocket`},
+		{"bad transport", []string{"-transport", "carrier-pigeon", "GetUser", "1"}, `-transport "carrier-pigeon": want one of native, grpcweb, websocket, mux`},
 		{"bad addr", []string{"-addr", "localhost", "GetUser", "1"}, `-addr "localhost": want host:port`},
 		{"bad timeout", []string{"-timeout", "soon", "GetUser", "1"}, `invalid value "soon" for flag -timeout`},
 		{"negative timeout", []string{"-timeout", "-1s", "GetUser", "1"}, "-timeout -1s: must not be negative"},

@@ -21,13 +21,14 @@ import (
 )
 
 // transports are the two ways a Conn can carry unary and server-streaming
-// calls; client and bidi streams always take the WebSocket bridge.
+// calls without the multiplexed socket (mux_test.go tests that one);
+// client and bidi streams take the WebSocket bridge.
 var transports = []struct {
 	name string
 	opts []client.DialOption
 }{
-	{"grpc-web", nil},
-	{"websocket", []client.DialOption{client.WithWebSocketForAll()}},
+	{"grpc-web", []client.DialOption{client.WithMultiplexing(client.MultiplexNever)}},
+	{"websocket", []client.DialOption{client.WithWebSocketForAll(), client.WithMultiplexing(client.MultiplexNever)}},
 }
 
 // testTimeout bounds a test's calls so a broken client fails instead of
@@ -198,14 +199,16 @@ func (l *countingListener) Accept() (net.Conn, error) {
 }
 
 // Sequential gRPC-Web calls share one HTTP/1.1 connection: the client reads
-// every response to its end, trailers-only error responses included.
+// every response to its end, trailers-only error responses included. (The
+// Conn is kept off the multiplexed socket, whose handshake would be a
+// connection of its own.)
 func TestConnectionReuse(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	counted := &countingListener{Listener: ln}
-	conn := dial(t, startServerOn(t, counted))
+	conn := dial(t, startServerOn(t, counted), client.WithMultiplexing(client.MultiplexNever))
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
 	for range 20 {

@@ -1,15 +1,24 @@
 // Package client calls gRPC services from a GOOS=js GOARCH=wasm program in
 // the browser, and from native programs with the very same protocol code.
 //
-// Unary and server-streaming calls travel as gRPC-Web
+// When the server offers it, a Conn's calls share one WebSocket in the
+// grpc-mux.v1 protocol (proto/grpcwire/MUX.md), opened by the first call
+// that needs it: client and bidi streams always, and unary and
+// server-streaming calls too over plain HTTP/1.1, where fetch would hold a
+// connection per call (see Multiplexing). Each call on it has its own flow
+// control, so a stream nobody reads never holds up the others; keepalive
+// pings carry the socket through proxies that cut idle connections; a
+// server that goes away lets the calls in flight finish. Otherwise unary
+// and server-streaming calls travel as gRPC-Web
 // (application/grpc-web+proto) over the browser's fetch, whose response body
 // is read as a stream, so each server message reaches the caller when it
-// arrives. Client-streaming and bidirectional calls, which fetch cannot
-// carry, travel over a WebSocket in improbable-eng's grpc-websockets
-// protocol; WithWebSocketForAll sends every call that way.
+// arrives, and client-streaming and bidirectional calls, which fetch cannot
+// carry, over a WebSocket each in improbable-eng's grpc-websockets
+// protocol; WithWebSocketForAll sends every call over a WebSocket.
 //
 // The protocol core (request headers, framing with package grpcwire, the
-// response state machine, status mapping) is shared by all builds. Only the
+// response state machine, status mapping, the multiplexed socket in
+// mux_conn.go and mux_stream.go) is shared by all builds. Only the
 // transport glue differs: syscall/js fetch (fetch_js.go) and WebSocket
 // (websocket_js.go), with the promise glue (glue_js.go) and the scheduler
 // that keeps the page responsive (scheduler_js.go), in the browser;

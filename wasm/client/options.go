@@ -1,6 +1,10 @@
 package client
 
-import "google.golang.org/grpc/metadata"
+import (
+	"time"
+
+	"google.golang.org/grpc/metadata"
+)
 
 // DefaultMaxMessageSize bounds one message in each direction unless
 // WithMaxMessageSize says otherwise: gRPC's own default, 4 MiB.
@@ -12,15 +16,74 @@ type DialOption struct {
 }
 
 type dialOptions struct {
-	wsForAll bool
-	maxSize  int
-	native   nativeOptions // the native build's own settings; empty in the browser
+	wsForAll  bool
+	multiplex Multiplexing
+	keepalive time.Duration // grpc-mux: ping after this long without a frame
+	pongWait  time.Duration // grpc-mux: the socket is dead after this long without an answer
+	maxSize   int
+	native    nativeOptions // the native build's own settings; empty in the browser
 }
 
-// WithWebSocketForAll routes unary and server-streaming calls over the
-// WebSocket bridge too, instead of gRPC-Web over HTTP.
+// WithWebSocketForAll routes unary and server-streaming calls over a
+// WebSocket too, instead of gRPC-Web over HTTP: the multiplexed one when
+// the server offers it, otherwise a grpc-websockets socket per call.
 func WithWebSocketForAll() DialOption {
 	return DialOption{func(o *dialOptions) { o.wsForAll = true }}
+}
+
+// Multiplexing says which calls share one WebSocket in the grpc-mux.v1
+// protocol (proto/grpcwire/MUX.md), and what happens when the server does
+// not offer it.
+type Multiplexing int
+
+const (
+	// MultiplexAuto, the default, puts client and bidi streams on the
+	// Conn's one multiplexed socket, and unary and server-streaming calls
+	// too when the connection is plain HTTP/1.1 (an http:// target; in the
+	// browser, a page fetched over HTTP/1.1), where fetch would hold a
+	// connection per call. Over HTTP/2 those go as gRPC-Web, which HTTP/2
+	// multiplexes already. When the server does not offer the protocol,
+	// calls go as they would with MultiplexNever, and the Conn tries again
+	// a minute later.
+	MultiplexAuto Multiplexing = iota
+	// MultiplexAlways puts every call on the multiplexed socket; against a
+	// server that does not offer it, calls fail with codes.Unavailable.
+	MultiplexAlways
+	// MultiplexNever never multiplexes: gRPC-Web over HTTP, and a
+	// grpc-websockets socket per client or bidi stream (per call with
+	// WithWebSocketForAll).
+	MultiplexNever
+)
+
+// WithMultiplexing chooses which calls share the multiplexed socket.
+func WithMultiplexing(m Multiplexing) DialOption {
+	return DialOption{func(o *dialOptions) { o.multiplex = m }}
+}
+
+// Keepalive defaults of the multiplexed socket: a ping and its answer cross
+// it at least every 30 s, which a proxy that cuts connections idle for
+// 60 s never does.
+const (
+	DefaultMuxKeepalive = 30 * time.Second
+	DefaultMuxPongWait  = 20 * time.Second
+)
+
+// WithMuxKeepalive sets the multiplexed socket's keepalive: when nothing
+// has arrived on it for interval the client pings the server, and when
+// nothing arrives within pongWait after the ping the socket is dead: its
+// calls fail with codes.Unavailable and the next call opens a new one.
+// Values <= 0 keep DefaultMuxKeepalive and DefaultMuxPongWait. A server
+// may cut a client that pings more than ten times a second, so an interval
+// under 100 ms is for tests.
+func WithMuxKeepalive(interval, pongWait time.Duration) DialOption {
+	return DialOption{func(o *dialOptions) {
+		if interval > 0 {
+			o.keepalive = interval
+		}
+		if pongWait > 0 {
+			o.pongWait = pongWait
+		}
+	}}
 }
 
 // WithMaxMessageSize bounds one message, in bytes, in both directions: a

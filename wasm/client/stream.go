@@ -37,7 +37,7 @@ type Stream struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	reqMD  metadata.MD
-	sender *grpcwire.BatchWriter // the bridge's socket's requests, or nil for gRPC-Web over HTTP
+	sender requestSender // the socket's requests (the bridge's or the mux's), or nil for gRPC-Web over HTTP
 
 	sendMu   sync.Mutex
 	sendDone bool   // the client has sent its last message
@@ -47,8 +47,8 @@ type Stream struct {
 	// that Header can wait for it and for hdrReady at once.
 	recvLock chan struct{}
 	body     io.ReadCloser
-	p        *parser
-	gotMsg   bool // a call whose server does not stream received its message
+	p        eventSource // the response, once its transport is open
+	gotMsg   bool        // a call whose server does not stream received its message
 
 	hdrReady chan struct{} // closed once header and hdrErr are set
 	header   metadata.MD
@@ -100,11 +100,9 @@ func (c *Conn) NewStream(ctx context.Context, desc StreamDesc, method string, op
 		recvLock: make(chan struct{}, 1),
 		hdrReady: make(chan struct{}),
 	}
-	if desc.ClientStreams || c.opts.wsForAll {
-		if err := s.openSocket(); err != nil {
-			cancel()
-			return nil, err
-		}
+	if err := s.open(); err != nil {
+		cancel()
+		return nil, err
 	}
 	return s, nil
 }
@@ -112,7 +110,7 @@ func (c *Conn) NewStream(ctx context.Context, desc StreamDesc, method string, op
 // openSocket dials the bridge and sends the header block, the first
 // message of a grpc-websockets stream.
 func (s *Stream) openSocket() error {
-	ws, err := s.c.tr.dial(s.ctx, s.c.wsBase+s.method)
+	ws, err := s.c.tr.dial(s.ctx, s.c.wsBase+s.method, grpcwire.WebSocketProtocol)
 	if err != nil {
 		return s.transportError("websocket", err)
 	}
@@ -388,8 +386,9 @@ func (s *Stream) post() {
 		return
 	}
 	s.setHeader(resp.header, nil)
-	s.p = newParser(respBody, s.opts.maxRecv, false)
-	s.p.dec.encoding = grpcwire.First(resp.header, grpcwire.HeaderEncoding)
+	p := newParser(respBody, s.opts.maxRecv, false)
+	p.dec.encoding = grpcwire.First(resp.header, grpcwire.HeaderEncoding)
+	s.p = p
 }
 
 // withoutStatus returns md without the status fields of a trailers-only

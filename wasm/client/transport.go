@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 
 	"github.com/grpcplay/playground/proto/grpcwire"
 )
@@ -17,9 +18,11 @@ type transport interface {
 	// headers arrived. The response body streams; ctx bounds the whole
 	// exchange, so cancelling it aborts the request and the body's reads.
 	post(ctx context.Context, url string, header metadata.MD, body []byte) (*httpResponse, error)
-	// dial opens a WebSocket to url with the grpc-websockets subprotocol.
-	// ctx bounds only the opening handshake.
-	dial(ctx context.Context, url string) (wsConn, error)
+	// dial opens a WebSocket to url offering subprotocol (grpc-websockets,
+	// or grpc-mux.v1). ctx bounds only the opening handshake. A server that
+	// answered the handshake without accepting the subprotocol gives a
+	// *handshakeRefused.
+	dial(ctx context.Context, url, subprotocol string) (wsConn, error)
 	// close releases idle connections.
 	close()
 }
@@ -30,6 +33,16 @@ type httpResponse struct {
 	header metadata.MD // lower-case names, "-bin" values decoded
 	body   io.ReadCloser
 }
+
+// handshakeRefused is a WebSocket handshake the server answered without
+// accepting the subprotocol: an HTTP status, or another subprotocol. In the
+// browser, which shows no status, any handshake that fails before the
+// socket opens is one. Its status is the call's when nothing else is
+// tried.
+type handshakeRefused struct{ st *status.Status }
+
+func (e *handshakeRefused) Error() string              { return e.st.Message() }
+func (e *handshakeRefused) GRPCStatus() *status.Status { return e.st }
 
 // wsConn is an open WebSocket. send may run concurrently with recv, and
 // close with both.

@@ -46,11 +46,8 @@ type nativeTransport struct {
 
 func newTransport(o dialOptions) transport {
 	t := &nativeTransport{
-		hc: o.native.httpClient,
-		dialer: websocket.Dialer{
-			Proxy:        http.ProxyFromEnvironment,
-			Subprotocols: []string{grpcwire.WebSocketProtocol},
-		},
+		hc:     o.native.httpClient,
+		dialer: websocket.Dialer{Proxy: http.ProxyFromEnvironment},
 	}
 	if t.hc == nil {
 		t.own = http.DefaultTransport.(*http.Transport).Clone()
@@ -87,17 +84,23 @@ func (t *nativeTransport) post(ctx context.Context, url string, header metadata.
 	return &httpResponse{status: resp.StatusCode, header: md, body: resp.Body}, nil
 }
 
-func (t *nativeTransport) dial(ctx context.Context, url string) (wsConn, error) {
-	c, resp, err := t.dialer.DialContext(ctx, url, nil)
+func (t *nativeTransport) dial(ctx context.Context, url, subprotocol string) (wsConn, error) {
+	d := t.dialer
+	d.Subprotocols = []string{subprotocol}
+	c, resp, err := d.DialContext(ctx, url, nil)
 	if err != nil {
 		if resp != nil && errors.Is(err, websocket.ErrBadHandshake) {
-			return nil, status.Errorf(grpcwire.CodeFromHTTP(resp.StatusCode), "websocket handshake: HTTP %s", resp.Status)
+			st := status.Newf(grpcwire.CodeFromHTTP(resp.StatusCode), "websocket handshake: HTTP %s", resp.Status)
+			if st.Code() == codes.Unavailable {
+				return nil, st.Err() // the server is there but busy: not a refusal
+			}
+			return nil, &handshakeRefused{st}
 		}
 		return nil, err
 	}
-	if c.Subprotocol() != grpcwire.WebSocketProtocol {
+	if c.Subprotocol() != subprotocol {
 		c.Close()
-		return nil, status.Errorf(codes.Unavailable, "websocket: server did not accept subprotocol %q", grpcwire.WebSocketProtocol)
+		return nil, &handshakeRefused{status.Newf(codes.Unavailable, "websocket: server did not accept subprotocol %q", subprotocol)}
 	}
 	return &nativeWS{c: c}, nil
 }
@@ -128,7 +131,7 @@ func (w *nativeWS) recv() ([]byte, error) {
 				return nil, err
 			}
 			if typ != websocket.BinaryMessage {
-				return nil, status.Error(codes.Internal, "websocket: text message in a grpc-websockets stream")
+				return nil, status.Error(codes.Internal, "websocket: a text message; gRPC travels in binary messages")
 			}
 			w.cur = r
 		}

@@ -12,16 +12,14 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-
-	"github.com/grpcplay/playground/proto/grpcwire"
 )
 
-func (jsTransport) dial(ctx context.Context, url string) (wsConn, error) {
+func (jsTransport) dial(ctx context.Context, url, subprotocol string) (wsConn, error) {
 	ctor := js.Global().Get("WebSocket")
 	if ctor.Type() != js.TypeFunction {
 		return nil, status.Error(codes.Unavailable, "websocket: this JavaScript environment has no WebSocket")
 	}
-	ws, err := jsCall(func() js.Value { return ctor.New(url, grpcwire.WebSocketProtocol) })
+	ws, err := jsCall(func() js.Value { return ctor.New(url, subprotocol) })
 	if err != nil {
 		return nil, err
 	}
@@ -37,14 +35,14 @@ func (jsTransport) dial(ctx context.Context, url string) (wsConn, error) {
 	case <-c.wake: // closed before it opened
 		_, err := c.recv()
 		c.close()
-		return nil, status.Errorf(codes.Unavailable, "websocket: could not connect to %s: %v", url, err)
+		return nil, &handshakeRefused{status.Newf(codes.Unavailable, "websocket: could not connect to %s: %v", url, err)}
 	case <-ctx.Done():
 		c.close()
 		return nil, ctx.Err()
 	}
-	if p := ws.Get("protocol").String(); p != grpcwire.WebSocketProtocol {
+	if p := ws.Get("protocol").String(); p != subprotocol {
 		c.close()
-		return nil, status.Errorf(codes.Unavailable, "websocket: server chose subprotocol %q, not %q", p, grpcwire.WebSocketProtocol)
+		return nil, &handshakeRefused{status.Newf(codes.Unavailable, "websocket: server chose subprotocol %q, not %q", p, subprotocol)}
 	}
 	return c, nil
 }
@@ -89,7 +87,7 @@ func (c *jsWS) onMessage(ev js.Value) {
 	defer c.mu.Unlock()
 	if data.Type() == js.TypeString {
 		if c.ended == nil {
-			c.ended = status.Error(codes.Internal, "websocket: text message in a grpc-websockets stream")
+			c.ended = status.Error(codes.Internal, "websocket: a text message; gRPC travels in binary messages")
 		}
 	} else {
 		a := js.Global().Get("Uint8Array").New(data)

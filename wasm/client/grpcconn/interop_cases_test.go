@@ -27,13 +27,15 @@ const envServerURL = "GRPCCONN_TEST_SERVER_URL"
 
 // transports are the ways a client.Conn carries the calls: gRPC-Web over
 // HTTP for unary and server streaming with the WebSocket bridge for client
-// and bidi streaming, and the bridge for every call.
+// and bidi streaming, and the bridge for every call. Both stay off the
+// multiplexed socket, which would otherwise carry them when the server
+// offers it.
 var transports = []struct {
 	name string
 	opts []client.DialOption
 }{
-	{"grpc-web", nil},
-	{"websocket", []client.DialOption{client.WithWebSocketForAll()}},
+	{"grpc-web", []client.DialOption{client.WithMultiplexing(client.MultiplexNever)}},
+	{"websocket", []client.DialOption{client.WithWebSocketForAll(), client.WithMultiplexing(client.MultiplexNever)}},
 }
 
 // interopCase is one of grpc-go's interop test cases, by its interop

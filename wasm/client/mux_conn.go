@@ -1,0 +1,640 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/grpcplay/playground/proto/grpcwire"
+)
+
+// The client's side of grpc-mux.v1 (proto/grpcwire/MUX.md): a Conn's calls
+// share one WebSocket, a muxConn, which a muxPool opens when the first call
+// needs it and again after it failed or went away. Each call is a muxStream
+// on it (mux_stream.go).
+
+// Timings of the multiplexed socket.
+const (
+	// muxDialTimeout bounds the handshake and the server's SETTINGS.
+	muxDialTimeout = 20 * time.Second
+	// muxRetry is how long a Conn goes without the multiplexed socket once
+	// the server declined it, before it asks again.
+	muxRetry = time.Minute
+	// muxIdleTimeout is how long a socket without calls stays open.
+	muxIdleTimeout = 5 * time.Minute
+	// muxCloseGrace bounds how long closing waits for the last frames (a
+	// GOAWAY saying why) to be written.
+	muxCloseGrace = time.Second
+	// muxQueueLimit is how many bytes of DATA may wait for the socket
+	// before a sender waits too.
+	muxQueueLimit = 2 * grpcwire.MuxMaxBatch
+)
+
+// muxOwnSettings are what the client accepts: the limits the server keeps
+// to when it sends.
+var muxOwnSettings = grpcwire.MuxSettings{
+	InitialWindow: 64 << 10,
+	MaxFrameSize:  16 << 10,
+	MaxHeaderSize: 64 << 10,
+	MaxStreams:    0, // servers open no streams
+}
+
+var (
+	// errMuxDeclined (wrapped, with the server's answer) says the server
+	// does not offer grpc-mux.v1: the call takes another transport.
+	errMuxDeclined = errors.New("grpc-mux: the server does not offer " + grpcwire.MuxProtocol)
+	// errConnGone says a socket takes no new streams: the call that wanted
+	// one asks the pool for another socket.
+	errConnGone = errors.New("grpc-mux: the socket takes no new streams")
+	// errMuxStopped is what a writer returns once it was stopped.
+	errMuxStopped = errors.New("grpc-mux: the socket is closing")
+)
+
+// muxPool holds a Conn's multiplexed socket: it opens one when a call
+// needs it (one handshake at a time, shared by the calls that wait), and a
+// new one when the last failed, went away or was closed.
+type muxPool struct {
+	url string
+	tr  transport
+	o   dialOptions
+
+	mu            sync.Mutex
+	cur           *muxConn // the socket new calls go on, or nil
+	dialing       *muxDial
+	declinedUntil time.Time // the server declined the mux: until then, calls go without
+}
+
+// muxDial is a handshake in progress; done is closed when it is over.
+type muxDial struct {
+	done chan struct{}
+	mc   *muxConn
+	err  error
+}
+
+func newMuxPool(url string, tr transport, o dialOptions) *muxPool {
+	return &muxPool{url: url, tr: tr, o: o}
+}
+
+// get returns the socket to open a stream on, opening one if there is
+// none. Its errors: one wrapping errMuxDeclined, ctx's, or the handshake's.
+func (p *muxPool) get(ctx context.Context) (*muxConn, error) {
+	p.mu.Lock()
+	if mc := p.cur; mc != nil && !mc.stopNew.Load() {
+		p.mu.Unlock()
+		return mc, nil
+	}
+	if time.Now().Before(p.declinedUntil) {
+		p.mu.Unlock()
+		return nil, errMuxDeclined
+	}
+	d := p.dialing
+	if d == nil {
+		d = &muxDial{done: make(chan struct{})}
+		p.dialing = d
+		go p.connect(d)
+	}
+	p.mu.Unlock()
+	select {
+	case <-d.done:
+		return d.mc, d.err
+	case <-ctx.Done():
+		return nil, status.FromContextError(ctx.Err()).Err()
+	}
+}
+
+// connect opens a socket for d, and waits for the server's SETTINGS. The
+// handshake is not any one call's: calls that stop waiting leave it be.
+func (p *muxPool) connect(d *muxDial) {
+	ctx, cancel := context.WithTimeout(context.Background(), muxDialTimeout)
+	defer cancel()
+	ws, err := p.tr.dial(ctx, p.url, grpcwire.MuxProtocol)
+	var mc *muxConn
+	if err == nil {
+		mc = newMuxConn(p, ws, p.o)
+		select {
+		case <-mc.ready:
+		case <-mc.done:
+			err = mc.err
+		case <-ctx.Done():
+			err = status.Errorf(codes.Unavailable, "grpc-mux: no SETTINGS from the server within %v", muxDialTimeout)
+			mc.close(err, nil)
+		}
+	}
+	var refused *handshakeRefused
+	p.mu.Lock()
+	p.dialing = nil
+	switch {
+	case errors.As(err, &refused):
+		p.declinedUntil = time.Now().Add(muxRetry)
+		err = fmt.Errorf("%w (%s)", errMuxDeclined, refused.st.Message())
+	case err == nil:
+		p.cur = mc
+	}
+	p.mu.Unlock()
+	d.mc, d.err = mc, err
+	close(d.done)
+}
+
+// forget takes mc out of use: the next call opens a new socket.
+func (p *muxPool) forget(mc *muxConn) {
+	p.mu.Lock()
+	if p.cur == mc {
+		p.cur = nil
+	}
+	p.mu.Unlock()
+}
+
+// close lets the current socket go: it closes once its calls have ended.
+func (p *muxPool) close() {
+	p.mu.Lock()
+	mc := p.cur
+	p.cur = nil
+	p.mu.Unlock()
+	if mc != nil {
+		mc.drain()
+	}
+}
+
+// muxConn is one multiplexed socket. Three goroutines serve it: the
+// reader (readLoop), which hands each frame to its stream and answers
+// pings; the writer (muxWriter), which puts every frame on the socket; and
+// the keepalive (keepaliveLoop).
+type muxConn struct {
+	pool      *muxPool
+	ws        wsConn
+	w         *muxWriter
+	keepalive time.Duration
+	pongWait  time.Duration
+	// peer is the server's SETTINGS: set by the reader before ready is
+	// closed, read-only after.
+	peer  grpcwire.MuxSettings
+	ready chan struct{} // closed when the server's SETTINGS arrived
+	done  chan struct{} // closed when the socket has ended; err says why
+
+	start    time.Time
+	lastRecv atomic.Int64 // when the last frame arrived, as time since start
+	stopNew  atomic.Bool  // no new streams: draining, or ended
+
+	mu        sync.Mutex
+	streams   map[uint32]*muxStream // the open streams, by id
+	nextID    uint32                // the id of the next stream; every id below it was used
+	changed   chan struct{}         // closed and replaced when a stream ends or the socket stops taking new ones
+	draining  bool                  // GOAWAY, ids used up, or the Conn let it go: close once the streams ended
+	goAway    *status.Status        // a GOAWAY from the server that said why
+	idleSince time.Time             // when the last stream ended (zero while streams are open)
+	err       error                 // why the socket ended; set once
+}
+
+func newMuxConn(p *muxPool, ws wsConn, o dialOptions) *muxConn {
+	now := time.Now()
+	mc := &muxConn{
+		pool:      p,
+		ws:        ws,
+		keepalive: o.keepalive,
+		pongWait:  o.pongWait,
+		ready:     make(chan struct{}),
+		done:      make(chan struct{}),
+		start:     now,
+		streams:   make(map[uint32]*muxStream),
+		nextID:    1,
+		changed:   make(chan struct{}),
+		idleSince: now,
+	}
+	mc.w = newMuxWriter(ws.send, func(err error) {
+		mc.close(status.Errorf(codes.Unavailable, "grpc-mux: write: %v", err), nil)
+	})
+	mc.w.add(false, func(b []byte) []byte { return grpcwire.AppendMuxSettings(b, muxOwnSettings) })
+	go mc.readLoop()
+	go mc.keepaliveLoop()
+	return mc
+}
+
+// signalLocked wakes whoever waits for a stream slot. mc.mu is held.
+func (mc *muxConn) signalLocked() {
+	close(mc.changed)
+	mc.changed = make(chan struct{})
+}
+
+// open registers s as a new stream and queues its HEADERS, and as much of
+// body as the server's window takes at once, for a call whose client does
+// not stream (end: body is all of its requests). It waits while the server's
+// MaxStreams are open. It returns the part of body not sent, or errConnGone
+// when the socket takes no new streams, or ctx's error, or a
+// ResourceExhausted status for request headers over the server's limit.
+func (mc *muxConn) open(ctx context.Context, s *muxStream, body []byte, end bool) ([]byte, error) {
+	for {
+		mc.mu.Lock()
+		if mc.err != nil || mc.draining {
+			mc.mu.Unlock()
+			return body, errConnGone
+		}
+		if uint32(len(mc.streams)) < mc.peer.MaxStreams {
+			break
+		}
+		ch := mc.changed
+		mc.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return body, status.FromContextError(ctx.Err()).Err()
+		}
+	}
+	defer mc.mu.Unlock()
+	id := mc.nextID
+	if id > grpcwire.MuxMaxStreamID {
+		mc.draining = true
+		mc.stopNew.Store(true)
+		mc.signalLocked()
+		go mc.pool.forget(mc)
+		return body, errConnGone
+	}
+	// s is not yet in mc.streams: nothing else reaches it.
+	s.id = id
+	s.sendWin = grpcwire.NewMuxSendWindow(mc.peer.InitialWindow)
+	s.recvWin = grpcwire.NewMuxRecvWindow(muxOwnSettings.InitialWindow)
+	var openErr error
+	err := mc.w.add(false, func(b []byte) []byte {
+		out, err := grpcwire.AppendMuxOpen(b, id, s.method, s.md, end && len(body) == 0, mc.peer.MaxHeaderSize)
+		if err != nil {
+			openErr = err
+			return b
+		}
+		for len(body) > 0 {
+			n := s.sendWin.Take(min(len(body), int(mc.peer.MaxFrameSize)))
+			if n == 0 {
+				break
+			}
+			var flags byte
+			if end && n == len(body) {
+				flags = grpcwire.MuxFlagEndStream
+			}
+			out = append(grpcwire.AppendMuxHeader(out, grpcwire.MuxTypeData, flags, id, n), body[:n]...)
+			body = body[n:]
+		}
+		return out
+	})
+	switch {
+	case openErr != nil:
+		return body, openErr
+	case err != nil:
+		return body, errConnGone
+	}
+	mc.nextID += 2
+	mc.streams[id] = s
+	mc.idleSince = time.Time{}
+	return body, nil
+}
+
+// detach takes s out of the open streams, once; it reports whether s was
+// open. A draining socket closes when its last stream is gone.
+func (mc *muxConn) detach(s *muxStream) bool {
+	mc.mu.Lock()
+	if mc.streams[s.id] != s {
+		mc.mu.Unlock()
+		return false
+	}
+	delete(mc.streams, s.id)
+	mc.signalLocked()
+	closeNow := false
+	if len(mc.streams) == 0 {
+		mc.idleSince = time.Now()
+		closeNow = mc.draining
+	}
+	mc.mu.Unlock()
+	if closeNow {
+		mc.close(errMuxStopped, nil)
+	}
+	return true
+}
+
+// drain stops new streams on mc and closes it once its streams ended.
+func (mc *muxConn) drain() {
+	mc.mu.Lock()
+	mc.draining = true
+	mc.stopNew.Store(true)
+	mc.signalLocked()
+	idle := len(mc.streams) == 0
+	mc.mu.Unlock()
+	if idle {
+		mc.close(errMuxStopped, nil)
+	}
+}
+
+// close ends the socket, once: cause is what its open streams fail with
+// (an Unavailable status). report, when not nil, is a connection error the
+// client found, which a GOAWAY tells the server before the socket closes.
+func (mc *muxConn) close(cause error, report *status.Status) {
+	mc.mu.Lock()
+	if mc.err != nil {
+		mc.mu.Unlock()
+		return
+	}
+	mc.err = cause
+	mc.draining = true
+	mc.stopNew.Store(true)
+	streams := mc.streams
+	mc.streams = nil
+	last := uint32(0) // the highest stream the client opened
+	if mc.nextID > 1 {
+		last = mc.nextID - 2
+	}
+	mc.signalLocked()
+	mc.mu.Unlock()
+
+	mc.pool.forget(mc)
+	if report != nil {
+		mc.w.add(false, func(b []byte) []byte { return grpcwire.AppendMuxGoAway(b, last, report) })
+	}
+	mc.w.stop(true)
+	go func() {
+		t := time.NewTimer(muxCloseGrace)
+		select {
+		case <-mc.w.done:
+		case <-t.C:
+		}
+		t.Stop()
+		mc.ws.close()
+	}()
+	close(mc.done)
+	for _, s := range streams {
+		s.abort(cause)
+	}
+}
+
+// unavailable is the status a call fails with when its socket does.
+func unavailable(format string, a ...any) error {
+	return status.Errorf(codes.Unavailable, "grpc-mux: "+format, a...)
+}
+
+// readLoop reads the server's frames until the socket ends.
+func (mc *muxConn) readLoop() {
+	r := grpcwire.NewMuxClientReader(&wsReader{c: mc.ws}, muxOwnSettings)
+	for {
+		f, err := r.Next()
+		if err != nil {
+			mc.readFailed(err)
+			return
+		}
+		mc.lastRecv.Store(int64(time.Since(mc.start)))
+		if st := mc.handle(f); st != nil {
+			mc.close(unavailable("the server broke the protocol: %s", st.Message()), st)
+			return
+		}
+	}
+}
+
+// readFailed ends the socket for a read error: the server broke the
+// protocol (a status from the frame reader), or the socket closed.
+func (mc *muxConn) readFailed(err error) {
+	if st, ok := status.FromError(err); ok {
+		mc.close(unavailable("the server broke the protocol: %s", st.Message()), st)
+		return
+	}
+	mc.mu.Lock()
+	goAway := mc.goAway
+	mc.mu.Unlock()
+	switch {
+	case goAway != nil:
+		mc.close(unavailable("the server closed the socket: %s (%v)", goAway.Message(), goAway.Code()), nil)
+	case err == io.EOF:
+		mc.close(unavailable("the server closed the socket"), nil)
+	default:
+		mc.close(unavailable("read: %v", err), nil)
+	}
+}
+
+// handle acts on one frame. It returns a connection error, for the server.
+func (mc *muxConn) handle(f grpcwire.MuxFrame) *status.Status {
+	switch f.Type {
+	case grpcwire.MuxTypeSettings:
+		mc.peer = f.Settings()
+		close(mc.ready)
+		return nil
+	case grpcwire.MuxTypePing:
+		if !f.Ack() {
+			data := f.PingData()
+			mc.w.add(false, func(b []byte) []byte { return grpcwire.AppendMuxPing(b, true, data) })
+		}
+		return nil
+	case grpcwire.MuxTypeGoAway:
+		last, st := f.GoAway()
+		mc.goAwayFrom(last, st)
+		return nil
+	}
+	mc.mu.Lock()
+	s := mc.streams[f.Stream]
+	opened := f.Stream < mc.nextID
+	mc.mu.Unlock()
+	if s == nil {
+		if !opened {
+			return status.Newf(codes.Internal, "grpc-mux: %v frame for stream %d, which the client never opened", f.Type, f.Stream)
+		}
+		return nil // a stream that ended while this frame was on its way
+	}
+	return s.handle(f)
+}
+
+// goAwayFrom acts on the server's GOAWAY: streams after last were refused,
+// and fail; the others go on, and the socket takes no new ones.
+func (mc *muxConn) goAwayFrom(last uint32, st *status.Status) {
+	mc.mu.Lock()
+	if st.Code() != codes.OK {
+		mc.goAway = st
+	}
+	mc.draining = true
+	mc.stopNew.Store(true)
+	var refused []*muxStream
+	for id, s := range mc.streams {
+		if id > last {
+			refused = append(refused, s)
+			delete(mc.streams, id)
+		}
+	}
+	mc.signalLocked()
+	idle := len(mc.streams) == 0
+	mc.mu.Unlock()
+	mc.pool.forget(mc)
+	why := "shutting down"
+	if st.Code() != codes.OK {
+		why = st.Message()
+	}
+	for _, s := range refused {
+		s.abort(unavailable("the server refused the call before it ran (GOAWAY: %s)", why))
+	}
+	if idle {
+		mc.close(errMuxStopped, nil)
+	}
+}
+
+// keepaliveLoop pings the server when nothing has arrived for the
+// keepalive interval, and ends the socket when nothing arrives within
+// pongWait after a ping. It also closes a socket that has had no calls for
+// muxIdleTimeout.
+func (mc *muxConn) keepaliveLoop() {
+	t := time.NewTimer(mc.keepalive)
+	defer t.Stop()
+	var pingAt time.Duration // when the unanswered ping left, since start; 0: none
+	var pings uint64
+	for {
+		select {
+		case <-mc.done:
+			return
+		case <-t.C:
+		}
+		now := time.Since(mc.start)
+		last := time.Duration(mc.lastRecv.Load())
+		if pingAt > 0 && last < pingAt { // nothing since the ping
+			if waited := now - pingAt; waited < mc.pongWait {
+				t.Reset(mc.pongWait - waited)
+				continue
+			}
+			mc.close(unavailable("keepalive: no answer from the server within %v of a ping", mc.pongWait), nil)
+			return
+		}
+		pingAt = 0
+		if mc.idleTooLong() {
+			mc.drain()
+			return
+		}
+		if idle := now - last; idle < mc.keepalive {
+			t.Reset(mc.keepalive - idle)
+			continue
+		}
+		pings++
+		var data [8]byte
+		for i := range data {
+			data[i] = byte(pings >> (8 * i))
+		}
+		pingAt = max(now, 1)
+		mc.w.add(false, func(b []byte) []byte { return grpcwire.AppendMuxPing(b, false, data) })
+		t.Reset(min(mc.keepalive, mc.pongWait))
+	}
+}
+
+// idleTooLong reports whether mc has had no streams for muxIdleTimeout.
+func (mc *muxConn) idleTooLong() bool {
+	mc.mu.Lock()
+	defer mc.mu.Unlock()
+	return len(mc.streams) == 0 && !mc.idleSince.IsZero() && time.Since(mc.idleSince) >= muxIdleTimeout
+}
+
+// muxWriter puts a socket's frames on it from a goroutine of its own, as
+// WebSocket messages of whole frames: what queues while it writes leaves
+// in the next message, up to grpcwire.MuxMaxBatch bytes a message. Control
+// frames (pongs, window updates, cancels) never wait to be queued, so the
+// reader, which answers pings, never blocks on the socket; DATA waits while
+// muxQueueLimit bytes are queued.
+type muxWriter struct {
+	send func([]byte) error
+	done chan struct{} // closed when the goroutine has ended
+
+	mu       sync.Mutex
+	cond     *sync.Cond
+	pending  []byte
+	spare    []byte
+	stopping bool // write what is queued, then end
+	stopped  bool
+	err      error
+}
+
+// newMuxWriter starts a writer; onError is called once if a write fails.
+func newMuxWriter(send func([]byte) error, onError func(error)) *muxWriter {
+	w := &muxWriter{send: send, done: make(chan struct{})}
+	w.cond = sync.NewCond(&w.mu)
+	go func() {
+		if err := w.run(); err != nil {
+			onError(err)
+		}
+	}()
+	return w
+}
+
+// add queues the frames fill appends. A DATA sender (wait) waits while the
+// queue is full.
+func (w *muxWriter) add(wait bool, fill func([]byte) []byte) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for wait && len(w.pending) >= muxQueueLimit && w.err == nil && !w.stopping && !w.stopped {
+		w.cond.Wait()
+	}
+	switch {
+	case w.err != nil:
+		return w.err
+	case w.stopping || w.stopped:
+		return errMuxStopped
+	}
+	w.pending = fill(w.pending)
+	w.cond.Broadcast()
+	return nil
+}
+
+// stop makes the writer end once it has written what is queued.
+func (w *muxWriter) stop(flush bool) {
+	w.mu.Lock()
+	if flush {
+		w.stopping = true
+	} else {
+		w.stopped = true
+	}
+	w.cond.Broadcast()
+	w.mu.Unlock()
+}
+
+func (w *muxWriter) run() error {
+	w.mu.Lock()
+	defer func() {
+		w.stopped = true
+		w.pending = nil
+		w.cond.Broadcast()
+		w.mu.Unlock()
+		close(w.done)
+	}()
+	for {
+		for len(w.pending) == 0 && !w.stopping && !w.stopped {
+			w.cond.Wait()
+		}
+		if w.stopped || len(w.pending) == 0 {
+			return nil
+		}
+		batch := w.pending
+		w.pending = w.spare[:0]
+		w.cond.Broadcast()
+		w.mu.Unlock()
+		err := w.writeBatch(batch)
+		w.mu.Lock()
+		if cap(batch) <= 4*muxQueueLimit {
+			w.spare = batch[:0]
+		}
+		if err != nil {
+			w.err = err
+			return err
+		}
+	}
+}
+
+// writeBatch sends whole frames as messages of at most MuxMaxBatch bytes,
+// or of one larger frame.
+func (w *muxWriter) writeBatch(b []byte) error {
+	for len(b) > 0 {
+		n := 0
+		for n < len(b) {
+			size := grpcwire.MuxHeaderLen + (int(b[n])<<16 | int(b[n+1])<<8 | int(b[n+2]))
+			if n > 0 && n+size > grpcwire.MuxMaxBatch {
+				break
+			}
+			n += size
+		}
+		if err := w.send(b[:n]); err != nil {
+			return err
+		}
+		b = b[n:]
+	}
+	return nil
+}

@@ -1,0 +1,10 @@
+//go:build !js
+
+package client
+
+import "strings"
+
+// plainHTTP1 reports whether calls to target travel over plain HTTP/1.1,
+// where the multiplexed socket carries unary and server-streaming calls
+// too: an http:// target (an https:// one negotiates HTTP/2).
+func plainHTTP1(target string) bool { return strings.HasPrefix(target, "http://") }

@@ -1,0 +1,56 @@
+package client
+
+import "errors"
+
+// A call takes one of three transports:
+//
+//   - the Conn's multiplexed socket (grpc-mux.v1, mux*.go), shared by
+//     every call on it;
+//   - a grpc-websockets socket of its own (openSocket), for a client or
+//     bidi stream when the server offers no multiplexed socket;
+//   - gRPC-Web over HTTP (post), for unary and server-streaming calls.
+//
+// open chooses, by the Conn's Multiplexing and the call's kind.
+
+// open starts the call on its transport. A gRPC-Web call starts later,
+// when its response is first wanted.
+func (s *Stream) open() error {
+	c := s.c
+	socket := s.desc.ClientStreams || c.opts.wsForAll
+	mux := false
+	switch c.opts.multiplex {
+	case MultiplexAlways:
+		mux = true
+	case MultiplexAuto:
+		mux = socket || c.muxAll
+	}
+	if mux {
+		err := s.openMux(c.opts.multiplex == MultiplexAlways)
+		if !errors.Is(err, errMuxDeclined) {
+			return err
+		}
+	}
+	if socket {
+		return s.openSocket()
+	}
+	return nil
+}
+
+// requestSender puts a call's requests on its socket: a
+// grpcwire.BatchWriter for a grpc-websockets socket, a muxStream for the
+// multiplexed one.
+type requestSender interface {
+	// Add appends what fill appends as the next requests; an error other
+	// than fill's means the call is over.
+	Add(fill func([]byte) ([]byte, error)) error
+	// Finish sends final (the protocol's half-close) after what was added.
+	Finish(final []byte)
+	// Stop ends sending without writing anything more.
+	Stop()
+}
+
+// eventSource reads a call's response one event at a time: a parser of a
+// response body, or a muxStream. Its errors are as parser.next's.
+type eventSource interface {
+	next() (event, error)
+}
