@@ -101,6 +101,15 @@ func (protoCodec) appendFrame(b []byte, m any, max int) ([]byte, error) {
 // say.
 type jsonCodec struct{}
 
+// JSONCodec returns the codec of application/grpc+json and
+// application/grpc-web+json: protojson. grpc-go's transport picks a
+// call's codec by content subtype from a registry of its own, global to
+// the process: a program that serves native gRPC on grpc-go's transport
+// beside a Handler (ServerOptions) and wants JSON served there too
+// registers this codec once, before any server starts
+// (encoding.RegisterCodecV2 is not safe beside servers that serve).
+func JSONCodec() encoding.CodecV2 { return jsonCodec{} }
+
 func (jsonCodec) Name() string { return grpcwire.CodecJSON }
 
 func (jsonCodec) Marshal(v any) (mem.BufferSlice, error) {

@@ -224,12 +224,12 @@ func (t *httpCall) doneReading() {
 //     proxy's request copier whose backend ended the call first, say), is
 //     woken and waited for, and later reads fail at once without touching
 //     the request, which net/http takes back when ServeHTTP returns;
-//   - on HTTP/1.1 a body not read to its end is closed now, within the
-//     same wake-up deadline: net/http would otherwise read (or wait for)
-//     the rest of a declared Content-Length before it writes the
+//   - on HTTP/1.1 a body not read to its end is closed now, its rest
+//     given abandonDrain to arrive: net/http would otherwise read (or wait
+//     for) the rest of a declared Content-Length before it writes the
 //     response's headers, so a client that stalls its body would get no
-//     answer. When the rest could not be read at once, the connection
-//     closes after the response;
+//     answer. When the rest did not arrive, the connection closes after
+//     the response;
 //   - the read deadline is cleared when the connection may serve more
 //     requests.
 func (t *httpCall) endReads(r *http.Request) {
@@ -242,11 +242,21 @@ func (t *httpCall) endReads(r *http.Request) {
 	t.readMu.Unlock()
 	t.bodyMu.Lock()
 	t.bodyMu.Unlock()
-	if !exhausted && r.ProtoMajor == 1 && r.Body.Close() != nil {
-		return // the connection closes after the response
+	if !exhausted && r.ProtoMajor == 1 {
+		// net/http reads what is left (up to 256 KiB) before it answers:
+		// a client still sending gets a moment to finish, so that it reads
+		// the answer instead of a reset; a stalled one, no more.
+		t.rc.SetReadDeadline(time.Now().Add(abandonDrain))
+		if r.Body.Close() != nil {
+			return // the connection closes after the response
+		}
 	}
 	t.rc.SetReadDeadline(time.Time{})
 }
+
+// abandonDrain is how long the rest of an HTTP/1.1 request body may take
+// to arrive once its call has ended without it.
+const abandonDrain = time.Second
 
 // sendHeader implements callTransport.
 //

@@ -7,6 +7,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/encoding"
 	_ "google.golang.org/grpc/encoding/gzip" // grpc-go's transport serves gzip as the Handler does (grpcwire's)
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/status"
@@ -25,10 +26,9 @@ import (
 // that a call gets the same answers whichever transport serves it.
 //
 // grpc-go picks a call's codec by its content subtype from a registry of
-// its own, global to the process, which has no JSON codec and which this
-// package leaves alone: such a server refuses application/grpc+json with
-// Unimplemented, saying to send it where the Handler serves it. (The
-// playground routes a connection that opens with JSON to the Handler.)
+// its own, global to the process, which this package leaves alone: unless
+// the program registered JSONCodec there, such a server refuses
+// application/grpc+json with Unimplemented, saying so.
 func ServerOptions(opts ...Option) []grpc.ServerOption {
 	o := newOptions(opts)
 	p := newPolicy(o)
@@ -55,8 +55,8 @@ func ServerOptions(opts ...Option) []grpc.ServerOption {
 				return ctx, st.Err()
 			}
 			ct, _ := grpcwire.ParseContentType(grpcwire.First(info.Header, grpcwire.HeaderContentType))
-			if ct.Codec != grpcwire.CodecProto && o.codec == nil {
-				return ctx, status.Errorf(codes.Unimplemented, "content-type %q: grpc-go's transport serves protobuf messages only; send JSON on a connection of its own (one that opens with it is served by the HTTP handler)", grpcwire.First(info.Header, grpcwire.HeaderContentType))
+			if ct.Codec != grpcwire.CodecProto && o.codec == nil && encoding.GetCodecV2(ct.Codec) == nil {
+				return ctx, status.Errorf(codes.Unimplemented, "content-type %q: this server's grpc-go transport has no %s codec", grpcwire.First(info.Header, grpcwire.HeaderContentType), ct.Codec)
 			}
 			return context.WithValue(ctx, protocolKey{}, protocolName(ct)), nil
 		}),

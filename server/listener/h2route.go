@@ -139,7 +139,7 @@ func replay(c net.Conn, b []byte) net.Conn {
 // preface on, and reports whether its first request is native gRPC as
 // grpc-go's transport takes it: a POST whose content type is
 // application/grpc, +proto or +json, written as grpc-go matches it (lower
-// case). Anything else, JSON, upper-case content types and GETs included, goes
+// case). Anything else, upper-case content types and GETs included, goes
 // to net/http, which serves every request (native gRPC through grpchttp):
 // grpc-go would answer it with 415 and keep the connection. complete is
 // false while b does not hold a whole header block. Bytes that are not
@@ -176,9 +176,9 @@ func firstRequestIsGRPC(b []byte) (native, complete bool) {
 }
 
 // grpcGoTakes reports whether grpc-go's transport serves a call of
-// content type ct with a codec it has: application/grpc and +proto
-// (grpc-go matches the prefix byte for byte). JSON (+json) goes to the
-// runtime: grpc-go would need its codec in grpc-go's global registry.
+// content type ct with a codec it has: application/grpc, +proto and +json
+// (the server package registers it) (grpc-go matches the prefix byte for
+// byte).
 func grpcGoTakes(ct string) bool {
 	sub, ok := strings.CutPrefix(ct, "application/grpc")
 	switch {
@@ -188,7 +188,7 @@ func grpcGoTakes(ct string) bool {
 		return true
 	}
 	sub, _, _ = strings.Cut(sub[1:], ";")
-	return (ct[len("application/grpc")] == '+' || ct[len("application/grpc")] == ';') && (sub == "" || sub == "proto")
+	return (ct[len("application/grpc")] == '+' || ct[len("application/grpc")] == ';') && (sub == "" || sub == "proto" || sub == "json")
 }
 
 // sniffMaxHeaderBytes bounds the first request header the splitter reads.

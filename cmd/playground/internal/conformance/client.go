@@ -262,7 +262,9 @@ func (c *connCache) get(req *conformancev1.ClientCompatRequest) (*grpcconn.Conn,
 	if k.serverCert != "" {
 		scheme = "https://"
 	}
-	conn, err := grpcconn.Dial(scheme+net.JoinHostPort(k.host, strconv.Itoa(int(k.port))), client.WithHTTPClient(hc))
+	// The suite checks gRPC-Web: every call takes it, never the
+	// multiplexed socket, which the suite's servers do not speak.
+	conn, err := grpcconn.Dial(scheme+net.JoinHostPort(k.host, strconv.Itoa(int(k.port))), client.WithHTTPClient(hc), client.WithMultiplexing(client.MultiplexNever))
 	if err != nil {
 		return nil, err
 	}

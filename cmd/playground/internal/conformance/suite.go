@@ -68,7 +68,7 @@ func (s Suite) Run(t *testing.T) Result {
 	if err != nil {
 		t.Fatal(err)
 	}
-	testdata := filepath.Join(root, "internal", "conformance", "testdata")
+	testdata := filepath.Join(root, "cmd", "playground", "internal", "conformance", "testdata")
 	parallel := s.Parallel
 	if parallel == 0 {
 		parallel = DefaultParallel
