@@ -39,11 +39,16 @@ type Config struct {
 	// MaxMsgSize bounds one message, in bytes, in both directions;
 	// MaxSendMsgSize, when set, bounds the replies instead.
 	MaxMsgSize, MaxSendMsgSize int
-	// MaxStreams bounds the WebSocket streams open at once, server-wide.
+	// MaxStreams bounds the calls in flight at once, server-wide, on
+	// every protocol and both transports (each call is a stream: HTTP/2,
+	// WebSocket, or an HTTP/1.1 request).
 	MaxStreams int
-	// MaxStreamsPerClient bounds the WebSocket streams of one client
-	// address; default an eighth of MaxStreams.
+	// MaxStreamsPerClient bounds the calls in flight of one client
+	// address; default a sixteenth of MaxStreams.
 	MaxStreamsPerClient int
+	// MaxConnsPerClient bounds the open connections of one client
+	// address; default listener.DefaultMaxConnsPerClient.
+	MaxConnsPerClient int
 	// MaxStreamMsgs bounds the requests of one client or bidi stream.
 	MaxStreamMsgs int
 	// MaxConcurrentStreams bounds the calls in flight on one HTTP/2
@@ -107,7 +112,7 @@ func (c *Config) setDefaults() {
 		c.MaxStreams = DefaultMaxStreams
 	}
 	if c.MaxStreamsPerClient <= 0 {
-		c.MaxStreamsPerClient = max(1, c.MaxStreams/8)
+		c.MaxStreamsPerClient = max(1, c.MaxStreams/16)
 	}
 	if c.MaxConcurrentStreams == 0 {
 		c.MaxConcurrentStreams = DefaultMaxConcurrentStreams

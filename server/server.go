@@ -59,6 +59,7 @@ type Server struct {
 	cert   *listener.Certificate // nil: cleartext
 	fwd    *front.Forwarder      // nil: not a front
 	health *health.Server
+	limits *grpchttp.Limits // the calls in flight, on both transports
 
 	// stopHealth ends the watch of the store's database or of the backend.
 	stopHealth func()
@@ -89,7 +90,8 @@ func New(cfg Config, st store.Store) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: read page assets: %w", err)
 	}
-	s := &Server{log: cfg.Logger, cfg: cfg, st: st, assets: files, health: health.NewServer()}
+	s := &Server{log: cfg.Logger, cfg: cfg, st: st, assets: files, health: health.NewServer(),
+		limits: grpchttp.NewLimits(cfg.MaxStreams, cfg.MaxStreamsPerClient)}
 	if cfg.Schema != nil && cfg.Backend == nil {
 		return nil, errors.New("server: schema files describe a backend's schema: they need a backend")
 	}
@@ -147,8 +149,9 @@ func (s *Server) runtimeOptions(addr net.Addr) []grpchttp.Option {
 		grpchttp.WithAllowedHosts(c.AllowedHosts...),
 		grpchttp.WithMaxMsgSize(c.MaxMsgSize),
 		grpchttp.WithMaxSendMsgSize(cmp.Or(c.MaxSendMsgSize, c.MaxMsgSize)),
-		grpchttp.WithMaxStreams(c.MaxStreams),
-		grpchttp.WithMaxStreamsPerClient(c.MaxStreamsPerClient),
+		// One count of calls for both transports: a client cannot take
+		// twice its share by opening connections of both kinds.
+		grpchttp.WithLimits(s.limits),
 		grpchttp.WithMaxConcurrentStreams(c.MaxConcurrentStreams),
 		grpchttp.WithWriteTimeout(c.WriteTimeout),
 		grpchttp.WithMessageTimeout(c.MessageTimeout),
@@ -196,12 +199,20 @@ func (s *Server) Serve(ln net.Listener) error {
 	s.register()
 	s.http = &http.Server{Handler: s.rt, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 	s.rt.ConfigureServer(s.http)
-	s.split = listener.Split(ln, tlsConfig)
+	s.split = listener.Split(ln, tlsConfig, &listener.Guard{
+		MaxConnsPerClient:    s.cfg.MaxConnsPerClient,
+		WriteTimeout:         s.cfg.WriteTimeout,
+		MaxConcurrentStreams: int(s.cfg.MaxConcurrentStreams),
+		Logger:               s.log,
+	})
 	s.mu.Unlock()
 
 	if s.cert != nil {
 		go s.cert.Watch(certCheckInterval, s.split.Done())
 	}
+	giveBackCtx, stopGiveBack := context.WithCancel(context.Background())
+	defer stopGiveBack()
+	go giveBack(giveBackCtx, giveBackInterval, s.limits.InFlight, giveBackCalls, giveBackFreeBytes)
 	errc := make(chan error, 2)
 	go func() { errc <- s.native.Serve(s.split.Native()) }()
 	go func() { errc <- s.http.Serve(s.split.HTTP()) }()

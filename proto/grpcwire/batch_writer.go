@@ -129,13 +129,13 @@ func (w *BatchWriter) run() {
 			return
 		}
 		batch := w.pending
-		w.pending = w.spare[:0]
+		w.pending, w.spare = w.spare[:0], nil
 		w.cond.Broadcast() // room for the producer
 		w.mu.Unlock()
 		err := w.write(batch)
 		w.mu.Lock()
-		if cap(batch) <= 4*w.limit {
-			w.spare = batch[:0]
+		if cap(batch) <= w.limit {
+			w.spare = batch[:0] // a larger batch is let go: a stalled stream holds no more than it must
 		}
 		if err != nil {
 			w.err = err

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/grpcplay/playground/proto/grpcwire"
 )
@@ -123,5 +124,32 @@ func TestBatchWriterStop(t *testing.T) {
 	}
 	if len(g.writes) != 0 {
 		t.Fatalf("a stopped writer wrote %q", <-g.writes)
+	}
+}
+
+// TestBatchWriterBigBatchesKeepOrder: batches larger than the limit (which
+// the writer does not keep for reuse) never share a buffer with what the
+// producer fills meanwhile: every byte arrives once, in order.
+func TestBatchWriterBigBatchesKeepOrder(t *testing.T) {
+	var got []byte
+	w := grpcwire.NewBatchWriter(func(b []byte) error {
+		time.Sleep(50 * time.Microsecond) // the producer fills the next batch meanwhile
+		got = append(got, b...)
+		return nil
+	}, 16, nil)
+	var want []byte
+	for i := range 2000 {
+		chunk := bytes.Repeat([]byte{byte(i)}, 1+i%40)
+		want = append(want, chunk...)
+		if err := w.Add(func(b []byte) ([]byte, error) { return append(b, chunk...), nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Finish(nil)
+	if err := w.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("got %d bytes, not the %d added in order", len(got), len(want))
 	}
 }

@@ -1,16 +1,12 @@
 package grpchttp
 
 import (
-	"net"
 	"net/http"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/grpcplay/playground/proto/grpcwire"
 )
@@ -44,20 +40,16 @@ type bridge struct {
 	h        *Handler
 	upgrader websocket.Upgrader
 
-	open atomic.Int64 // streams counted against maxStreams
-
-	mu        sync.Mutex
-	closing   bool                         // shutdown has begun: no new streams
-	stopped   bool                         // shutdown has cut the sockets
-	conns     map[*websocket.Conn]struct{} // upgraded connections
-	perClient map[string]int               // open streams by client address
+	mu      sync.Mutex
+	closing bool                         // shutdown has begun: no new streams
+	stopped bool                         // shutdown has cut the sockets
+	conns   map[*websocket.Conn]struct{} // upgraded connections
 }
 
 func newBridge(h *Handler) *bridge {
 	b := &bridge{
-		h:         h,
-		conns:     make(map[*websocket.Conn]struct{}),
-		perClient: make(map[string]int),
+		h:     h,
+		conns: make(map[*websocket.Conn]struct{}),
 	}
 	b.upgrader = websocket.Upgrader{
 		HandshakeTimeout: h.opts.headerTimeout,
@@ -113,45 +105,14 @@ func (b *bridge) serveStream(conn *websocket.Conn, r *http.Request) {
 	b.track(conn)
 	defer b.untrack(conn)
 
-	// Every upgraded socket counts against the caps, refused ones too: a
-	// refusal holds its socket until the client has read the trailers.
-	client := clientAddr(r)
-	n := b.open.Add(1)
-	defer b.open.Add(-1)
-	mine := b.countClient(client, 1)
-	defer b.countClient(client, -1)
 	s := newBridgeStream(b, conn, r)
-	o := b.h.opts
-	switch {
-	case n > int64(o.maxStreams):
-		s.refuse(status.Errorf(codes.ResourceExhausted, "server has %d WebSocket streams open, its limit", o.maxStreams))
-	case mine > o.maxStreamsPerClient:
-		s.refuse(status.Errorf(codes.ResourceExhausted, "client %s has %d WebSocket streams open, its share of the server's %d", client, o.maxStreamsPerClient, o.maxStreams))
-	default:
-		s.serve()
-	}
-}
-
-// clientAddr is the address a client's streams are counted under: its IP.
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	release, err := b.h.opts.limits.acquire(clientOf(r.RemoteAddr))
 	if err != nil {
-		return r.RemoteAddr
+		s.refuse(err)
+		return
 	}
-	return host
-}
-
-// countClient adds d to the streams of client and returns the new count.
-func (b *bridge) countClient(client string, d int) int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	n := b.perClient[client] + d
-	if n <= 0 {
-		delete(b.perClient, client)
-	} else {
-		b.perClient[client] = n
-	}
-	return n
+	defer release()
+	s.serve()
 }
 
 // offersSubprotocol reports whether the handshake asks for grpc-websockets.

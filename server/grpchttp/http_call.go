@@ -1,6 +1,7 @@
 package grpchttp
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"encoding/base64"
@@ -63,15 +64,17 @@ func (hc *httpCalls) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	}
 	defer t.stopWriter()
 	method := r.URL.Path
+	release, err := h.opts.limits.acquire(clientOf(r.RemoteAddr))
+	if err == nil {
+		defer release()
+	}
 	hd, lookupErr := h.reg.lookup(method)
-	md, err := httpRequestMD(r.Header)
+	md, mdErr := httpRequestMD(r.Header)
 	var req callRequest
-	if err == nil {
-		req, err = parseRequest(md, r.Host, h.calls.codec)
+	if mdErr == nil {
+		req, mdErr = parseRequest(md, r.Host, h.calls.codec)
 	}
-	if err == nil {
-		err = lookupErr
-	}
+	err = cmp.Or(err, mdErr, lookupErr)
 	c := newCall(parent, h.calls, t, method, hd, req, protocolName(ct), httpPeer(r))
 	t.c = c
 	t.reqBody = &eofReader{r: r.Body}

@@ -47,6 +47,8 @@ func ServerOptions(opts ...Option) []grpc.ServerOption {
 		// Handlers run on reused goroutines, whose stacks have grown
 		// already: a fresh goroutine per call grows its stack every time.
 		grpc.NumStreamWorkers(uint32(2 * runtime.GOMAXPROCS(0))),
+		// A connection's write buffer is let go when it is idle.
+		grpc.SharedWriteBuffer(true),
 		grpc.ChainUnaryInterceptor(unaryChain(o.log, o.unary)...),
 		grpc.ChainStreamInterceptor(streamChain(o.log, o.stream)...),
 		grpc.InTapHandle(func(ctx context.Context, info *tap.Info) (context.Context, error) {
@@ -58,6 +60,13 @@ func ServerOptions(opts ...Option) []grpc.ServerOption {
 			if ct.Codec != grpcwire.CodecProto && o.codec == nil && encoding.GetCodecV2(ct.Codec) == nil {
 				return ctx, status.Errorf(codes.Unimplemented, "content-type %q: this server's grpc-go transport has no %s codec", grpcwire.First(info.Header, grpcwire.HeaderContentType), ct.Codec)
 			}
+			release, err := o.limits.acquirePeer(ctx)
+			if err != nil {
+				return ctx, err
+			}
+			// grpc-go cancels a stream's context when the stream ends, its
+			// handler's return or a reset by the client.
+			context.AfterFunc(ctx, release)
 			return context.WithValue(ctx, protocolKey{}, protocolName(ct)), nil
 		}),
 	}

@@ -15,7 +15,9 @@ const (
 	// DefaultMaxMsgSize bounds one message in each direction: gRPC's own
 	// default.
 	DefaultMaxMsgSize = 4 << 20
-	// DefaultMaxStreams bounds the WebSocket streams open at once.
+	// DefaultMaxStreams bounds the calls in flight at once, server-wide,
+	// on every protocol (each is a stream); a client address may have a
+	// sixteenth of them.
 	DefaultMaxStreams = 4096
 	// DefaultMaxConcurrentStreams bounds the calls in flight on one HTTP/2
 	// connection, on net/http's transport (ConfigureServer) and grpc-go's
@@ -63,6 +65,7 @@ type options struct {
 	maxSendMsgSize       int
 	maxStreams           int
 	maxStreamsPerClient  int
+	limits               *Limits
 	maxConcurrentStreams uint32
 	writeTimeout         time.Duration
 	messageTimeout       time.Duration
@@ -90,11 +93,8 @@ func newOptions(opts []Option) *options {
 	if o.maxSendMsgSize <= 0 {
 		o.maxSendMsgSize = DefaultMaxMsgSize
 	}
-	if o.maxStreams <= 0 {
-		o.maxStreams = DefaultMaxStreams
-	}
-	if o.maxStreamsPerClient <= 0 {
-		o.maxStreamsPerClient = max(1, o.maxStreams/8)
+	if o.limits == nil {
+		o.limits = NewLimits(o.maxStreams, o.maxStreamsPerClient)
 	}
 	if o.maxConcurrentStreams == 0 {
 		o.maxConcurrentStreams = DefaultMaxConcurrentStreams
@@ -167,10 +167,10 @@ func WithMaxSendMsgSize(n int) Option {
 	return func(o *options) { o.maxSendMsgSize = n }
 }
 
-// WithMaxStreams bounds the WebSocket streams open at once (default
-// DefaultMaxStreams), and WithMaxStreamsPerClient those of one client
-// address (default an eighth of the former). Streams over either get
-// ResourceExhausted.
+// WithMaxStreams bounds the calls in flight at once, on every protocol
+// (default DefaultMaxStreams), and WithMaxStreamsPerClient those of one
+// client address (default a sixteenth of the former). A call over either
+// gets ResourceExhausted before it runs. WithLimits overrides both.
 func WithMaxStreams(n int) Option {
 	return func(o *options) { o.maxStreams = n }
 }
@@ -178,6 +178,12 @@ func WithMaxStreams(n int) Option {
 // WithMaxStreamsPerClient: see WithMaxStreams.
 func WithMaxStreamsPerClient(n int) Option {
 	return func(o *options) { o.maxStreamsPerClient = n }
+}
+
+// WithLimits counts the calls against l, which a Handler and a grpc.Server
+// made with ServerOptions should share (see Limits).
+func WithLimits(l *Limits) Option {
+	return func(o *options) { o.limits = l }
 }
 
 // WithMaxConcurrentStreams bounds the calls in flight on one HTTP/2

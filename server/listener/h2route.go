@@ -74,7 +74,7 @@ func (p *Splitter) routeH2(c net.Conn, cs *tls.ConnectionState) {
 	native, conn := sniffFirstRequest(c)
 	conn.SetReadDeadline(time.Time{})
 	if native {
-		p.hand(p.h2, withTLS(conn, cs))
+		p.hand(p.h2, p.guard.native(withTLS(conn, cs)))
 		return
 	}
 	hc := asH2Conn(conn)
@@ -107,7 +107,7 @@ func withTLS(c net.Conn, cs *tls.ConnectionState) net.Conn {
 // wrapped in an h2Conn that replays what was read.
 func sniffFirstRequest(c net.Conn) (native bool, conn net.Conn) {
 	buf := make([]byte, h2SniffMax)
-	if tc, ok := c.(*net.TCPConn); ok {
+	if tc, ok := tcpOf(c); ok {
 		if native, ok := peekFirstRequest(tc, buf); ok {
 			return native, c
 		}
@@ -297,8 +297,10 @@ func HandoverCreds() credentials.TransportCredentials { return handoverCreds{} }
 type handoverCreds struct{}
 
 func (handoverCreds) ServerHandshake(c net.Conn) (net.Conn, credentials.AuthInfo, error) {
-	if hc, ok := c.(*h2Conn); ok && hc.tls != nil {
-		return c, credentials.TLSInfo{State: *hc.tls, CommonAuthInfo: credentials.CommonAuthInfo{SecurityLevel: credentials.PrivacyAndIntegrity}}, nil
+	if tc, ok := c.(interface{ TLSConnectionState() *tls.ConnectionState }); ok {
+		if cs := tc.TLSConnectionState(); cs != nil {
+			return c, credentials.TLSInfo{State: *cs, CommonAuthInfo: credentials.CommonAuthInfo{SecurityLevel: credentials.PrivacyAndIntegrity}}, nil
+		}
 	}
 	return nil, nil, errors.New("listener: a cleartext connection reached the TLS server")
 }

@@ -52,15 +52,20 @@ const tlsRecordHandshake = 0x16
 type Splitter struct {
 	base   net.Listener
 	tls    *tls.Config // nil: cleartext
+	guard  *Guard
 	h2, h1 *chanListener
 	done   chan struct{}
 	once   sync.Once
 }
 
 // Split returns a Splitter of base's connections; tlsConfig, when not nil,
-// makes it do TLS and refuse cleartext. Run accepts.
-func Split(base net.Listener, tlsConfig *tls.Config) *Splitter {
-	p := &Splitter{base: base, tls: tlsConfig, done: make(chan struct{})}
+// makes it do TLS and refuse cleartext; guard bounds the connections (nil:
+// the defaults). Run accepts.
+func Split(base net.Listener, tlsConfig *tls.Config, guard *Guard) *Splitter {
+	if guard == nil {
+		guard = &Guard{}
+	}
+	p := &Splitter{base: base, tls: tlsConfig, guard: guard, done: make(chan struct{})}
 	p.h2 = &chanListener{conns: make(chan net.Conn), p: p}
 	p.h1 = &chanListener{conns: make(chan net.Conn), p: p}
 	return p
@@ -96,7 +101,9 @@ func (p *Splitter) Run() error {
 			}
 		}
 		pause = 0
-		go p.route(c)
+		if c = p.guard.admit(c); c != nil {
+			go p.route(c)
+		}
 	}
 }
 
@@ -191,7 +198,7 @@ func (p *Splitter) hand(l *chanListener, c net.Conn) {
 // between on their hot path; any other connection is wrapped to replay the
 // bytes read.
 func peek(c net.Conn, head []byte) (net.Conn, error) {
-	if tc, ok := c.(*net.TCPConn); ok {
+	if tc, ok := tcpOf(c); ok {
 		if err := peekTCP(tc, head); err == nil {
 			return c, nil
 		} else if !errors.Is(err, errPartialPeek) {

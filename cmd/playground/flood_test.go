@@ -1,0 +1,141 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/grpcplay/playground/pb"
+	"github.com/grpcplay/playground/proto/grpcwire"
+)
+
+// neverReader opens an HTTP/2 connection to addr from the loopback
+// address local, grants the server windows of 2 GiB, opens streams calls
+// of GetUsersByType(NORMAL) with content type ct, and never reads a byte:
+// whatever the server writes piles up on its side. Closing the returned
+// connection ends the probe.
+func neverReader(t *testing.T, addr, local, ct string, streams int) net.Conn {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}, Timeout: 10 * time.Second}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatalf("dial from %s: %v", local, err)
+	}
+	body, err := protoFrame(&pb.UserTypeRequest{UserType: pb.UserTypeRequest_NORMAL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	out.WriteString(http2.ClientPreface)
+	fr := http2.NewFramer(&out, nil)
+	fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 1<<31 - 1})
+	fr.WriteWindowUpdate(0, 1<<31-1-65535)
+	var hb bytes.Buffer
+	enc := hpack.NewEncoder(&hb)
+	for i := range streams {
+		id := uint32(2*i + 1)
+		hb.Reset()
+		for _, f := range [][2]string{{":method", "POST"}, {":scheme", "http"}, {":authority", addr}, {":path", "/UserManager/GetUsersByType"}, {"content-type", ct}, {"te", "trailers"}} {
+			enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+		}
+		fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: hb.Bytes(), EndHeaders: true})
+		fr.WriteData(id, true, body)
+	}
+	c.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	if _, err := c.Write(out.Bytes()); err != nil {
+		t.Fatalf("write the probe: %v", err)
+	}
+	return c
+}
+
+// protoFrame is m as a request frame.
+func protoFrame(m proto.Message) ([]byte, error) {
+	b, err := proto.Marshal(m)
+	return grpcwire.AppendFrame(nil, grpcwire.FlagData, b), err
+}
+
+// TestNeverReadStreamsBounded: 60 connections of 100 server streams each
+// (GetUsersByType on 50,000 users), from one client that grants 2 GiB
+// windows and never reads, over native gRPC and over gRPC-Web on h2c: the
+// server's memory stays under rssBound, another client's unary calls are
+// all answered meanwhile, and the memory goes back near where it started
+// once the connections close.
+func TestNeverReadStreamsBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a flood of 6,000 streams")
+	}
+	dir := t.TempDir()
+	seed, err := writeSeed(dir, "seed.json", 50_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := start(t, buildPlayground(t), nil, "-addr", "127.0.0.1:0", "-data", filepath.Join(dir, "users.db"), "-seed-file", seed)
+	addr := p.waitLine(t, readyLine)[1]
+	for _, path := range []struct{ name, ct string }{
+		{"native gRPC", grpcwire.ContentTypeGRPC},
+		{"gRPC-Web on h2c", grpcwire.ContentTypeProto},
+	} {
+		t.Run(path.name, func(t *testing.T) {
+			before, err := rssBytes(p.cmd.Process.Pid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			stop := make(chan struct{})
+			peak := watchRSS(t, p.cmd.Process.Pid, stop)
+			var conns []net.Conn
+			for range 60 {
+				conns = append(conns, neverReader(t, addr, "127.0.0.2", path.ct, 100))
+			}
+			// Another client, from another address, calls meanwhile.
+			other, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithContextDialer(func(ctx context.Context, a string) (net.Conn, error) {
+				d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.3")}}
+				return d.DialContext(ctx, "tcp", a)
+			}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer other.Close()
+			um := pb.NewUserManagerClient(other)
+			var failed []error
+			var mu sync.Mutex
+			for i := range 40 {
+				ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+				if _, err := um.GetUser(ctx, &pb.UserRequest{Id: 1}); err != nil {
+					mu.Lock()
+					failed = append(failed, fmt.Errorf("call %d: %w", i, err))
+					mu.Unlock()
+				}
+				cancel()
+				time.Sleep(200 * time.Millisecond)
+			}
+			for _, c := range conns {
+				c.Close()
+			}
+			time.Sleep(10 * time.Second)
+			after, _ := rssBytes(p.cmd.Process.Pid)
+			close(stop)
+			max := <-peak
+			t.Logf("RSS %d MB before, %d MB at most, %d MB 10 s after the connections closed", before>>20, max>>20, after>>20)
+			for _, err := range failed {
+				t.Errorf("another client's call: %v", err)
+			}
+			if max > rssBound {
+				t.Errorf("server RSS reached %d MB; the bound is %d MB", max>>20, rssBound>>20)
+			}
+			if after > before+50<<20 {
+				t.Errorf("server RSS %d MB 10 s after the connections closed; it was %d MB before", after>>20, before>>20)
+			}
+		})
+	}
+}
