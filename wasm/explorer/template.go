@@ -196,6 +196,7 @@ func zeroEnumName(ed protoreflect.EnumDescriptor) string {
 	}
 	return "0"
 }
+
 // wellKnownZero is the JSON zero value of a well-known type, which protojson
 // writes in a form of its own.
 func wellKnownZero(md protoreflect.MessageDescriptor) (string, bool) {
