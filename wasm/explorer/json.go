@@ -73,6 +73,29 @@ func checkNesting(text string) error {
 	return nil
 }
 
+// ErrorPosition finds the line and column protojson names in err
+// ("(line 3:14): unknown field"), and the message without them.
+func ErrorPosition(err error) (line, col int, msg string, ok bool) {
+	s := err.Error()
+	i := strings.Index(s, "(line ")
+	if i < 0 {
+		return 0, 0, s, false
+	}
+	j := strings.Index(s[i:], ")")
+	if j < 0 {
+		return 0, 0, s, false
+	}
+	l, c, found := strings.Cut(s[i+len("(line "):i+j], ":")
+	line, err1 := strconv.Atoi(l)
+	col, err2 := strconv.Atoi(c)
+	if !found || err1 != nil || err2 != nil {
+		return 0, 0, s, false
+	}
+	msg = strings.TrimSpace(strings.TrimPrefix(s[:i], "proto:") + s[i+j+1:])
+	msg = strings.TrimPrefix(strings.TrimSpace(msg), ": ")
+	return line, col, msg, true
+}
+
 // UnmarshalResponse decodes a response message's bytes into m, refusing
 // messages nested deeper than MaxNesting.
 func UnmarshalResponse(b []byte, m proto.Message) error {

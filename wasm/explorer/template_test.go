@@ -26,6 +26,9 @@ func TestTemplateOfEveryMethodReachesTheServer(t *testing.T) {
 		if !strings.HasPrefix(svc.Name, "rich.") {
 			continue
 		}
+		if svc.Err != "" {
+			t.Errorf("%s: %s", svc.Name, svc.Err)
+		}
 		for _, m := range svc.Methods {
 			methods++
 			text, _ := explorer.Template(m.Desc.Input())
@@ -82,7 +85,7 @@ func TestTemplateOfRichMessages(t *testing.T) {
   "labels": {},
   "by_id": {},
   "flags": {},
-  "priorities": {},
+  "stages": {},
   "level": "LOW",
   "blob": "",
   "card": "",
@@ -94,7 +97,7 @@ func TestTemplateOfRichMessages(t *testing.T) {
 			"ratio: left out, so the default 0.5 holds",
 			"customer.age: left out, so the default 18 holds",
 			"Shipping.days: left out, so the default 3 holds",
-			"priorities[…] (Priority): LOW | HIGH, or their numbers",
+			"stages[…] (Stage): NEW | PACKED | SENT, or their numbers",
 			"level (Priority): LOW | HIGH, or their numbers",
 			"payment (oneof): set one of card | account",
 		}},

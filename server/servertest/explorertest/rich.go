@@ -329,6 +329,13 @@ func (r *Rich) reply(md protoreflect.MethodDescriptor, ins []*dynamicpb.Message)
 		setString(ack, "method", string(md.FullName()))
 		ack.Set(out.Fields().ByName("bytes"), protoreflect.ValueOfInt32(int32(proto.Size(ins[0]))))
 		return ack, nil
+	case out.FullName() == "rich.v1.Order":
+		order := dynamicpb.NewMessage(out)
+		setString(order, "id", "order")
+		customer := order.Mutable(out.Fields().ByName("customer")).Message()
+		customer.Set(customer.Descriptor().Fields().ByName("name"), protoreflect.ValueOfString("from "+string(md.Name())))
+		order.Set(out.Fields().ByName("level"), protoreflect.ValueOfEnum(1))
+		return order, nil
 	case out.FullName() == "rich.v1.OrderList":
 		list := dynamicpb.NewMessage(out)
 		l := list.Mutable(out.Fields().ByName("orders")).List()
