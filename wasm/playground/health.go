@@ -97,4 +97,3 @@ func healthStatus(b []byte) int {
 	}
 	return status
 }
-

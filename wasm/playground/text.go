@@ -51,7 +51,6 @@ func ms(d time.Duration) string {
 	return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 1, 64) + " ms"
 }
 
-
 func plural(n int, what string) string {
 	s := strconv.Itoa(n) + " " + what
 	if n != 1 {
