@@ -24,7 +24,7 @@ type explorerView struct {
 	frames *frames
 	// The hooks: the editors, and what describes the schema and the
 	// request. The call's own views are res's.
-	method, request, metadata, deadline, keepSecrets      elem
+	method, request, metadata, deadline, keepSecrets     elem
 	schemaStatus, problems, info, hint, requestErr, note elem
 	grpcurl, history, toggle, form, marks, completions   elem
 	res                                                  *resultView

@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"syscall/js"
-
 )
 
 // The form view: the request as a form ([data-role="form"]), kept in step
@@ -212,4 +211,3 @@ func await(p js.Value) (js.Value, error) {
 	catch.Release()
 	return r.v, r.err
 }
-

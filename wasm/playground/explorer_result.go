@@ -49,8 +49,8 @@ type record struct {
 
 // resultView is the explorer's result area and the state of its call.
 type resultView struct {
-	frames *frames
-	root   elem
+	frames                                                                                           *frames
+	root                                                                                             elem
 	status, duration, progress, message, details, overflow, timeline, log, headers, trailers, export elem
 
 	mu       sync.Mutex
