@@ -30,6 +30,10 @@ const (
 	// shownEntries is how many timeline entries the page holds; older ones
 	// leave the page (data-count still counts every message received).
 	shownEntries = 100
+	// perFrame is how many of the newest entries a frame adds while a call
+	// runs: a fast stream is counted in full but drawn in samples, and its
+	// end draws the newest shownEntries in order.
+	perFrame = 8
 	// keptRecords and keptBytes bound what the export holds: the newest
 	// records of the call, whichever bound comes first.
 	keptRecords = 10_000
@@ -65,6 +69,7 @@ type resultView struct {
 	bytes    int      // the raw and JSON bytes records hold
 	dropped  int      // records that left records
 	drawnSeq int      // the last seq drawn
+	sampled  bool     // frames skipped records: the end draws the newest again
 	onPage   int      // entries on the page
 	newLog   []string
 	queued   bool
@@ -92,7 +97,7 @@ func newResultView(f *frames, root elem) *resultView {
 func (r *resultView) clear() {
 	r.mu.Lock()
 	r.gen++
-	r.received, r.seq, r.records, r.bytes, r.dropped, r.drawnSeq, r.onPage = 0, 0, nil, 0, 0, 0, 0
+	r.received, r.seq, r.records, r.bytes, r.dropped, r.drawnSeq, r.onPage, r.sampled = 0, 0, nil, 0, 0, 0, 0, false
 	r.newLog, r.final, r.method = r.newLog[:0], "", nil
 	r.mu.Unlock()
 	for _, e := range []elem{r.status, r.duration, r.progress, r.message, r.details, r.overflow, r.timeline, r.log, r.headers, r.trailers} {
@@ -191,14 +196,25 @@ func (r *resultView) queueLocked() {
 	}
 }
 
-// draw puts what arrived since the last frame on the page: at most the
-// newest shownEntries records, decoded now, the oldest entries taken off
-// the page, the count, the progress line and the log.
+// draw puts what arrived since the last frame on the page: while the call
+// runs, at most its newest perFrame records (a fast stream is drawn in
+// samples); once it ended, its newest shownEntries in order. It decodes
+// only what it draws, takes the oldest entries off the page, and updates
+// the count, the progress line and the log.
 func (r *resultView) draw() {
 	r.mu.Lock()
 	r.queued = false
+	ended := r.final != ""
+	from, redraw := r.drawnSeq+1, false
+	switch {
+	case ended && r.sampled:
+		from, redraw, r.sampled = r.seq-shownEntries+1, true, false
+	case ended:
+		from = max(from, r.seq-shownEntries+1)
+	case r.seq-perFrame+1 > from:
+		from, r.sampled = r.seq-perFrame+1, true
+	}
 	var todo []record
-	from := max(r.drawnSeq+1, r.seq-shownEntries+1)
 	if len(r.records) > 0 {
 		first := r.records[0].seq
 		for s := max(from, first); s <= r.seq; s++ {
@@ -216,7 +232,7 @@ func (r *resultView) draw() {
 		for _, rec := range todo {
 			entryHTML(&b, rec, m, s)
 		}
-		if len(todo) >= shownEntries {
+		if redraw || len(todo) >= shownEntries {
 			r.timeline.clear()
 			r.onPage = 0
 		}
@@ -226,8 +242,8 @@ func (r *resultView) draw() {
 			r.timeline.trimFront(shownEntries)
 			r.onPage = shownEntries
 		}
-		if seq > shownEntries {
-			r.overflow.setText("showing the newest " + strconv.Itoa(shownEntries) + " of " + strconv.Itoa(seq) +
+		if seq > r.onPage {
+			r.overflow.setText("showing the newest " + strconv.Itoa(r.onPage) + " of " + strconv.Itoa(seq) +
 				" messages; Export keeps the newest " + strconv.Itoa(keptRecords))
 		}
 		r.timeline.scrollToEnd()
