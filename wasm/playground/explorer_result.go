@@ -31,9 +31,11 @@ const (
 	// leave the page (data-count still counts every message received).
 	shownEntries = 100
 	// perFrame is how many of the newest entries a frame adds while a call
-	// runs: a fast stream is counted in full but drawn in samples, and its
-	// end draws the newest shownEntries in order.
-	perFrame = 8
+	// runs, at most every sampleEvery: a fast stream is counted in full on
+	// every frame but drawn in samples, and its end draws the newest
+	// shownEntries in order.
+	perFrame    = 4
+	sampleEvery = 100 * time.Millisecond
 	// keptRecords and keptBytes bound what the export holds: the newest
 	// records of the call, whichever bound comes first.
 	keptRecords = 10_000
@@ -57,23 +59,24 @@ type resultView struct {
 	root                                                                                             elem
 	status, duration, progress, message, details, overflow, timeline, log, headers, trailers, export elem
 
-	mu       sync.Mutex
-	gen      int // the call's number: what an older call queues is dropped
-	start    time.Time
-	cancel   context.CancelFunc
-	method   *explorer.Method
-	schema   *explorer.Schema
-	received int
-	seq      int      // messages in the timeline, sent and received
-	records  []record // the newest records, for drawing and export
-	bytes    int      // the raw and JSON bytes records hold
-	dropped  int      // records that left records
-	drawnSeq int      // the last seq drawn
-	sampled  bool     // frames skipped records: the end draws the newest again
-	onPage   int      // entries on the page
-	newLog   []string
-	queued   bool
-	final    string // the final status line for the export, once ended
+	mu        sync.Mutex
+	gen       int // the call's number: what an older call queues is dropped
+	start     time.Time
+	cancel    context.CancelFunc
+	method    *explorer.Method
+	schema    *explorer.Schema
+	received  int
+	seq       int       // messages in the timeline, sent and received
+	records   []record  // the newest records, for drawing and export
+	bytes     int       // the raw and JSON bytes records hold
+	dropped   int       // records that left records
+	drawnSeq  int       // the last seq drawn
+	sampled   bool      // frames skipped records: the end draws the newest again
+	sampledAt time.Time // when a frame last drew a sample
+	onPage    int       // entries on the page
+	newLog    []string
+	queued    bool
+	final     string // the final status line for the export, once ended
 }
 
 func newResultView(f *frames, root elem) *resultView {
@@ -212,7 +215,12 @@ func (r *resultView) draw() {
 	case ended:
 		from = max(from, r.seq-shownEntries+1)
 	case r.seq-perFrame+1 > from:
-		from, r.sampled = r.seq-perFrame+1, true
+		if time.Since(r.sampledAt) < sampleEvery {
+			from = r.seq + 1 // count now, draw a sample later
+		} else {
+			from, r.sampledAt = r.seq-perFrame+1, time.Now()
+		}
+		r.sampled = true
 	}
 	var todo []record
 	if len(r.records) > 0 {
@@ -221,7 +229,9 @@ func (r *resultView) draw() {
 			todo = append(todo, r.records[s-first])
 		}
 	}
-	r.drawnSeq = r.seq
+	if from <= r.seq {
+		r.drawnSeq = r.seq
+	}
 	received, seq, m, s, start := r.received, r.seq, r.method, r.schema, r.start
 	logHTML := strings.Join(r.newLog, "")
 	r.newLog = r.newLog[:0]
@@ -265,7 +275,7 @@ func (r *resultView) draw() {
 func entryHTML(b *strings.Builder, rec record, m *explorer.Method, s *explorer.Schema) {
 	at := ms(rec.at)
 	if rec.sent {
-		b.WriteString(`<details open class="entry sent" data-role="request" data-json="` + escapeHTML(rec.json) + `"><summary><span class="dir">→ sent</span> <span class="n">#` +
+		b.WriteString(`<details open class="entry out" data-role="request" data-json="` + escapeHTML(rec.json) + `"><summary><span class="dir">→ sent</span> <span class="n">#` +
 			strconv.Itoa(rec.seq) + `</span> <span class="t">+` + at + `</span></summary><pre>` + escapeHTML(explorer.IndentJSON(rec.json)) + `</pre></details>`)
 		return
 	}
@@ -280,7 +290,7 @@ func entryHTML(b *strings.Builder, rec record, m *explorer.Method, s *explorer.S
 		compact, pretty = "", "cannot show this message: "+err.Error()
 	}
 	w := explorer.WireFrom(rec.raw, msg)
-	b.WriteString(`<details open class="entry response" data-role="response" data-json="` + escapeHTML(compact) + `"><summary><span class="dir">← received</span> <span class="n">#` +
+	b.WriteString(`<details open class="entry in" data-role="response" data-json="` + escapeHTML(compact) + `"><summary><span class="dir">← received</span> <span class="n">#` +
 		strconv.Itoa(rec.seq) + `</span> <span class="t">+` + at + `</span> <span class="size muted">` + strconv.Itoa(len(rec.raw)) + ` bytes</span></summary><pre>` +
 		escapeHTML(pretty) + `</pre>`)
 	b.WriteString(`<details class="wire" data-role="wire" data-bytes="` + strconv.Itoa(len(w.Frame)) + `"><summary>wire: frame of ` +
