@@ -1,9 +1,10 @@
-// Runs the page's Go programs. main.wasm (the cards and the banner), which
-// the page's head started compiling while it downloads (compileStreaming
-// needs application/wasm, which the server sends), runs at once; the
-// explorer's program, explorer.wasm, runs when the explorer is first shown
-// (#explorer), and the head started it too when the page opened there. Until
-// a program runs, and if it cannot load, the page says so.
+// Runs the page's Go programs: main.wasm (the cards and the banner) and the
+// explorer's, explorer.wasm, which runs when the explorer is first shown
+// (#explorer). The page's first script started compiling the one the page
+// opens on while it downloads (compileStreaming needs application/wasm,
+// which the server sends); opened on the explorer, main.wasm starts once
+// the explorer has read its schema (the event explorer-loaded), or failed.
+// Until a program runs, and if it cannot load, the page says so.
 (function () {
   "use strict";
   const conn = document.getElementById("conn");
@@ -43,9 +44,16 @@
       })
       .then((instance) => go.run(instance));
   }
-  run(window.mainWasm || WebAssembly.compileStreaming(fetch("wasm/main.wasm")), "playground-wasm-compiled")
-    .then(() => fail("the Go program exited"))
-    .catch((err) => fail(message(err)));
+  let mainStarted = false;
+  function startMain() {
+    if (mainStarted) {
+      return;
+    }
+    mainStarted = true;
+    run(window.mainWasm || WebAssembly.compileStreaming(fetch("wasm/main.wasm")), "playground-wasm-compiled")
+      .then(() => fail("the Go program exited"))
+      .catch((err) => fail(message(err)));
+  }
 
   let explorerStarted = false;
   function startExplorer() {
@@ -60,8 +68,17 @@
     }
     run(window.explorerWasm || WebAssembly.compileStreaming(fetch("wasm/explorer.wasm")), "explorer-wasm-compiled")
       .then(() => explorerFail("the explorer's Go program exited"))
-      .catch((err) => explorerFail(message(err)));
+      .catch((err) => {
+        explorerFail(message(err));
+        startMain();
+      });
   }
   addEventListener("hashchange", startExplorer);
-  startExplorer();
+  if (window.explorerWasm) {
+    document.addEventListener("explorer-loaded", startMain, {once: true});
+    startExplorer();
+  } else {
+    startMain();
+    startExplorer();
+  }
 })();

@@ -204,6 +204,7 @@ func (x *explorerView) load() {
 	s, err := explorer.Load(ctx, x.conn, explorer.LoadOptions{Metadata: md, First: first})
 	cancel()
 	defer x.button("reload-schema").setEnabled(true)
+	defer document().Call("dispatchEvent", js.Global().Get("Event").New("explorer-loaded"))
 	x.mu.Lock()
 	x.loading = false
 	if err != nil {
