@@ -102,7 +102,7 @@ func (p *page) callGetUser() {
 	c := p.getUser
 	id, err := parseID(c.field("id").value())
 	if err != nil {
-		c.fail(err.Error())
+		c.refuse(err.Error())
 		return
 	}
 	c.buttons()
@@ -121,7 +121,7 @@ func (p *page) callAddUser() {
 	c := p.addUser
 	id, err := parseID(c.field("id").value())
 	if err != nil {
-		c.fail(err.Error())
+		c.refuse(err.Error())
 		return
 	}
 	u := &pb.User{

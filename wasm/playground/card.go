@@ -265,6 +265,18 @@ func (c *card) fail(msg string) {
 	c.message.setText(msg)
 }
 
+// refuse shows a call the page cannot make, without calling the server,
+// in place of the last call's result.
+func (c *card) refuse(msg string) {
+	for _, e := range []elem{c.status, c.duration, c.responses, c.log, c.headers, c.trailers, c.progress, c.overflow} {
+		if !e.v.IsNull() {
+			e.clear()
+		}
+	}
+	c.status.removeAttr("data-code")
+	c.message.setText(msg)
+}
+
 func describe(u *pb.User) string {
 	return "#" + strconv.FormatUint(uint64(u.GetId()), 10) + " " + u.GetNickname() + " · " + u.GetMailAddress() + " · " + u.GetUserType().String()
 }

@@ -398,6 +398,8 @@ func (x *explorerView) idle() {
 	x.mu.Unlock()
 	x.method.setEnabled(true)
 	x.button("copy-grpcurl").setEnabled(m != nil)
+	x.button("view-json").setEnabled(m != nil)
+	x.button("view-form").setEnabled(m != nil)
 	r := x.button("replay")
 	switch {
 	case m == nil:
