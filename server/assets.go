@@ -60,21 +60,24 @@ func newAssets(fsys fs.FS) (*assets, error) {
 	return a, err
 }
 
-// markBody adds attr (name="value", escaped) to the <body> of the page,
-// index.html: how the server tells the page what it is for (data-backend,
-// the server a front stands before).
+// markBody adds attr (name="value", escaped) to the <html> and the <body>
+// of the page, index.html: how the server tells the page what it is for
+// (data-backend, the server a front stands before). The <html>'s is there
+// for the page's first script, in its head, before the body exists.
 func (a *assets) markBody(name, value string) error {
 	f, ok := a.files["/index.html"]
 	if !ok {
 		return nil
 	}
-	const tag = "<body"
-	i := bytes.Index(f.body, []byte(tag))
-	if i < 0 {
-		return fmt.Errorf("index.html has no <body>")
-	}
 	attr := " " + name + `="` + html.EscapeString(value) + `"`
-	body := append(append(append([]byte(nil), f.body[:i+len(tag)]...), attr...), f.body[i+len(tag):]...)
+	body := f.body
+	for _, tag := range []string{"<html", "<body"} {
+		i := bytes.Index(body, []byte(tag))
+		if i < 0 {
+			return fmt.Errorf("index.html has no %s>", tag)
+		}
+		body = append(append(append([]byte(nil), body[:i+len(tag)]...), attr...), body[i+len(tag):]...)
+	}
 	a.files["/index.html"] = &asset{body: body, ctype: f.ctype, etag: etagOf(body)}
 	return nil
 }
