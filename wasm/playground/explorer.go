@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"sync"
@@ -436,11 +437,7 @@ func (x *explorerView) checkRequest() (*explorer.Method, *explorer.Schema, error
 }
 
 // errNoMethod stops a call before a method is chosen.
-var errNoMethod = errorString("no method chosen")
-
-type errorString string
-
-func (e errorString) Error() string { return string(e) }
+var errNoMethod = errors.New("no method chosen")
 
 // primary is the form's own action (Enter in the deadline field,
 // Ctrl+Enter in the request editor): send on an open stream, else call or
