@@ -450,11 +450,11 @@ func BenchmarkPageLoad(b *testing.B) {
 	b.ReportMetric(total/float64(b.N), "ms/load")
 }
 
-// startBinary runs the playground binary on a fresh store until the
-// benchmark ends and returns its URL.
-func startBinary(b *testing.B, bin string) string {
+// startBinary runs the playground binary on a fresh store, with more
+// flags when given, until the benchmark ends and returns its URL.
+func startBinary(b *testing.B, bin string, flags ...string) string {
 	b.Helper()
-	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-data", filepath.Join(b.TempDir(), "users.db"))
+	cmd := exec.Command(bin, append([]string{"-addr", "127.0.0.1:0", "-data", filepath.Join(b.TempDir(), "users.db")}, flags...)...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		b.Fatal(err)

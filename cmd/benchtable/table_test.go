@@ -49,3 +49,25 @@ func TestRenderRatiosAndVerdicts(t *testing.T) {
 		}
 	}
 }
+
+func TestRenderRatiosToTheYardstick(t *testing.T) {
+	s, _ := parse(strings.NewReader(`BenchmarkBareWasm-2   	1	1 ns/op	  140.0 ms/load
+BenchmarkPageLoad-2   	1	1 ns/op	  280.0 ms/load
+BenchmarkExplorerLoad-2   	1	1 ns/op	  700.0 ms/load
+BenchmarkStreamRender/page-2   	1	1 ns/op	  600.0 ms/stream
+BenchmarkStreamRender/grpcurl-2   	1	1 ns/op	  250.0 ms/stream
+`))
+	var out bytes.Buffer
+	render(&out, s, nil)
+	table := out.String()
+	for _, want := range []string{
+		"| 140 ms ± 0% | | | the baseline of the next two rows | |",
+		"vs the bare Go wasm program, cold cache, headless Chromium | 280 ms ± 0% | 140 ms ± 0% | 2.00x | <= 2.20x | met |",
+		"(reflection done) vs the bare Go wasm program, cold cache, headless Chromium | 700 ms ± 0% | 140 ms ± 0% | 5.00x | <= 4.40x | MISSED |",
+		"page vs grpcurl through the same front | 600 ms ± 0% | 250 ms ± 0% | 2.40x | <= 3.00x | met |",
+	} {
+		if !strings.Contains(table, want) {
+			t.Errorf("table lacks %q:\n%s", want, table)
+		}
+	}
+}

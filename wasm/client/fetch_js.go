@@ -28,6 +28,8 @@ func (jsTransport) post(ctx context.Context, url string, header metadata.MD, bod
 		init.Set("body", bytesToJS(body))
 		init.Set("signal", abort.Get("signal"))
 		init.Set("cache", "no-store")
+		init.Set("credentials", "omit") // the page's calls carry no cookies: a backend's metadata is what the page sends
+
 		return js.Global().Call("fetch", url, init)
 	})
 	if err != nil {

@@ -18,8 +18,14 @@ type pacer struct{ start time.Time }
 // enough for input to be handled and frames to be painted on time.
 const readSlice = 8 * time.Millisecond
 
-// check yields to the page when the current slice is over.
+// check yields to the page when the current slice is over. A reader's
+// first slice starts at its first check: a short body (a unary reply) is
+// read without waiting for a turn of the page.
 func (p *pacer) check() {
+	if p.start.IsZero() {
+		p.start = time.Now()
+		return
+	}
 	if time.Since(p.start) >= readSlice {
 		yieldToPage()
 		p.start = time.Now()

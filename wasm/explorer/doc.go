@@ -24,10 +24,17 @@
 // with protojson (64-bit integers as numbers or strings, enum names or
 // numbers, json_name or proto field names) and FormatMessage writes it, both
 // with a resolver over the schema's files, so google.protobuf.Any fields
-// work. Template writes a request to start from; Wire describes a message's
-// bytes and unknown fields; ParseMetadata, ParseDeadline, Fragment and
-// GrpcurlCommand serve the page's metadata editor, deadline field, shared
-// links and "Copy as grpcurl".
+// work. Template writes a request to start from that the server accepts as
+// it stands (well-known types in their JSON forms, required fields filled,
+// defaults left out); Form is the same request as the page's form view
+// edits it; Complete offers field names and enum values at the editor's
+// cursor; ErrorPosition finds the line and column in protojson's errors.
+// Requests and responses nested deeper than MaxNesting are refused before
+// anything recurses into them: the browser's stack is smaller than protobuf's
+// own limits assume. Wire and WireFrom describe a message's bytes and
+// unknown fields; ParseMetadata, WithoutSecrets, ParseDeadline, Fragment and
+// GrpcurlCommand serve the page's metadata editor (and what links and the
+// history keep of it), deadline field, shared links and "Copy as grpcurl".
 //
 // Nothing here touches the page: package explorer builds natively, where its
 // tests run against real servers, and for GOOS=js, where the playground's

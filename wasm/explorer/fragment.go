@@ -18,11 +18,15 @@ type Shared struct {
 	Request  string // the request editor's JSON
 	Metadata string // the metadata editor's lines
 	Deadline string // the deadline field
+	// Messages are the messages a client or bidi stream sent, in order,
+	// for Replay; empty for other calls.
+	Messages []string
 }
 
 // Fragment returns the URL fragment, without its "#", for s:
-// explorer?method=...&request=...&metadata=...&deadline=..., empty fields
-// left out, values percent-encoded.
+// explorer?method=...&request=...&metadata=...&deadline=..., then one
+// message=... per stream message, empty fields left out, values
+// percent-encoded.
 func (s Shared) Fragment() string {
 	var b strings.Builder
 	b.WriteString(FragmentView)
@@ -34,6 +38,11 @@ func (s Shared) Fragment() string {
 		b.WriteByte(sep)
 		sep = '&'
 		b.WriteString(kv[0] + "=" + escapeComponent(kv[1]))
+	}
+	for _, m := range s.Messages {
+		b.WriteByte(sep)
+		sep = '&'
+		b.WriteString("message=" + escapeComponent(m))
 	}
 	return b.String()
 }
@@ -59,10 +68,17 @@ func ParseFragment(fragment string) (s Shared, ok bool) {
 			s.Metadata = v
 		case "deadline":
 			s.Deadline = v
+		case "message":
+			if len(s.Messages) < MaxSharedMessages {
+				s.Messages = append(s.Messages, v)
+			}
 		}
 	}
 	return s, true
 }
+
+// MaxSharedMessages bounds the stream messages a link carries.
+const MaxSharedMessages = 1000
 
 // escapeComponent percent-encodes every byte but letters, digits and
 // -._~/:, which keeps method names readable.

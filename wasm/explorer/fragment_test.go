@@ -1,6 +1,7 @@
 package explorer_test
 
 import (
+	"reflect"
 	"testing"
 
 	"github.com/grpcplay/playground/wasm/explorer"
@@ -19,7 +20,7 @@ func TestFragment(t *testing.T) {
 		t.Fatalf("Fragment() =\n%s\nwant\n%s", frag, want)
 	}
 	for _, f := range []string{frag, "#" + frag} {
-		if got, ok := explorer.ParseFragment(f); !ok || got != s {
+		if got, ok := explorer.ParseFragment(f); !ok || !reflect.DeepEqual(got, s) {
 			t.Fatalf("ParseFragment(%q) = %+v, %v; want %+v", f, got, ok, s)
 		}
 	}
@@ -36,8 +37,17 @@ func TestFragment(t *testing.T) {
 		{"#explorer?request=%7B%7D%zz%4", explorer.Shared{Request: "{}%zz%4"}, true},
 		{(explorer.Shared{Method: "/a/B"}).Fragment(), explorer.Shared{Method: "/a/B"}, true},
 	} {
-		if got, ok := explorer.ParseFragment(c.frag); ok != c.ok || got != c.want {
+		if got, ok := explorer.ParseFragment(c.frag); ok != c.ok || !reflect.DeepEqual(got, c.want) {
 			t.Errorf("ParseFragment(%q) = %+v, %v; want %+v, %v", c.frag, got, ok, c.want, c.ok)
 		}
+	}
+}
+
+// A stream's link carries every message sent, in order.
+func TestFragmentMessages(t *testing.T) {
+	s := explorer.Shared{Method: "/rich.v1.Orders/Chat", Request: `{"id":"c"}`, Messages: []string{`{"id":"a"}`, `{"id":"b&c"}`, `{"id":"c"}`}}
+	got, ok := explorer.ParseFragment(s.Fragment())
+	if !ok || !reflect.DeepEqual(got, s) {
+		t.Fatalf("ParseFragment(%q) = %+v; want %+v", s.Fragment(), got, s)
 	}
 }

@@ -1,6 +1,8 @@
 package explorer
 
 import (
+	"errors"
+	"strconv"
 	"strings"
 
 	"google.golang.org/protobuf/encoding/protojson"
@@ -18,10 +20,86 @@ func (s *Schema) ParseRequest(m *Method, text string) (*dynamicpb.Message, error
 	if strings.TrimSpace(text) == "" {
 		return msg, nil
 	}
-	if err := (protojson.UnmarshalOptions{Resolver: s.Types}).Unmarshal([]byte(text), msg); err != nil {
+	if err := checkNesting(text); err != nil {
+		return nil, err
+	}
+	if err := (protojson.UnmarshalOptions{Resolver: s.Types, RecursionLimit: MaxNesting}).Unmarshal([]byte(text), msg); err != nil {
 		return nil, err
 	}
 	return msg, nil
+}
+
+// MaxNesting bounds how deeply the page nests messages, and JSON objects
+// and arrays, in requests and responses: protobuf's own limits (10,000)
+// are deeper than the browser's stack lets a Go program in WebAssembly
+// recurse, and a request 2,000 levels deep would end the program. C++ and
+// Java's protobuf stop at 100.
+const MaxNesting = 200
+
+// checkNesting refuses JSON nested deeper than MaxNesting, saying where,
+// before any parser recurses into it.
+func checkNesting(text string) error {
+	depth, line, col := 0, 1, 1
+	inString, escaped := false, false
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			depth++
+			if depth > MaxNesting {
+				return errors.New("(line " + strconv.Itoa(line) + ":" + strconv.Itoa(col) + "): nested more than " +
+					strconv.Itoa(MaxNesting) + " levels deep; the page takes at most " + strconv.Itoa(MaxNesting))
+			}
+		case c == '}' || c == ']':
+			depth--
+		}
+		if c == '\n' {
+			line, col = line+1, 1
+		} else if c < 0x80 || c >= 0xC0 {
+			col++ // one column per character, as protojson counts
+		}
+	}
+	return nil
+}
+
+// ErrorPosition finds the line and column protojson names in err
+// ("(line 3:14): unknown field"), and the message without them.
+func ErrorPosition(err error) (line, col int, msg string, ok bool) {
+	s := err.Error()
+	i := strings.Index(s, "(line ")
+	if i < 0 {
+		return 0, 0, s, false
+	}
+	j := strings.Index(s[i:], ")")
+	if j < 0 {
+		return 0, 0, s, false
+	}
+	l, c, found := strings.Cut(s[i+len("(line "):i+j], ":")
+	line, err1 := strconv.Atoi(l)
+	col, err2 := strconv.Atoi(c)
+	if !found || err1 != nil || err2 != nil {
+		return 0, 0, s, false
+	}
+	msg = strings.TrimSpace(strings.TrimPrefix(s[:i], "proto:") + s[i+j+1:])
+	msg = strings.TrimPrefix(strings.TrimSpace(msg), ": ")
+	return line, col, msg, true
+}
+
+// UnmarshalResponse decodes a response message's bytes into m, refusing
+// messages nested deeper than MaxNesting.
+func UnmarshalResponse(b []byte, m proto.Message) error {
+	return proto.UnmarshalOptions{RecursionLimit: MaxNesting}.Unmarshal(b, m)
 }
 
 // FormatMessage writes m as protojson with the proto field names and every

@@ -98,3 +98,40 @@ func FormatMetadata(md metadata.MD) string {
 	}
 	return b.String()
 }
+
+// SecretHeader reports whether a metadata name looks like it carries a
+// secret: authorization, proxy-authorization, cookie, or any name with
+// token, secret, password or key in it, in any case. Such headers stay out
+// of links and the history unless the person asks for them.
+func SecretHeader(name string) bool {
+	name = strings.ToLower(strings.TrimSpace(name))
+	switch name {
+	case "authorization", "proxy-authorization", "cookie":
+		return true
+	}
+	for _, word := range []string{"token", "secret", "password", "key"} {
+		if strings.Contains(name, word) {
+			return true
+		}
+	}
+	return false
+}
+
+// WithoutSecrets returns the metadata editor's text without the lines whose
+// names SecretHeader flags, and those names, in order, once each.
+func WithoutSecrets(text string) (kept string, left []string) {
+	var out []string
+	for _, line := range strings.Split(text, "\n") {
+		name, _, ok := strings.Cut(line, ":")
+		trimmed := strings.TrimSpace(line)
+		if ok && trimmed != "" && !strings.HasPrefix(trimmed, "#") && SecretHeader(name) {
+			n := strings.ToLower(strings.TrimSpace(name))
+			if !slices.Contains(left, n) {
+				left = append(left, n)
+			}
+			continue
+		}
+		out = append(out, line)
+	}
+	return strings.Join(out, "\n"), left
+}

@@ -57,3 +57,19 @@ func TestParseDeadline(t *testing.T) {
 		}
 	}
 }
+
+func TestWithoutSecrets(t *testing.T) {
+	text := "Authorization: Bearer x\nx-trace: abc\nX-API-Key: k\n# cookie: comment stays\nmy-token-bin: AAE\nproxy-authorization: p\nuser: ok"
+	kept, left := explorer.WithoutSecrets(text)
+	if kept != "x-trace: abc\n# cookie: comment stays\nuser: ok" {
+		t.Fatalf("kept %q", kept)
+	}
+	if strings.Join(left, ",") != "authorization,x-api-key,my-token-bin,proxy-authorization" {
+		t.Fatalf("left out %q", left)
+	}
+	for name, want := range map[string]bool{"Cookie": true, "x-Secret-ID": true, "PASSWORD": true, "x-trace": false, "grpc-keyed": true, "accept": false} {
+		if explorer.SecretHeader(name) != want {
+			t.Errorf("SecretHeader(%q) = %v", name, !want)
+		}
+	}
+}

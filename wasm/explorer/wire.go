@@ -39,6 +39,14 @@ func Wire(m proto.Message) (WireInfo, error) {
 	return w, nil
 }
 
+// WireFrom describes a message as it came: raw is its encoding, as the
+// server sent it, and m the same bytes decoded.
+func WireFrom(raw []byte, m proto.Message) WireInfo {
+	w := WireInfo{Frame: grpcwire.AppendFrame(make([]byte, 0, 5+len(raw)), grpcwire.FlagData, raw)}
+	unknownFields(m.ProtoReflect(), "", &w.Unknown)
+	return w
+}
+
 // unknownFields adds the unknown fields of m and of the messages in it.
 func unknownFields(m protoreflect.Message, path string, out *[]string) {
 	if raw := m.GetUnknown(); len(raw) > 0 {

@@ -1,4 +1,4 @@
-//go:build js && wasm
+//go:build js && wasm && !explorer
 
 package main
 
@@ -7,7 +7,6 @@ import (
 	"io"
 	"strconv"
 	"sync"
-	"syscall/js"
 
 	"google.golang.org/grpc/codes"
 
@@ -15,7 +14,6 @@ import (
 
 	pb "github.com/grpcplay/playground/pb/browserpb"
 	"github.com/grpcplay/playground/wasm/client"
-	"github.com/grpcplay/playground/wasm/explorer"
 )
 
 // page is the playground: the client, the connection banner and the cards.
@@ -25,6 +23,10 @@ type page struct {
 	backend string
 	conn    elem
 	frames  *frames
+	health  *client.Conn // polls grpc.health.v1 for the banner
+
+	mu     sync.Mutex
+	isDown bool
 
 	getUser, addUser, byType, count, byIDs *card
 }
@@ -39,48 +41,44 @@ func newPage(users *userManager) *page {
 	return p
 }
 
-// frontFor readies the page of a server that fronts backend (-backend):
-// the banner names it, the explorer is shown, and the UserManager cards
-// only once the backend's schema shows it offers UserManager.
-func (p *page) frontFor(backend string, x *explorerView) {
-	p.backend = backend
-	cards := elem{document().Call("querySelector", "main.grid")}
-	cards.setHidden(true)
-	x.onSchema = func(s *explorer.Schema) {
-		has := false
-		for _, svc := range s.Services {
-			has = has || svc.Name == "UserManager"
-		}
-		cards.setHidden(!has)
-	}
-	if js.Global().Get("location").Get("hash").String() == "" {
-		js.Global().Get("history").Call("replaceState", nil, "", "#explorer")
-	}
-}
-
 func (p *page) up() {
+	p.mu.Lock()
+	p.isDown = false
+	p.mu.Unlock()
 	p.conn.v.Set("className", "conn up")
 	if p.backend != "" {
-		p.conn.setText("Ready · Go client running · front for the gRPC server at " + p.backend)
+		p.conn.setText("Ready · the backend " + p.backend + " is serving")
 		return
 	}
 	p.conn.setText("Ready · Go client running")
 }
 
 func (p *page) down(msg string) {
+	p.mu.Lock()
+	p.isDown = true
+	p.mu.Unlock()
 	p.conn.v.Set("className", "conn down")
 	p.conn.setText(msg)
 }
 
 // observe keeps the banner true to the last call: Unavailable means the
-// server went away; any other answer means it is there.
+// server went away; any other answer means it is there (the health poll
+// says whether its backend is).
 func (p *page) observe(code codes.Code) {
 	if code == codes.Unavailable {
-		p.down("The server is not answering (Unavailable). Is it still running?")
+		p.down(notAnswering)
 		return
 	}
-	p.up()
+	p.mu.Lock()
+	down := p.isDown
+	p.mu.Unlock()
+	if down {
+		go p.checkHealth() // the next check says whether it is all back
+	}
 }
+
+// notAnswering is the banner while the page's own server does not answer.
+const notAnswering = "The server is not answering (Unavailable). Is it still running?"
 
 // wire connects every card's buttons to its call.
 func (p *page) wire() {
@@ -104,7 +102,7 @@ func (p *page) callGetUser() {
 	c := p.getUser
 	id, err := parseID(c.field("id").value())
 	if err != nil {
-		c.fail(err.Error())
+		c.refuse(err.Error())
 		return
 	}
 	c.buttons()
@@ -123,7 +121,7 @@ func (p *page) callAddUser() {
 	c := p.addUser
 	id, err := parseID(c.field("id").value())
 	if err != nil {
-		c.fail(err.Error())
+		c.refuse(err.Error())
 		return
 	}
 	u := &pb.User{

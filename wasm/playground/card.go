@@ -1,10 +1,9 @@
-//go:build js && wasm
+//go:build js && wasm && !explorer
 
 package main
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"io"
 	"slices"
@@ -266,47 +265,20 @@ func (c *card) fail(msg string) {
 	c.message.setText(msg)
 }
 
-func messageSuffix(m string) string {
-	if m == "" {
-		return ""
+// refuse shows a call the page cannot make, without calling the server,
+// in place of the last call's result.
+func (c *card) refuse(msg string) {
+	for _, e := range []elem{c.status, c.duration, c.responses, c.log, c.headers, c.trailers, c.progress, c.overflow} {
+		if !e.v.IsNull() {
+			e.clear()
+		}
 	}
-	return ": " + m
+	c.status.removeAttr("data-code")
+	c.message.setText(msg)
 }
 
 func describe(u *pb.User) string {
 	return "#" + strconv.FormatUint(uint64(u.GetId()), 10) + " " + u.GetNickname() + " · " + u.GetMailAddress() + " · " + u.GetUserType().String()
-}
-
-func formatMD(title string, md metadata.MD) string {
-	if len(md) == 0 {
-		return ""
-	}
-	keys := make([]string, 0, len(md))
-	for k := range md {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	var b strings.Builder
-	b.WriteString(title + ":\n")
-	for _, k := range keys {
-		for _, v := range md[k] {
-			if strings.HasSuffix(k, "-bin") {
-				v = base64.StdEncoding.EncodeToString([]byte(v))
-			}
-			b.WriteString("  " + k + ": " + v + "\n")
-		}
-	}
-	return b.String()
-}
-
-// escapeHTML makes text safe inside an element or a quoted attribute. It is
-// html.EscapeString without the html package, whose entity table would
-// add 100 kB to main.wasm.
-var escapeHTML = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&#34;", "'", "&#39;").Replace
-
-// ms formats a duration in milliseconds with one decimal.
-func ms(d time.Duration) string {
-	return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 1, 64) + " ms"
 }
 
 // parseID reads an id field: a whole number that fits uint32. Zero is

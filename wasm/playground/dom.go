@@ -56,10 +56,13 @@ func (e elem) trimFront(max int) {
 // scrollToEnd scrolls e to its newest child.
 func (e elem) scrollToEnd() { e.v.Set("scrollTop", e.v.Get("scrollHeight")) }
 
-// frames draws queued cards once per animation frame.
+// drawer is a view that puts what changed on the page when drawn.
+type drawer interface{ draw() }
+
+// frames draws queued views once per animation frame.
 type frames struct {
 	mu     sync.Mutex
-	queued []*card
+	queued []drawer
 	draw   js.Func
 }
 
@@ -67,11 +70,11 @@ func newFrames() *frames {
 	f := &frames{}
 	f.draw = js.FuncOf(func(js.Value, []js.Value) any {
 		f.mu.Lock()
-		cards := f.queued
+		views := f.queued
 		f.queued = nil
 		f.mu.Unlock()
-		for _, c := range cards {
-			c.draw()
+		for _, v := range views {
+			v.draw()
 		}
 		return nil
 	})
@@ -79,7 +82,7 @@ func newFrames() *frames {
 }
 
 // queue draws c at the next animation frame.
-func (f *frames) queue(c *card) {
+func (f *frames) queue(c drawer) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if len(f.queued) == 0 {

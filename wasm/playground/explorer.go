@@ -1,4 +1,4 @@
-//go:build js && wasm
+//go:build js && wasm && explorer
 
 package main
 
@@ -16,19 +16,19 @@ import (
 )
 
 // explorerView is the explorer ([data-explorer]): any service of the
-// server, described by its reflection, called from editors. It is hidden
-// until the fragment says #explorer; the schema loads when it is first
-// shown.
+// server, described by its reflection, called from a JSON editor or a form.
+// It is hidden until the fragment says #explorer; the schema loads when it
+// is first shown.
 type explorerView struct {
-	page *page
-	conn *client.Conn
-	root elem
+	conn   *client.Conn
+	root   elem
+	frames *frames
 	// The hooks: the editors, and what describes the schema and the
 	// request. The call's own views are res's.
-	method, request, metadata, deadline            elem
-	schemaStatus, problems, info, hint, requestErr elem
-	grpcurl, history, toggle                       elem
-	res                                            *card
+	method, request, metadata, deadline, keepSecrets     elem
+	schemaStatus, problems, info, hint, requestErr, note elem
+	grpcurl, history, toggle, form, marks, completions   elem
+	res                                                  *resultView
 
 	mu      sync.Mutex
 	schema  *explorer.Schema
@@ -41,17 +41,24 @@ type explorerView struct {
 	// has its method.
 	pending *explorer.Shared
 	call    *explorerCall // the call in flight or last made
+	// replay holds the messages Replay sends: the last stream's, or a
+	// link's.
+	replay []string
+	// formView says the form shows instead of the JSON editor; model is
+	// the form's message then.
+	formView bool
+	model    *explorer.Form
 	// histMu orders the history's read-modify-write in localStorage.
 	histMu sync.Mutex
 	// ignore is the handler of a refused clipboard write.
 	ignore js.Func
-	// onSchema, when set, sees each schema loaded.
-	onSchema func(*explorer.Schema)
+	ed     editorState
 }
 
-func newExplorerView(p *page, conn *client.Conn) *explorerView {
+func newExplorerView(conn *client.Conn) *explorerView {
 	root := elem{document().Call("querySelector", "[data-explorer]")}
-	x := &explorerView{page: p, conn: conn, root: root, drafts: make(map[string]string),
+	f := newFrames()
+	x := &explorerView{conn: conn, root: root, frames: f, drafts: make(map[string]string),
 		ignore: js.FuncOf(func(js.Value, []js.Value) any { return nil })}
 	for _, v := range []struct {
 		e   *elem
@@ -59,15 +66,18 @@ func newExplorerView(p *page, conn *client.Conn) *explorerView {
 	}{
 		{&x.method, `select[name="method"]`}, {&x.request, `textarea[name="request"]`},
 		{&x.metadata, `textarea[name="metadata"]`}, {&x.deadline, `input[name="deadline"]`},
+		{&x.keepSecrets, `input[name="keep-secrets"]`},
 		{&x.schemaStatus, `[data-role="schema-status"]`}, {&x.problems, `[data-role="schema-problems"]`},
 		{&x.info, `[data-role="method-info"]`}, {&x.hint, `[data-role="hint"]`},
 		{&x.requestErr, `[data-role="request-error"]`}, {&x.grpcurl, `[data-role="grpcurl"]`},
-		{&x.history, `[data-role="history"]`},
+		{&x.history, `[data-role="history"]`}, {&x.note, `[data-role="secrets-note"]`},
+		{&x.form, `[data-role="form"]`}, {&x.marks, `[data-role="editor-marks"]`},
+		{&x.completions, `[data-role="completions"]`},
 	} {
 		*v.e = root.find(v.sel)
 	}
 	x.toggle = elem{document().Call("querySelector", `[data-role="explorer-toggle"]`)}
-	x.res = newCardAt(p, root)
+	x.res = newResultView(f, root)
 	return x
 }
 
@@ -80,18 +90,22 @@ func (x *explorerView) wire() {
 	x.button("send").on("click", x.send)
 	x.button("close-send").on("click", x.closeSend)
 	x.button("cancel").on("click", x.res.abort)
+	x.button("replay").on("click", x.replayCall)
 	x.button("copy-grpcurl").on("click", x.copyGrpcurl)
-	x.root.find("form").on("submit", x.primary)
-	x.request.onKey(func(ev js.Value) bool {
-		return ev.Get("key").String() == "Enter" && (ev.Get("ctrlKey").Bool() || ev.Get("metaKey").Bool())
-	}, x.primary)
-	x.method.on("change", func() { x.selectMethod(x.method.value(), nil) })
-	x.request.on("input", func() {
-		x.checkRequest()
-		x.saveFragment()
+	x.button("export").on("click", func() {
+		if name, text := x.res.exportText(); text != "" {
+			download(name, text)
+		}
 	})
+	x.button("view-form").on("click", func() { x.showForm(true) })
+	x.button("view-json").on("click", func() { x.showForm(false) })
+	x.root.find("form").on("submit", x.primary)
+	x.wireEditor()
+	x.wireForm()
+	x.method.on("change", func() { x.selectMethod(x.method.value(), nil) })
 	x.metadata.on("input", x.saveFragment)
 	x.deadline.on("input", x.saveFragment)
+	x.keepSecrets.on("change", x.saveFragment)
 	x.history.onTarget(`button[data-action="load"]`, func(b elem) {
 		i, _ := strconv.Atoi(b.attr("data-index"))
 		x.loadHistory(i)
@@ -133,18 +147,43 @@ func (x *explorerView) followFragment() {
 	}
 }
 
+// shareable returns what a link and the history keep of the editors: the
+// metadata without secret headers unless the person ticked the box, and
+// the names it left out.
+func (x *explorerView) shareable() (metadata string, left []string) {
+	md := x.metadata.value()
+	if x.keepSecrets.v.Get("checked").Bool() {
+		return md, nil
+	}
+	return explorer.WithoutSecrets(md)
+}
+
 // saveFragment puts the request in the URL's fragment, so that a copied
-// link opens it again. It replaces the history entry: editing adds no
-// steps to the Back button.
+// link opens it again: for a client or bidi stream, every message its call
+// sent too. It replaces the history entry: editing adds no steps to the
+// Back button.
 func (x *explorerView) saveFragment() {
 	x.mu.Lock()
-	shown, m := x.shown, x.current
+	shown, m, call, replay := x.shown, x.current, x.call, x.replay
 	x.mu.Unlock()
 	if !shown || m == nil {
 		return
 	}
-	frag := explorer.Shared{Method: m.Path, Request: x.request.value(), Metadata: x.metadata.value(), Deadline: x.deadline.value()}.Fragment()
-	js.Global().Get("history").Call("replaceState", nil, "", "#"+frag)
+	md, left := x.shareable()
+	if len(left) > 0 {
+		x.note.setText(strings.Join(left, ", ") + ": left out of the link and the history, as secret headers are; tick the box above to keep them.")
+	} else {
+		x.note.clear()
+	}
+	sh := explorer.Shared{Method: m.Path, Request: x.request.value(), Metadata: md, Deadline: x.deadline.value()}
+	if m.Kind.ClientStreams() {
+		if call != nil && call.method == m && len(call.sentSoFar()) > 0 {
+			sh.Messages = call.sentSoFar()
+		} else {
+			sh.Messages = replay
+		}
+	}
+	js.Global().Get("history").Call("replaceState", nil, "", "#"+sh.Fragment())
 }
 
 // load reads the schema through server reflection, again when the schema
@@ -166,6 +205,7 @@ func (x *explorerView) load() {
 	s, err := explorer.Load(ctx, x.conn, explorer.LoadOptions{Metadata: md, First: first})
 	cancel()
 	defer x.button("reload-schema").setEnabled(true)
+	defer document().Call("dispatchEvent", js.Global().Get("Event").New("explorer-loaded"))
 	x.mu.Lock()
 	x.loading = false
 	if err != nil {
@@ -177,21 +217,38 @@ func (x *explorerView) load() {
 	prev := x.current
 	x.mu.Unlock()
 
+	// The server's own services first, in its order; reflection and health
+	// last, under a heading of their own.
 	methods := 0
-	var opts strings.Builder
+	var own, infra strings.Builder
+	hasUsers := false
 	for _, svc := range s.Services {
+		hasUsers = hasUsers || svc.Name == "UserManager" && svc.Err == ""
 		if svc.Err != "" {
-			opts.WriteString(`<optgroup label="` + escapeHTML(svc.Name) + ` (cannot be described)"><option disabled>` + escapeHTML(svc.Err) + `</option></optgroup>`)
+			own.WriteString(`<optgroup label="` + escapeHTML(svc.Name) + ` (cannot be described)"><option disabled>` + escapeHTML(svc.Err) + `</option></optgroup>`)
 			continue
 		}
-		opts.WriteString(`<optgroup label="` + escapeHTML(svc.Name) + `">`)
+		if infrastructure(svc.Name) {
+			for _, m := range svc.Methods {
+				methods++
+				infra.WriteString(`<option value="` + escapeHTML(m.Path) + `">` + escapeHTML(strings.TrimPrefix(m.Path, "/")) + ` · ` + m.Kind.String() + `</option>`)
+			}
+			continue
+		}
+		own.WriteString(`<optgroup label="` + escapeHTML(svc.Name) + `">`)
 		for _, m := range svc.Methods {
 			methods++
-			opts.WriteString(`<option value="` + escapeHTML(m.Path) + `">` + escapeHTML(string(m.Desc.Name())) + ` · ` + m.Kind.String() + `</option>`)
+			own.WriteString(`<option value="` + escapeHTML(m.Path) + `">` + escapeHTML(string(m.Desc.Name())) + ` · ` + m.Kind.String() + `</option>`)
 		}
-		opts.WriteString(`</optgroup>`)
+		own.WriteString(`</optgroup>`)
 	}
-	x.method.setHTML(opts.String())
+	if infra.Len() > 0 {
+		own.WriteString(`<optgroup label="reflection and health">` + infra.String() + `</optgroup>`)
+	}
+	x.method.setHTML(own.String())
+	if hasUsers {
+		document().Get("body").Get("dataset").Set("userManager", "true")
+	}
 	var problems strings.Builder
 	for _, p := range s.Problems {
 		problems.WriteString("<li>" + escapeHTML(p) + "</li>")
@@ -212,9 +269,12 @@ func (x *explorerView) load() {
 		x.selectMethod(firstMethod(s), nil)
 	}
 	js.Global().Get("performance").Call("mark", "explorer-ready")
-	if x.onSchema != nil {
-		x.onSchema(s)
-	}
+}
+
+// infrastructure reports whether a service is reflection or health, which
+// every server may have: listed after the server's own.
+func infrastructure(name string) bool {
+	return strings.HasPrefix(name, "grpc.reflection.") || name == "grpc.health.v1.Health"
 }
 
 func (x *explorerView) setSchemaStatus(state, version, text string) {
@@ -227,26 +287,21 @@ func (x *explorerView) setSchemaStatus(state, version, text string) {
 	x.schemaStatus.setText(text)
 }
 
+// firstMethod is the first method of the server's own services, or of any.
 func firstMethod(s *explorer.Schema) string {
-	for _, svc := range s.Services {
-		if len(svc.Methods) > 0 {
-			return svc.Methods[0].Path
+	for _, infra := range []bool{false, true} {
+		for _, svc := range s.Services {
+			if len(svc.Methods) > 0 && infrastructure(svc.Name) == infra {
+				return svc.Methods[0].Path
+			}
 		}
 	}
 	return ""
 }
 
-func plural(n int, what string) string {
-	s := strconv.Itoa(n) + " " + what
-	if n != 1 {
-		s += "s"
-	}
-	return s
-}
-
 // applyPending selects the method a link asked for, with its request,
-// metadata and deadline, once the schema has it. It reports whether there
-// was one.
+// metadata, deadline and stream messages, once the schema has it. It
+// reports whether there was one.
 func (x *explorerView) applyPending() bool {
 	x.mu.Lock()
 	p := x.pending
@@ -260,8 +315,8 @@ func (x *explorerView) applyPending() bool {
 }
 
 // selectMethod makes path the current method. With req its editors take
-// req's request, metadata and deadline; without, the request editor takes
-// the method's last draft or its template.
+// req's request, metadata, deadline and messages; without, the request
+// editor takes the method's last draft or its template.
 func (x *explorerView) selectMethod(path string, req *explorer.Shared) {
 	x.mu.Lock()
 	s, prev := x.schema, x.current
@@ -275,11 +330,17 @@ func (x *explorerView) selectMethod(path string, req *explorer.Shared) {
 	}
 	x.current = m
 	busy := x.call != nil && x.call.open()
+	if req != nil || prev != m {
+		x.replay = nil
+		if req != nil && m != nil && m.Kind.ClientStreams() {
+			x.replay = req.Messages
+		}
+	}
 	x.mu.Unlock()
 	if m == nil {
 		x.info.setText("The server has no method " + path + ".")
 		x.hint.clear()
-		x.res.buttons()
+		x.buttons()
 		return
 	}
 	x.method.setValue(path)
@@ -301,6 +362,7 @@ func (x *explorerView) selectMethod(path string, req *explorer.Shared) {
 	}
 	x.hint.setHTML(h.String())
 	x.checkRequest()
+	x.refreshForm()
 	if !busy {
 		x.idle()
 	}
@@ -319,25 +381,45 @@ func kindClass(k explorer.CallKind) string {
 	return "unary"
 }
 
+// buttons enables exactly the named call actions.
+func (x *explorerView) buttons(enabled ...string) {
+	for _, a := range []string{"call", "open", "send", "close-send", "cancel", "replay"} {
+		on := false
+		for _, e := range enabled {
+			on = on || e == a
+		}
+		x.button(a).setEnabled(on)
+	}
+}
+
 // idle enables what the current method allows when no call is open.
 func (x *explorerView) idle() {
 	x.mu.Lock()
-	m := x.current
+	m, replay := x.current, len(x.replay)
 	x.mu.Unlock()
 	x.method.setEnabled(true)
 	x.button("copy-grpcurl").setEnabled(m != nil)
+	x.button("view-json").setEnabled(m != nil)
+	x.button("view-form").setEnabled(m != nil)
+	r := x.button("replay")
 	switch {
 	case m == nil:
-		x.res.buttons()
+		x.buttons()
+	case m.Kind.ClientStreams() && replay > 0:
+		x.buttons("open", "replay")
+		r.setText("Replay " + plural(replay, "message"))
 	case m.Kind.ClientStreams():
-		x.res.buttons("open")
+		x.buttons("open")
+		r.setText("Replay")
 	default:
-		x.res.buttons("call")
+		x.buttons("call")
+		r.setText("Replay")
 	}
 }
 
 // checkRequest shows protojson's error for the request editor's JSON, as
-// it is typed, and returns it: nil when the request parses.
+// it is typed, marked at its line and column, and returns it: nil when the
+// request parses.
 func (x *explorerView) checkRequest() (*explorer.Method, *explorer.Schema, error) {
 	x.mu.Lock()
 	s, m := x.schema, x.current
@@ -345,12 +427,12 @@ func (x *explorerView) checkRequest() (*explorer.Method, *explorer.Schema, error
 	if s == nil || m == nil {
 		return nil, nil, errNoMethod
 	}
-	if _, err := s.ParseRequest(m, x.request.value()); err != nil {
-		err = errors.New("request: " + err.Error())
-		x.requestErr.setText(err.Error())
+	text := x.request.value()
+	if _, err := s.ParseRequest(m, text); err != nil {
+		x.showRequestError(text, err)
 		return m, s, err
 	}
-	x.requestErr.clear()
+	x.showRequestError(text, nil)
 	return m, s, nil
 }
 

@@ -1,4 +1,4 @@
-//go:build js && wasm
+//go:build js && wasm && explorer
 
 package main
 
@@ -7,14 +7,15 @@ import (
 	"errors"
 	"io"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall/js"
 	"time"
 
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/dynamicpb"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/emptypb"
 
 	"github.com/grpcplay/playground/wasm/client"
 	"github.com/grpcplay/playground/wasm/explorer"
@@ -25,7 +26,7 @@ import (
 type explorerCall struct {
 	method   *explorer.Method
 	schema   *explorer.Schema
-	metadata string // the editors' text when the call began
+	metadata string // the editors' text when the call began, secrets left out unless kept
 	deadline string
 	stop     context.CancelFunc // releases the deadline's timer
 
@@ -56,37 +57,37 @@ func (c *explorerCall) sentSoFar() []string {
 	return append([]string(nil), c.sent...)
 }
 
-// options reads the metadata editor and the deadline field, showing what
-// does not parse.
+// options reads the metadata editor and the deadline field.
 func (x *explorerView) options() (metadata.MD, time.Duration, error) {
 	md, err := explorer.ParseMetadata(x.metadata.value())
-	if err == nil {
-		var d time.Duration
-		if d, err = explorer.ParseDeadline(x.deadline.value()); err == nil {
-			return md, d, nil
-		}
+	if err != nil {
+		return nil, 0, err
 	}
-	x.requestErr.setText(err.Error())
-	return nil, 0, err
+	d, err := explorer.ParseDeadline(x.deadline.value())
+	if err != nil {
+		return nil, 0, err
+	}
+	return md, d, nil
 }
 
-// refuse says, where the call's status would be, that nothing was sent
-// and why.
+// refuse clears the last result and says, in its place, that nothing was
+// sent and why.
 func (x *explorerView) refuse(err error) {
 	if err != errNoMethod {
-		x.res.fail("not sent: " + err.Error())
+		x.res.refuse(err.Error())
 	}
 }
 
-// begin starts a call of m on the result views, with md and a deadline d,
+// begin starts a call of m on the result view, with md and a deadline d,
 // and opens its stream. It returns nil, the failure shown, when the stream
 // cannot start.
 func (x *explorerView) begin(m *explorer.Method, s *explorer.Schema, md metadata.MD, d time.Duration) *explorerCall {
 	x.method.setEnabled(false)
-	x.res.buttons("cancel")
-	ctx := x.res.begin()
-	x.root.find(`[data-role="details"]`).clear()
-	call := &explorerCall{method: m, schema: s, metadata: x.metadata.value(), deadline: x.deadline.value(), stop: func() {}}
+	x.buttons("cancel")
+	x.grpcurl.clear()
+	ctx := x.res.begin(m, s)
+	kept, _ := x.shareable()
+	call := &explorerCall{method: m, schema: s, metadata: kept, deadline: x.deadline.value(), stop: func() {}}
 	if d > 0 {
 		ctx, call.stop = context.WithTimeout(ctx, d)
 	}
@@ -112,8 +113,10 @@ func (x *explorerView) begin(m *explorer.Method, s *explorer.Schema, md metadata
 // protojson's error and never sent.
 func (x *explorerView) callOnce() {
 	m, s, err := x.checkRequest()
+	var md metadata.MD
+	var d time.Duration
 	if err == nil {
-		_, _, err = x.options()
+		md, d, err = x.options()
 	}
 	if err != nil {
 		x.refuse(err)
@@ -122,10 +125,10 @@ func (x *explorerView) callOnce() {
 	if m.Kind.ClientStreams() {
 		return
 	}
-	md, d, _ := x.options()
 	text := x.request.value()
 	req, err := s.ParseRequest(m, text)
 	if err != nil {
+		x.refuse(err)
 		return
 	}
 	call := x.begin(m, s, md, d)
@@ -134,7 +137,7 @@ func (x *explorerView) callOnce() {
 	}
 	sent := explorer.CompactJSON(text)
 	call.addSent(sent)
-	x.res.logf("→ " + short(sent))
+	x.res.sentMsg(sent)
 	if err := call.stream.SendMsg(req); err != nil && err != io.EOF {
 		x.finish(call, err, nil, nil)
 		return
@@ -160,25 +163,69 @@ func (x *explorerView) open() {
 		return
 	}
 	x.res.logf("stream open")
-	x.res.buttons("send", "close-send", "cancel")
+	x.buttons("send", "close-send", "cancel")
 	x.receive(call)
 }
 
-// receive shows the call's responses as they arrive, then how it ended.
+// replayCall sends the messages of the last stream (or of the link that
+// opened the page) again, in order, on a new stream, then half-closes it.
+// Every message must parse before the stream opens.
+func (x *explorerView) replayCall() {
+	x.mu.Lock()
+	m, s, msgs := x.current, x.schema, append([]string(nil), x.replay...)
+	x.mu.Unlock()
+	if m == nil || s == nil || !m.Kind.ClientStreams() || len(msgs) == 0 {
+		return
+	}
+	reqs := make([]proto.Message, len(msgs))
+	for i, text := range msgs {
+		req, err := s.ParseRequest(m, text)
+		if err != nil {
+			x.refuse(errors.New("message " + strconv.Itoa(i+1) + " of the replay: " + err.Error()))
+			return
+		}
+		reqs[i] = req
+	}
+	md, d, err := x.options()
+	if err != nil {
+		x.refuse(err)
+		return
+	}
+	call := x.begin(m, s, md, d)
+	if call == nil {
+		return
+	}
+	x.res.logf("replay: " + plural(len(msgs), "message"))
+	go func() {
+		for i, req := range reqs {
+			if err := call.stream.SendMsg(req); err != nil {
+				return // the receiver shows how the call ended
+			}
+			call.addSent(explorer.CompactJSON(msgs[i]))
+			x.res.sentMsg(explorer.CompactJSON(msgs[i]))
+		}
+		call.mu.Lock()
+		call.halfDone = true
+		call.mu.Unlock()
+		x.res.logf("→ half-close")
+		call.stream.CloseSend()
+	}()
+	x.receive(call)
+}
+
+// receive takes the call's responses as they arrive, then shows how it
+// ended. A response's bytes are kept as they came (an Empty holds them all
+// as unknown fields) and decoded only when shown.
 func (x *explorerView) receive(call *explorerCall) {
 	st := call.stream
 	for {
-		resp := call.method.NewResponse()
-		err := st.RecvMsg(resp)
-		if err != nil {
+		raw := new(emptypb.Empty)
+		if err := st.RecvMsg(raw); err != nil {
 			header, _ := st.Header()
 			x.finish(call, err, header, st.Trailer())
 			return
 		}
-		n := x.received(call, resp)
-		if call.method.Desc.IsStreamingServer() {
-			x.res.setProgress(plural(n, "message") + " · " + ms(x.res.elapsed()))
-		}
+		x.res.receivedMsg(raw.ProtoReflect().GetUnknown())
 	}
 }
 
@@ -193,24 +240,21 @@ func (x *explorerView) send() {
 	text := x.request.value()
 	req, err := call.schema.ParseRequest(call.method, text)
 	if err != nil {
-		err = errors.New("request: " + err.Error())
-		x.requestErr.setText(err.Error())
-		x.res.fail("not sent: " + err.Error())
+		x.showRequestError(text, err)
+		x.res.message.setText("not sent: " + err.Error())
 		return
 	}
-	x.requestErr.clear()
 	x.res.message.clear()
 	if err := call.stream.SendMsg(req); err != nil {
 		if err != io.EOF { // io.EOF: the call ended, and its receiver says how
-			x.res.fail("send: " + err.Error())
+			x.res.message.setText("send: " + err.Error())
 		}
 		return
 	}
 	sent := explorer.CompactJSON(text)
 	call.addSent(sent)
-	x.res.sent.append(create("li", "", sent))
-	x.res.sent.scrollToEnd()
-	x.res.logf("→ " + short(sent))
+	x.res.sentMsg(sent)
+	x.saveFragment()
 }
 
 // closeSend half-closes the open stream: the server's answers go on.
@@ -224,59 +268,31 @@ func (x *explorerView) closeSend() {
 	call.mu.Lock()
 	call.halfDone = true
 	call.mu.Unlock()
-	x.res.buttons("cancel")
+	x.buttons("cancel")
 	x.res.logf("→ half-close")
 	call.stream.CloseSend()
 }
 
-// received shows one response: its protojson (in data-json, and indented),
-// its relative time, and its wire view.
-func (x *explorerView) received(call *explorerCall, resp *dynamicpb.Message) int {
-	compact, err := call.schema.FormatMessage(resp, false)
-	pretty := explorer.IndentJSON(compact)
-	if err != nil {
-		compact, pretty = "", "cannot write this message as JSON: "+err.Error()
-	}
-	body := `<pre>` + escapeHTML(pretty) + `</pre>`
-	if w, err := explorer.Wire(resp); err == nil {
-		body += `<details class="wire" data-role="wire" data-bytes="` + strconv.Itoa(len(w.Frame)) + `"><summary>wire: frame of ` +
-			strconv.Itoa(len(w.Frame)) + ` bytes (5-byte prefix, ` + strconv.Itoa(len(w.Frame)-5) + `-byte message)` +
-			unknownCount(len(w.Unknown)) + `</summary><pre>` + explorer.Hex(w.Frame, maxHexBytes) + `</pre>`
-		if len(w.Unknown) > 0 {
-			body += `<ul data-role="unknown">`
-			for _, u := range w.Unknown {
-				body += `<li>` + escapeHTML(u) + `</li>`
-			}
-			body += `</ul>`
-		}
-		body += `</details>`
-	}
-	return x.res.addResponse(` data-json="`+escapeHTML(compact)+`"`, body, short(compact))
-}
-
-// maxHexBytes bounds the bytes a wire view shows.
-const maxHexBytes = 1024
-
-func unknownCount(n int) string {
-	if n == 0 {
-		return ""
-	}
-	return ", " + plural(n, "unknown field")
-}
-
-// finish shows how the call ended, with its status details decoded, and
-// keeps it in the history.
+// finish shows how the call ended and keeps it in the history; a stream's
+// messages become what Replay sends.
 func (x *explorerView) finish(call *explorerCall, err error, header, trailer metadata.MD) {
 	call.mu.Lock()
 	call.ended = true
 	call.mu.Unlock()
-	x.res.end(err, header, trailer)
-	if details, ok := call.schema.StatusDetails(trailer); ok {
-		x.root.find(`[data-role="details"]`).setText("grpc-status-details-bin:\n" + details)
-	}
+	code := x.res.end(err, header, trailer)
 	call.stop()
+	if sent := call.sentSoFar(); call.method.Kind.ClientStreams() && len(sent) > 0 {
+		x.mu.Lock()
+		if x.current == call.method {
+			x.replay = sent
+		}
+		x.mu.Unlock()
+	}
 	x.idle()
 	x.addHistory(call, status.Code(ignoreEOF(err)).String())
+	if code == codes.Unavailable {
+		x.res.logf("the server, or its backend, is not answering")
+	}
 }
 
 func ignoreEOF(err error) error {
@@ -292,18 +308,24 @@ func ignoreEOF(err error) error {
 // messages its last stream sent.
 func (x *explorerView) copyGrpcurl() {
 	x.mu.Lock()
-	m, call := x.current, x.call
+	m, call, replay := x.current, x.call, x.replay
 	x.mu.Unlock()
 	if m == nil {
 		return
 	}
 	md, d, err := x.options()
 	if err != nil {
+		x.refuse(err)
 		return
 	}
 	requests := []string{x.request.value()}
-	if m.Kind.ClientStreams() && call != nil && call.method == m {
-		requests = call.sentSoFar()
+	if m.Kind.ClientStreams() {
+		switch {
+		case call != nil && call.method == m && len(call.sentSoFar()) > 0:
+			requests = call.sentSoFar()
+		case len(replay) > 0:
+			requests = replay
+		}
 	}
 	loc := js.Global().Get("location")
 	target, tls := explorer.GrpcurlTarget(loc.Get("protocol").String(), loc.Get("host").String())
@@ -312,13 +334,4 @@ func (x *explorerView) copyGrpcurl() {
 	if clip := js.Global().Get("navigator").Get("clipboard"); clip.Truthy() {
 		clip.Call("writeText", cmd).Call("catch", x.ignore) // refused: the command shows on the page anyway
 	}
-}
-
-// short cuts a long message for the log.
-func short(s string) string {
-	const max = 200
-	if len(s) <= max {
-		return s
-	}
-	return strings.ToValidUTF8(s[:max], "") + "…"
 }

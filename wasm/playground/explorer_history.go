@@ -1,4 +1,4 @@
-//go:build js && wasm
+//go:build js && wasm && explorer
 
 package main
 
@@ -79,8 +79,10 @@ func writeHistory(list []historyEntry) {
 	js.Global().Get("localStorage").Call("setItem", historyKey, js.Global().Get("JSON").Call("stringify", arr))
 }
 
-// addHistory keeps a finished call. A client or bidi stream's request is
-// its messages, one per line; re-loaded, the editor takes the first.
+// addHistory keeps a finished call, secret headers left out unless the
+// person kept them. A client or bidi stream's request is its messages, one
+// per line; re-loaded, the editor takes the first, and Replay sends them
+// all.
 func (x *explorerView) addHistory(call *explorerCall, code string) {
 	e := historyEntry{
 		Method: call.method.Path, Request: strings.Join(call.sentSoFar(), "\n"),
@@ -118,5 +120,6 @@ func (x *explorerView) loadHistory(i int) {
 	}
 	e := list[i]
 	req, _, _ := strings.Cut(e.Request, "\n")
-	x.selectMethod(e.Method, &explorer.Shared{Method: e.Method, Request: req, Metadata: e.Metadata, Deadline: e.Deadline})
+	x.selectMethod(e.Method, &explorer.Shared{Method: e.Method, Request: req, Metadata: e.Metadata, Deadline: e.Deadline,
+		Messages: strings.Split(e.Request, "\n")})
 }

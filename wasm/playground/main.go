@@ -1,11 +1,15 @@
-//go:build js && wasm
+//go:build js && wasm && !explorer
 
 // Command playground is the playground page's logic, compiled to main.wasm:
-// it wires the five UserManager cards of index.html and the explorer
-// ([data-explorer], any service through reflection, with package explorer)
-// to the Go gRPC-Web client in package client, then marks the page ready
-// (<body data-ready="true">). The explorer reads the schema only when it is
-// first shown.
+// it wires the five UserManager cards of index.html to the Go gRPC-Web
+// client in package client, keeps the banner true to the server's health
+// (and, before a backend, to the backend's), then marks the page ready
+// (<body data-ready="true">).
+//
+// The explorer ([data-explorer]) is a second program built from this
+// package with the build tag explorer (explorer_main.go): explorer.wasm,
+// which boot.js loads only when the explorer is first shown, so the page
+// of the five cards does not wait for the explorer's code.
 package main
 
 import (
@@ -22,14 +26,14 @@ func main() {
 		return
 	}
 	p := newPage(&userManager{c: conn})
-	p.wire()
-	x := newExplorerView(p, conn)
-	if backend := document().Get("body").Get("dataset").Get("backend"); backend.Type() == js.TypeString && backend.String() != "" {
-		p.frontFor(backend.String(), x)
+	p.health = conn
+	if backend := document().Get("body").Get("dataset").Get("backend"); backend.Type() == js.TypeString {
+		p.backend = backend.String()
 	}
-	x.wire()
+	p.wire()
 	p.up()
 	document().Get("body").Get("dataset").Set("ready", "true")
 	js.Global().Get("performance").Call("mark", "playground-ready")
+	go p.watchHealth()
 	select {} // serve the page's events until it closes
 }

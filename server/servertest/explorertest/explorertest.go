@@ -37,13 +37,14 @@ func (c *Calls) Count(method string) int {
 	return c.n[method]
 }
 
-// Total returns how many calls started, reflection's left out.
+// Total returns how many calls started, reflection's and health checks
+// left out (the page's banner checks health every 2 seconds).
 func (c *Calls) Total() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	n := 0
 	for m, k := range c.n {
-		if !isReflection(m) {
+		if !isReflection(m) && m != "/grpc.health.v1.Health/Check" {
 			n += k
 		}
 	}

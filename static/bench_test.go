@@ -1,0 +1,179 @@
+package static_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/grpcplay/playground/server/servertest/explorertest"
+	"github.com/grpcplay/playground/static/internal/zstdfile"
+)
+
+// bareWasmPage builds the yardstick, a Go program whose main sets one DOM
+// node (static/internal/barewasm), with main.wasm's build flags, and serves
+// it as the playground serves main.wasm (precompressed, with wasm_exec.js
+// and a page that compiles it while it downloads, zstd-encoded as Chromium
+// gets main.wasm). It returns the page's URL.
+func bareWasmPage(tb testing.TB) string {
+	tb.Helper()
+	dir := tb.TempDir()
+	out := filepath.Join(dir, "bare.wasm")
+	build := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-trimpath", "-gcflags=all=-l", "-ldflags=-s -w", "-o", out, "./internal/barewasm")
+	build.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
+	if b, err := build.CombinedOutput(); err != nil {
+		tb.Fatalf("build the bare wasm program: %v\n%s", err, b)
+	}
+	wasm, err := os.ReadFile(out)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	execJS, err := os.ReadFile(filepath.Join(runtime.GOROOT(), "lib", "wasm", "wasm_exec.js"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	const page = `<!doctype html><html><head><meta charset="utf-8"><title>bare</title>
+<script>window.mainWasm = WebAssembly.compileStreaming(fetch("bare.wasm"));</script>
+<script src="wasm_exec.js" defer></script>
+<script defer>addEventListener("DOMContentLoaded", () => { const go = new Go();
+  window.mainWasm.then(m => WebAssembly.instantiate(m, go.importObject)).then(i => go.run(i)); });</script>
+</head><body><p id="out">loading</p></body></html>`
+	files := map[string]struct {
+		ctype string
+		body  []byte
+	}{
+		"/":             {"text/html; charset=utf-8", []byte(page)},
+		"/wasm_exec.js": {"text/javascript; charset=utf-8", zstded(tb, execJS)},
+		"/bare.wasm":    {"application/wasm", zstded(tb, wasm)},
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f, ok := files[r.URL.Path]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", f.ctype)
+		w.Header().Set("Cache-Control", "no-cache")
+		if r.URL.Path != "/" {
+			w.Header().Set("Content-Encoding", "zstd") // as the playground serves its wasm to Chromium
+		}
+		w.Write(f.body)
+	}))
+	tb.Cleanup(srv.Close)
+	return srv.URL + "/"
+}
+
+func zstded(tb testing.TB, b []byte) []byte {
+	z, err := zstdfile.Encode(b)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return z
+}
+
+// BenchmarkBareWasm is the yardstick of the page-load benchmarks: from
+// navigation to a Go program's first DOM change, on a cold cache (a new
+// browser profile each time), on the page's own clock.
+func BenchmarkBareWasm(b *testing.B) {
+	url := bareWasmPage(b)
+	var total float64
+	for b.Loop() {
+		ctx := browser(b)
+		run(ctx, b, "load the bare page", chromedp.Navigate(url), waitJS(`window.bareReady > 0`))
+		ms, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`window.bareReady`))
+		if err != nil {
+			b.Fatal(err)
+		}
+		total += ms
+		chromedp.Cancel(ctx)
+	}
+	b.ReportMetric(total/float64(b.N), "ms/load")
+}
+
+// streamRequest is the stream both sides of BenchmarkStreamRender ask
+// for: 2,000 messages of about 700 bytes.
+const streamRequest = `{"count":2000,"size":700}`
+
+// BenchmarkStreamRender compares the explorer with grpcurl on the same
+// call through the same front (the built binary with -backend before the
+// rich backend): a server stream of 2,000 messages of about 700 bytes.
+// The page's time runs from the click on Call to the status on the page,
+// every message counted (data-count), after one call of the same stream
+// that is not measured (V8 compiles a program's hot code on its first
+// use, as grpcurl's was compiled before it ran); grpcurl's is its whole
+// run, from start to exit, every message printed.
+func BenchmarkStreamRender(b *testing.B) {
+	bin := os.Getenv("PLAYGROUND_BIN")
+	if bin == "" {
+		b.Fatal("PLAYGROUND_BIN must name the built playground binary: run `make bench`")
+	}
+	backend := explorertest.StartRich(b)
+	url := startBinary(b, bin, "-backend", backend.Addr)
+	b.Run("page", func(b *testing.B) {
+		ctx := browser(b)
+		link := url + "#explorer?method=/rich.v1.Editions/Stream&request=" + strings.NewReplacer("{", "%7B", "}", "%7D", `"`, "%22", ",", "%2C").Replace(streamRequest)
+		run(ctx, b, "open the explorer on the stream", chromedp.Navigate(link), schemaReady(),
+			waitJS(`document.querySelector('[data-explorer] select[name="method"]').value === "/rich.v1.Editions/Stream"`))
+		call := chromedp.Evaluate[float64](`new Promise((resolve, reject) => {
+				const x = document.querySelector("[data-explorer]");
+				const status = x.querySelector('[data-role="status"]');
+				const obs = new MutationObserver(() => {
+					if (status.dataset.code) {
+						obs.disconnect();
+						const count = x.querySelector('[data-role="responses"]').dataset.count;
+						if (status.dataset.code !== "OK" || count !== "2000") reject(new Error(status.dataset.code + " after " + count));
+						else resolve(performance.now() - start);
+					}
+				});
+				obs.observe(status, {attributes: true});
+				const start = performance.now();
+				x.querySelector('[data-action="call"]').click();
+			})`, chromedp.EvalAwaitPromise)
+		if _, err := chromedp.Run(ctx, call); err != nil {
+			b.Fatal(err)
+		}
+		var total float64
+		for b.Loop() {
+			ms, err := chromedp.Run(ctx, call)
+			if err != nil {
+				b.Fatal(err)
+			}
+			total += ms
+		}
+		b.ReportMetric(total/float64(b.N), "ms/stream")
+	})
+	b.Run("grpcurl", func(b *testing.B) {
+		grpcurl := buildGrpcurl(b)
+		target := strings.TrimSuffix(strings.TrimPrefix(url, "http://"), "/")
+		var total float64
+		for b.Loop() {
+			start := time.Now()
+			out, err := exec.Command(grpcurl, "-plaintext", "-d", streamRequest, target, "rich.v1.Editions/Stream").Output()
+			d := time.Since(start)
+			if err != nil || !strings.Contains(string(out), `"index": 2000`) {
+				b.Fatalf("grpcurl: %v (%d bytes out)", err, len(out))
+			}
+			total += float64(d.Microseconds()) / 1000
+		}
+		b.ReportMetric(total/float64(b.N), "ms/stream")
+	})
+}
+
+// buildGrpcurl builds the pinned grpcurl (proto/tools/go.mod) once.
+func buildGrpcurl(b *testing.B) string {
+	b.Helper()
+	bin := filepath.Join(b.TempDir(), "grpcurl")
+	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", bin, "github.com/fullstorydev/grpcurl/cmd/grpcurl")
+	cmd.Dir = "../proto/tools"
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("build grpcurl: %v\n%s", err, out)
+	}
+	return bin
+}
