@@ -49,6 +49,10 @@ type Config struct {
 	// MaxConnsPerClient bounds the open connections of one client
 	// address; default listener.DefaultMaxConnsPerClient.
 	MaxConnsPerClient int
+	// KeepBrowserHeaders names the headers browsers send on their own
+	// (cookie, referer, accept-language, user-agent, origin, sec-*) that
+	// calls keep as metadata, also when forwarded; none by default.
+	KeepBrowserHeaders []string
 	// MaxStreamMsgs bounds the requests of one client or bidi stream.
 	MaxStreamMsgs int
 	// MaxConcurrentStreams bounds the calls in flight on one HTTP/2

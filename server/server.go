@@ -161,6 +161,7 @@ func (s *Server) runtimeOptions(addr net.Addr) []grpchttp.Option {
 		grpchttp.WithStreamInterceptors(append([]grpc.StreamServerInterceptor{logStream(s.log)}, c.StreamInterceptors...)...),
 		grpchttp.WithStatsHandlers(c.StatsHandlers...),
 		grpchttp.WithFallback(s.assets),
+		grpchttp.WithBrowserHeaders(c.KeepBrowserHeaders...),
 		grpchttp.WithLogger(s.log),
 	}
 	// Without allowed hosts, a server on a loopback address answers only

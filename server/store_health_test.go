@@ -134,6 +134,11 @@ func TestStoreOutage(t *testing.T) {
 		if status.Code(err) != codes.Unavailable || !strings.Contains(status.Convert(err).Message(), "database is unreachable") {
 			t.Errorf("%s with the database down: %v; want Unavailable saying the database is unreachable", tc.name, err)
 		}
+		// What failed, not where: the database's user, name and address
+		// stay in the server's log.
+		if msg := status.Convert(err).Message(); strings.Contains(msg, "user=") || strings.Contains(msg, "127.0.0.1") || strings.Contains(msg, "database=") {
+			t.Errorf("%s: the client was told %q", tc.name, msg)
+		}
 		dctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 		err = tc.call(dctx)
 		cancel()

@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/tls"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -149,7 +151,8 @@ func TestTLSReload(t *testing.T) {
 		}
 	}
 	install(first)
-	ts := bridgeStart(t, server.Config{TLSCertFile: certFile, TLSKeyFile: keyFile})
+	logs := &countingLog{}
+	ts := bridgeStart(t, server.Config{TLSCertFile: certFile, TLSKeyFile: keyFile, Logger: slog.New(logs)})
 	old := tlsClient(first, false)
 	get := func(c *http.Client) error {
 		resp, err := c.Get("https://" + ts.Addr + "/style.css")
@@ -195,4 +198,40 @@ func TestTLSReload(t *testing.T) {
 	if err := get(tlsClient(first, false)); err != nil {
 		t.Fatalf("after a failed reload: %v", err)
 	}
+	// The watcher notices the broken files, and says so once, not at
+	// every check.
+	os.Chtimes(certFile, time.Now().Add(2*time.Minute), time.Now().Add(2*time.Minute))
+	time.Sleep(7 * time.Second) // three checks
+	if n := logs.count("cannot be loaded"); n != 1 {
+		t.Errorf("the broken certificate was logged %d times in three checks; want once", n)
+	}
+}
+
+// countingLog is a slog handler that counts records by message.
+type countingLog struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (l *countingLog) Enabled(context.Context, slog.Level) bool { return true }
+func (l *countingLog) WithAttrs([]slog.Attr) slog.Handler       { return l }
+func (l *countingLog) WithGroup(string) slog.Handler            { return l }
+func (l *countingLog) Handle(_ context.Context, r slog.Record) error {
+	l.mu.Lock()
+	l.msgs = append(l.msgs, r.Message)
+	l.mu.Unlock()
+	return nil
+}
+
+// count returns how many records' messages hold part.
+func (l *countingLog) count(part string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, m := range l.msgs {
+		if strings.Contains(m, part) {
+			n++
+		}
+	}
+	return n
 }

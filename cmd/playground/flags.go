@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"strings"
 	"time"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/grpcplay/playground/server"
 	"github.com/grpcplay/playground/server/front"
+	"github.com/grpcplay/playground/server/listener"
 	"github.com/grpcplay/playground/server/protofiles"
 )
 
@@ -24,6 +26,9 @@ type options struct {
 	origins, hosts              string
 	maxMsg, maxStreams          int
 	maxStreamsPerClient         int
+	maxConnsPerClient           int
+	keepBrowserHeaders          string
+	trustForwarded              string
 	maxStreamMsgs               int
 	maxConcurrentStreams        uint
 	writeTimeout, msgTimeout    time.Duration
@@ -54,6 +59,9 @@ func parseFlags(args []string) (*options, error) {
 	fs.IntVar(&o.maxMsg, "max-msg-size", server.DefaultMaxMsgSize, "largest message in bytes, in both directions")
 	fs.IntVar(&o.maxStreams, "max-streams", server.DefaultMaxStreams, "most calls in flight at once, server-wide, on every protocol (HTTP/2 and WebSocket streams, HTTP/1.1 requests)")
 	fs.IntVar(&o.maxStreamsPerClient, "max-streams-per-client", 0, "most calls one client address may have in flight, on every protocol; 0: a sixteenth of -max-streams")
+	fs.IntVar(&o.maxConnsPerClient, "max-conns-per-client", listener.DefaultMaxConnsPerClient, "most connections one client address may have open")
+	fs.StringVar(&o.keepBrowserHeaders, "keep-browser-headers", "", "comma-separated headers browsers send on their own (cookie, referer, accept-language, user-agent, origin, sec-*) to keep as call metadata, also through the front; none by default")
+	fs.StringVar(&o.trustForwarded, "trust-forwarded", "", "comma-separated CIDRs of proxies before a front whose X-Forwarded-For, Forwarded and X-Real-IP it passes on; from anyone else they are replaced by the front's own")
 	fs.IntVar(&o.maxStreamMsgs, "max-stream-msgs", server.DefaultMaxStreamMsgs, "most requests in one client or bidi stream")
 	fs.UintVar(&o.maxConcurrentStreams, "max-concurrent-streams", server.DefaultMaxConcurrentStreams, "most calls in flight on one HTTP/2 connection")
 	fs.DurationVar(&o.writeTimeout, "write-timeout", server.DefaultWriteTimeout, "how long a client may take to read one write before its call is ended")
@@ -104,6 +112,8 @@ func (o *options) serverConfig(log *slog.Logger) (server.Config, error) {
 		MaxMsgSize:           o.maxMsg,
 		MaxStreams:           o.maxStreams,
 		MaxStreamsPerClient:  o.maxStreamsPerClient,
+		MaxConnsPerClient:    o.maxConnsPerClient,
+		KeepBrowserHeaders:   splitList(o.keepBrowserHeaders),
 		MaxStreamMsgs:        o.maxStreamMsgs,
 		MaxConcurrentStreams: uint32(o.maxConcurrentStreams),
 		WriteTimeout:         o.writeTimeout,
@@ -116,12 +126,19 @@ func (o *options) serverConfig(log *slog.Logger) (server.Config, error) {
 		return cfg, errors.New("-tls-cert and -tls-key go together")
 	}
 	if o.backend == "" {
-		if o.backendTLS || o.backendCA != "" || o.backendCert != "" || o.backendKey != "" || o.backendServerName != "" || len(o.backendHeader.md) > 0 {
-			return cfg, errors.New("the -backend-* flags need -backend")
+		if o.backendTLS || o.backendCA != "" || o.backendCert != "" || o.backendKey != "" || o.backendServerName != "" || len(o.backendHeader.md) > 0 || o.trustForwarded != "" {
+			return cfg, errors.New("the -backend-* and -trust-forwarded flags need -backend")
 		}
 		return cfg, nil
 	}
 	b := &front.Backend{Addr: o.backend, Header: o.backendHeader.md}
+	for _, cidr := range splitList(o.trustForwarded) {
+		p, err := netip.ParsePrefix(cidr)
+		if err != nil {
+			return cfg, fmt.Errorf("-trust-forwarded: %w", err)
+		}
+		b.TrustForwarded = append(b.TrustForwarded, p)
+	}
 	if o.backendTLS || o.backendCA != "" || o.backendCert != "" || o.backendServerName != "" {
 		tc := &tls.Config{ServerName: o.backendServerName}
 		if o.backendCA != "" {

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -137,5 +140,150 @@ func TestNeverReadStreamsBounded(t *testing.T) {
 				t.Errorf("server RSS %d MB 10 s after the connections closed; it was %d MB before", after>>20, before>>20)
 			}
 		})
+	}
+}
+
+// TestRapidResetClosed: connections whose first request is native gRPC
+// (served by grpc-go's transport) that open and reset streams thousands of
+// times a second (HTTP/2's rapid reset) are closed, and another client's
+// calls are all answered meanwhile.
+func TestRapidResetClosed(t *testing.T) {
+	p := start(t, buildPlayground(t), nil, "-addr", "127.0.0.1:0", "-data", filepath.Join(t.TempDir(), "users.db"))
+	addr := p.waitLine(t, readyLine)[1]
+	body, err := protoFrame(&pb.UserRequest{Id: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	flood := func(local string) (resets int, closed bool) {
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}}
+		c, err := d.Dial("tcp", addr)
+		if err != nil {
+			t.Error(err)
+			return 0, false
+		}
+		defer c.Close()
+		go io.Copy(io.Discard, c) // read what comes, so only resets can close it
+		var out bytes.Buffer
+		out.WriteString(http2.ClientPreface)
+		fr := http2.NewFramer(&out, nil)
+		fr.WriteSettings()
+		var hb bytes.Buffer
+		enc := hpack.NewEncoder(&hb)
+		deadline := time.Now().Add(10 * time.Second)
+		for id := uint32(1); time.Now().Before(deadline); id += 2 {
+			hb.Reset()
+			for _, f := range [][2]string{{":method", "POST"}, {":scheme", "http"}, {":authority", addr}, {":path", "/UserManager/GetUser"}, {"content-type", grpcwire.ContentTypeGRPC}, {"te", "trailers"}} {
+				enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+			}
+			fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: hb.Bytes(), EndHeaders: true})
+			fr.WriteData(id, false, body)
+			fr.WriteRSTStream(id, http2.ErrCodeCancel)
+			if out.Len() > 32<<10 {
+				c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+				if _, err := c.Write(out.Bytes()); err != nil {
+					return resets, true
+				}
+				out.Reset()
+			}
+			resets++
+		}
+		return resets, false
+	}
+	var wg sync.WaitGroup
+	results := make(chan [2]int, 4)
+	for i := range 4 {
+		wg.Go(func() {
+			n, closed := flood(fmt.Sprintf("127.0.0.%d", 10+i))
+			c := 0
+			if closed {
+				c = 1
+			}
+			results <- [2]int{n, c}
+		})
+	}
+	other, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithContextDialer(func(ctx context.Context, a string) (net.Conn, error) {
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.3")}}
+		return d.DialContext(ctx, "tcp", a)
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	um := pb.NewUserManagerClient(other)
+	for i := range 20 {
+		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+		if _, err := um.GetUser(ctx, &pb.UserRequest{Id: 1}); err != nil {
+			t.Errorf("another client's call %d during the flood: %v", i, err)
+		}
+		cancel()
+		time.Sleep(100 * time.Millisecond)
+	}
+	wg.Wait()
+	close(results)
+	for r := range results {
+		if r[1] == 0 {
+			t.Errorf("a flooding connection sent %d resets and was never closed", r[0])
+		} else {
+			t.Logf("a flooding connection was closed after %d resets", r[0])
+		}
+	}
+}
+
+// TestStalledBodiesAnswered: 2,000 HTTP/1.1 gRPC-Web calls whose bodies
+// stop short of their Content-Length, from eight client addresses, are
+// all answered by the message timeout (plus two seconds): each
+// DeadlineExceeded, or ResourceExhausted for those over their client's
+// share, and their connections let go.
+func TestStalledBodiesAnswered(t *testing.T) {
+	p := start(t, buildPlayground(t), nil, "-addr", "127.0.0.1:0", "-data", filepath.Join(t.TempDir(), "users.db"), "-message-timeout", "3s")
+	addr := p.waitLine(t, readyLine)[1]
+	const n, timeout = 2000, 3 * time.Second
+	begin := time.Now()
+	var wg sync.WaitGroup
+	late := make(chan string, n)
+	for i := range n {
+		wg.Go(func() {
+			d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(fmt.Sprintf("127.0.1.%d", 10+i%8))}}
+			c, err := d.Dial("tcp", addr)
+			if err != nil {
+				late <- err.Error()
+				return
+			}
+			defer c.Close()
+			fmt.Fprintf(c, "POST /UserManager/GetUser HTTP/1.1\r\nHost: %s\r\nContent-Type: application/grpc-web+proto\r\nContent-Length: 20\r\n\r\n\x00\x00\x00", addr)
+			c.SetReadDeadline(begin.Add(timeout + 10*time.Second))
+			b := make([]byte, 4096)
+			m, err := c.Read(b)
+			if err != nil {
+				late <- fmt.Sprintf("no answer: %v", err)
+				return
+			}
+			if took := time.Since(begin); took > timeout+2*time.Second {
+				late <- fmt.Sprintf("answered after %v", took.Round(time.Millisecond))
+			}
+			if s := strings.ToLower(string(b[:m])); !strings.Contains(s, "grpc-status: 4\r\n") && !strings.Contains(s, "grpc-status: 8\r\n") {
+				late <- fmt.Sprintf("answer: %q", s)
+			}
+		})
+	}
+	wg.Wait()
+	close(late)
+	var problems []string
+	for s := range late {
+		problems = append(problems, s)
+	}
+	if len(problems) > 0 {
+		t.Errorf("%d of %d stalled calls were not answered in time; the first: %s", len(problems), n, problems[0])
+	}
+	// Their connections are let go: the server's open files fall back.
+	fds := func() int {
+		ents, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", p.cmd.Process.Pid))
+		return len(ents)
+	}
+	for deadline := time.Now().Add(10 * time.Second); fds() > 100 && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if f := fds(); f > 100 {
+		t.Errorf("the server holds %d files after the calls ended", f)
 	}
 }

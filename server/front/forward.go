@@ -10,8 +10,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
+	"net/netip"
 	"strings"
+	"sync"
 	"time"
 
 	"google.golang.org/grpc"
@@ -40,8 +41,14 @@ type Backend struct {
 	// certificates and ServerName); nil dials cleartext HTTP/2.
 	TLS *tls.Config
 	// Header is metadata added to every forwarded call, reflection
-	// included: an API key, say.
+	// included: an API key, say. It replaces a client's metadata of the
+	// same name.
 	Header metadata.MD
+	// TrustForwarded are the addresses of proxies before the front, whose
+	// X-Forwarded-For, Forwarded and X-Real-IP the front passes on (adding
+	// the proxy's address); from any other client they are dropped. The
+	// front sets all three from the address it saw.
+	TrustForwarded []netip.Prefix
 }
 
 // errJSONForwarded refuses JSON calls to the backend, on every path: the
@@ -56,6 +63,8 @@ type Forwarder struct {
 	cfg Backend
 	cc  *grpc.ClientConn
 	log *slog.Logger
+	// metadataTooLarge logs the first over-size response metadata.
+	metadataTooLarge sync.Once
 }
 
 // forwardWindow bounds what the front buffers of a backend stream that its
@@ -84,6 +93,9 @@ func New(cfg Backend, maxMsgSize int, log *slog.Logger) (*Forwarder, error) {
 		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 30 * time.Second, Timeout: 10 * time.Second, PermitWithoutStream: true}),
 		grpc.WithConnectParams(grpc.ConnectParams{Backoff: backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 3 * time.Second}, MinConnectTimeout: 5 * time.Second}),
 		grpc.WithUserAgent("grpcplay-front/1"),
+		// What the backend may send of response metadata, headers and
+		// trailers each: the front's own bound on request headers.
+		grpc.WithMaxHeaderListSize(maxResponseMetadata),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("backend %s: %w", cfg.Addr, err)
@@ -206,11 +218,31 @@ func (f *Forwarder) copyRequests(ss grpc.ServerStream, cs grpc.ClientStream) err
 // naming it.
 func (f *Forwarder) backendError(err error) error {
 	st := status.Convert(err)
-	if st.Code() == codes.Unavailable && f.cc.GetState() != connectivity.Ready {
+	switch {
+	case st.Code() == codes.Unavailable && f.cc.GetState() != connectivity.Ready:
 		return status.Errorf(codes.Unavailable, "backend %s is not reachable: %s", f.cfg.Addr, st.Message())
+	case st.Code() == codes.Internal && strings.Contains(st.Message(), "header list size"):
+		// The backend sent more metadata than the front takes.
+		f.logMetadataTooLarge(st)
+		return status.Errorf(codes.Internal, "the backend's response metadata is larger than %d bytes, the front's limit", maxResponseMetadata)
+	case st.Code() == codes.Internal && strings.Contains(st.Message(), "RST_STREAM with error code: INTERNAL_ERROR"):
+		// A backend that honours the limit the front announced (grpc-go
+		// does) resets the call rather than send more.
+		f.logMetadataTooLarge(st)
+		return status.Errorf(codes.Internal, "the backend reset the call (INTERNAL_ERROR), as a backend does when its response metadata is larger than the front takes (%d bytes)", maxResponseMetadata)
 	}
 	return err
 }
+
+func (f *Forwarder) logMetadataTooLarge(st *status.Status) {
+	f.metadataTooLarge.Do(func() {
+		f.log.Warn("the backend's response metadata is larger than the front takes, or it reset a call; such calls end with Internal (logged once)", "backend", f.cfg.Addr, "limit", maxResponseMetadata, "err", st.Message())
+	})
+}
+
+// maxResponseMetadata bounds the backend's response headers, and its
+// trailers, each.
+const maxResponseMetadata = 64 << 10
 
 // hopHeaders are request headers of the connection or of the protocol,
 // which the front's own call to the backend sets itself.
@@ -225,24 +257,68 @@ func hopHeader(name string) bool {
 }
 
 // outgoingMD is the metadata of the forwarded call: the client's, without
-// hop-by-hop and transport headers, the Backend's Header, and the client's
-// address in x-forwarded-for.
+// hop-by-hop and transport headers; the forwarding headers, which are the
+// front's own unless the client is a trusted proxy; and the Backend's
+// Header, which replaces what the client sent under its names.
 func (f *Forwarder) outgoingMD(ctx context.Context, in metadata.MD) metadata.MD {
-	out := make(metadata.MD, len(in)+len(f.cfg.Header)+1)
+	out := make(metadata.MD, len(in)+len(f.cfg.Header)+3)
 	for k, v := range in {
 		if !hopHeader(k) {
 			out[k] = v
 		}
 	}
+	f.setForwarded(ctx, out)
 	for k, v := range f.cfg.Header {
-		out[k] = append(out[k], v...)
-	}
-	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
-		if host, _, err := net.SplitHostPort(p.Addr.String()); err == nil {
-			out["x-forwarded-for"] = append(out["x-forwarded-for"], host)
-		}
+		out[k] = v
 	}
 	return out
+}
+
+// Forwarding headers.
+const (
+	headerXForwardedFor = "x-forwarded-for"
+	headerForwarded     = "forwarded"
+	headerXRealIP       = "x-real-ip"
+)
+
+// setForwarded sets the forwarding headers of md (the client's, copied):
+// a trusted proxy's are passed on with its own address added; anyone
+// else's are replaced by the front's account of the client's address.
+func (f *Forwarder) setForwarded(ctx context.Context, md metadata.MD) {
+	var ip netip.Addr
+	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
+		if ap, err := netip.ParseAddrPort(p.Addr.String()); err == nil {
+			ip = ap.Addr().Unmap()
+		}
+	}
+	if !f.trusts(ip) {
+		delete(md, headerXForwardedFor)
+		delete(md, headerForwarded)
+		delete(md, headerXRealIP)
+	}
+	if !ip.IsValid() {
+		return
+	}
+	xff := append(md[headerXForwardedFor], ip.String())
+	md[headerXForwardedFor] = []string{strings.Join(xff, ", ")}
+	node := ip.String()
+	if ip.Is6() {
+		node = `"[` + node + `]"`
+	}
+	md[headerForwarded] = []string{strings.Join(append(md[headerForwarded], "for="+node), ", ")}
+	if len(md[headerXRealIP]) == 0 {
+		md[headerXRealIP] = []string{ip.String()}
+	}
+}
+
+// trusts reports whether ip is a proxy whose forwarding headers count.
+func (f *Forwarder) trusts(ip netip.Addr) bool {
+	for _, p := range f.cfg.TrustForwarded {
+		if ip.IsValid() && p.Contains(ip) {
+			return true
+		}
+	}
+	return false
 }
 
 // health reports whether the backend serves: SERVING when its own health

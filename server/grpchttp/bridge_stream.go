@@ -69,7 +69,7 @@ func (s *bridgeStream) serve() {
 	}
 	var req callRequest
 	if err == nil {
-		req, err = parseRequest(md, s.req.Host, s.b.h.calls.codec)
+		req, err = parseRequest(md, s.req.Host, s.b.h.calls.codec, s.b.h.opts.browserHeaders)
 	}
 	h, lookupErr := s.b.h.reg.lookup(method)
 	switch {

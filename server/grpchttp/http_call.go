@@ -72,7 +72,7 @@ func (hc *httpCalls) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	md, mdErr := httpRequestMD(r.Header)
 	var req callRequest
 	if mdErr == nil {
-		req, mdErr = parseRequest(md, r.Host, h.calls.codec)
+		req, mdErr = parseRequest(md, r.Host, h.calls.codec, h.opts.browserHeaders)
 	}
 	err = cmp.Or(err, mdErr, lookupErr)
 	c := newCall(parent, h.calls, t, method, hd, req, protocolName(ct), httpPeer(r))

@@ -7,6 +7,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 )
 
@@ -93,3 +94,43 @@ func recovered(ctx context.Context, log *slog.Logger, method string, err *error)
 	log.ErrorContext(ctx, "handler panicked", "method", method, "protocol", Protocol(ctx), "panic", r, "stack", string(debug.Stack()))
 	*err = status.Errorf(codes.Internal, "the handler of %s failed; the server's log has the details", method)
 }
+
+// The interceptors grpc-go's transport runs first (ServerOptions): they
+// take the browser's headers out of a call's metadata, as the Handler's
+// request parser does on its paths.
+
+func stripUnary(b *browserHeaders) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		return handler(stripContext(ctx, b), req)
+	}
+}
+
+func stripStream(b *browserHeaders) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		if ctx := stripContext(ss.Context(), b); ctx != ss.Context() {
+			ss = &contextStream{ServerStream: ss, ctx: ctx}
+		}
+		return handler(srv, ss)
+	}
+}
+
+// stripContext is ctx with the browser's headers out of its metadata, ctx
+// itself when there were none.
+func stripContext(ctx context.Context, b *browserHeaders) context.Context {
+	md, ok := metadata.FromIncomingContext(ctx)
+	if !ok {
+		return ctx
+	}
+	if out := b.strip(md); len(out) != len(md) {
+		return metadata.NewIncomingContext(ctx, out)
+	}
+	return ctx
+}
+
+// contextStream is a grpc.ServerStream with another context.
+type contextStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (s *contextStream) Context() context.Context { return s.ctx }

@@ -49,8 +49,8 @@ func ServerOptions(opts ...Option) []grpc.ServerOption {
 		grpc.NumStreamWorkers(uint32(2 * runtime.GOMAXPROCS(0))),
 		// A connection's write buffer is let go when it is idle.
 		grpc.SharedWriteBuffer(true),
-		grpc.ChainUnaryInterceptor(unaryChain(o.log, o.unary)...),
-		grpc.ChainStreamInterceptor(streamChain(o.log, o.stream)...),
+		grpc.ChainUnaryInterceptor(append([]grpc.UnaryServerInterceptor{stripUnary(o.browserHeaders)}, unaryChain(o.log, o.unary)...)...),
+		grpc.ChainStreamInterceptor(append([]grpc.StreamServerInterceptor{stripStream(o.browserHeaders)}, streamChain(o.log, o.stream)...)...),
 		grpc.InTapHandle(func(ctx context.Context, info *tap.Info) (context.Context, error) {
 			if st := p.check(grpcwire.First(info.Header, ":authority"), grpcwire.First(info.Header, "origin")); st != nil {
 				o.log.Debug("call refused", "method", info.FullMethodName, "why", st.Message())

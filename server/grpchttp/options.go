@@ -79,6 +79,7 @@ type options struct {
 	unknown              grpc.StreamHandler
 	codec                encoding.CodecV2 // forced for every call; nil: by content type
 	fallback             http.Handler
+	browserHeaders       *browserHeaders
 	log                  *slog.Logger
 }
 
@@ -119,6 +120,9 @@ func newOptions(opts []Option) *options {
 	}
 	if o.fallback == nil {
 		o.fallback = http.NotFoundHandler()
+	}
+	if o.browserHeaders == nil {
+		o.browserHeaders = newBrowserHeaders(nil)
 	}
 	return o
 }
@@ -260,6 +264,14 @@ func WithCodec(c encoding.CodecV2) Option {
 // neither gRPC nor gRPC-Web gets 415 and never reaches it.
 func WithFallback(h http.Handler) Option {
 	return func(o *options) { o.fallback = h }
+}
+
+// WithBrowserHeaders keeps, as call metadata, the named headers of those
+// browsers send on their own: cookie, referer, accept-language, user-agent,
+// origin and sec-* (sec-fetch-*, sec-ch-ua*...). Without it none of them
+// reaches a handler, on any path, both transports.
+func WithBrowserHeaders(names ...string) Option {
+	return func(o *options) { o.browserHeaders = newBrowserHeaders(names) }
 }
 
 // WithLogger sets where the runtime logs refusals and recovered panics

@@ -36,11 +36,13 @@ type callRequest struct {
 //   - messages may be compressed with gzip (grpc-encoding), the one
 //     encoding served; another gets Unimplemented, naming it;
 //   - grpc-timeout, when present, must be well formed;
-//   - names of the protocol and of the HTTP connection are not metadata.
+//   - names of the protocol and of the HTTP connection are not metadata,
+//     nor are the headers browsers add on their own (cookies, sec-*,
+//     referer...), unless the Handler keeps them (WithBrowserHeaders).
 //
 // forced, when not nil, is the codec of every call (WithCodec). What
 // parseRequest refuses gets a status error for the client.
-func parseRequest(md metadata.MD, authority string, forced encoding.CodecV2) (callRequest, error) {
+func parseRequest(md metadata.MD, authority string, forced encoding.CodecV2, keep *browserHeaders) (callRequest, error) {
 	req := callRequest{md: md, ct: grpcwire.ContentType{Web: true, Codec: grpcwire.CodecProto}, codec: protoCodec{}}
 	if v := grpcwire.First(md, grpcwire.HeaderContentType); v != "" {
 		ct, ok := grpcwire.ParseContentType(v)
@@ -74,7 +76,7 @@ func parseRequest(md metadata.MD, authority string, forced encoding.CodecV2) (ca
 		req.deadline = time.Now().Add(d)
 	}
 	for k := range md {
-		if reservedRequestHeader(k) {
+		if reservedRequestHeader(k) || keep.drops(k) {
 			delete(md, k)
 		}
 	}
@@ -138,4 +140,52 @@ const messageRate = 64 << 10 // bytes per second
 // have arrived in full.
 func messageDeadline(start time.Time, timeout time.Duration, n int) time.Time {
 	return start.Add(timeout + time.Duration(n)*time.Second/messageRate)
+}
+
+// browserHeaders are the request headers browsers send on their own, which
+// say nothing a call meant to say and may carry secrets (cookies reach a
+// WebSocket handshake whatever the page does): they never become a call's
+// metadata, on any path, but for those a program names.
+type browserHeaders struct {
+	keep map[string]bool
+}
+
+func newBrowserHeaders(keep []string) *browserHeaders {
+	b := &browserHeaders{keep: make(map[string]bool)}
+	for _, k := range keep {
+		b.keep[strings.ToLower(strings.TrimSpace(k))] = true
+	}
+	return b
+}
+
+// drops reports whether name (lower case) is a browser's header that calls
+// do not keep.
+func (b *browserHeaders) drops(name string) bool {
+	switch {
+	case name == "cookie", name == "referer", name == "accept-language", name == "user-agent", name == "origin",
+		strings.HasPrefix(name, "sec-") && !strings.HasPrefix(name, "sec-websocket-"):
+		return b == nil || !b.keep[name]
+	}
+	return false
+}
+
+// strip returns md without the browser's headers it drops, md itself when
+// it has none (the common case, for clients that are not browsers).
+func (b *browserHeaders) strip(md metadata.MD) metadata.MD {
+	n := 0
+	for k := range md {
+		if b.drops(k) {
+			n++
+		}
+	}
+	if n == 0 {
+		return md
+	}
+	out := make(metadata.MD, len(md)-n)
+	for k, v := range md {
+		if !b.drops(k) {
+			out[k] = v
+		}
+	}
+	return out
 }
