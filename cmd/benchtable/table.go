@@ -94,7 +94,7 @@ var rows = []row{
 	{what: "GetUsersByType throughput, 100,000 users: gRPC-Web vs native", ours: "ServerStream/grpcweb", base: "ServerStream/native", unit: "msgs/s", goal: 0.7, higher: true},
 	{what: "CountAlreadyUsers throughput, 100,000 ids: bridge vs native", ours: "ClientStream/bridge", base: "ClientStream/native", unit: "msgs/s", goal: 0.7, higher: true},
 	{what: "AddUser cost: 100,000 users stored vs 1,000", ours: "AddUser/100k", base: "AddUser/1k", unit: "ns/op", goal: 1.5},
-	{what: "memory per idle bridged bidi stream (1,000 streams, server RSS)", ours: "IdleBridgeStreams", unit: "B/stream", goal: 16 << 10},
+	{what: "memory per idle bridged bidi stream (1,000 streams, server anonymous RSS)", ours: "IdleBridgeStreams", unit: "B/stream", goal: 16 << 10},
 	{what: "yardstick: navigation to a bare Go wasm program's first DOM change (a main that sets one node), cold cache, headless Chromium", ours: "BareWasm", unit: "ms/load", note: "the baseline of the next two rows"},
 	{what: "navigation to first GetUser result vs the bare Go wasm program, cold cache, headless Chromium", ours: "PageLoad", base: "BareWasm", unit: "ms/load", goal: 2.2},
 	{what: "navigation to the explorer listing every service's methods (reflection done) vs the bare Go wasm program, cold cache, headless Chromium", ours: "ExplorerLoad", base: "BareWasm", unit: "ms/load", goal: 4.4},

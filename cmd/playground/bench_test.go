@@ -358,16 +358,24 @@ func nativeClient(b *testing.B, addr string) pb.UserManagerClient {
 }
 
 // rssBytes reads a process's resident set size from /proc.
-func rssBytes(pid int) (int64, error) {
+func rssBytes(pid int) (int64, error) { return procStatus(pid, "VmRSS") }
+
+// anonBytes is pid's anonymous resident memory (its heap and stacks),
+// without the pages of its binary it has touched, which a first use of a
+// code path adds once.
+func anonBytes(pid int) (int64, error) { return procStatus(pid, "RssAnon") }
+
+// procStatus reads a size field of /proc/PID/status, in bytes.
+func procStatus(pid int, field string) (int64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, err
 	}
 	for line := range strings.SplitSeq(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+		if rest, ok := strings.CutPrefix(line, field+":"); ok {
 			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
 			return kb << 10, err
 		}
 	}
-	return 0, fmt.Errorf("no VmRSS for pid %d", pid)
+	return 0, fmt.Errorf("no %s for pid %d", field, pid)
 }
