@@ -67,7 +67,7 @@ func TestInspectAcceptsHealthyFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = readOnly(path, true, func(db *bbolt.DB, _ int64) error {
-		return inspect(db, func(*bbolt.Tx) error { return nil })
+		return inspect(db, newLease(nil), func(*bbolt.Tx) error { return nil })
 	})
 	if err != nil {
 		t.Fatalf("inspect on a healthy file: %v", err)
@@ -75,7 +75,7 @@ func TestInspectAcceptsHealthyFiles(t *testing.T) {
 	// The walk reads each key twice (in order, then by search): "big" and
 	// "outer" in the root bucket, 2,501 in big, "inline" in outer, "k" in
 	// inline.
-	w := &walker{lease: newLease(), roots: map[uint64]bool{}}
+	w := &walker{lease: newLease(nil), roots: map[uint64]bool{}}
 	err = readOnly(path, true, func(db *bbolt.DB, _ int64) error {
 		return db.View(func(tx *bbolt.Tx) error { return w.walk(tx, "") })
 	})
@@ -160,7 +160,7 @@ func BenchmarkOpenBolt100k(b *testing.B) {
 	})
 	b.Run("check-file", func(b *testing.B) {
 		for b.Loop() {
-			if err := checkFile(path); err != nil {
+			if err := checkFile(path, nil); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -174,7 +174,9 @@ func BenchmarkOpenBolt100k(b *testing.B) {
 		name string
 		fn   func(tx *bbolt.Tx) error
 	}{
-		{"walk", func(tx *bbolt.Tx) error { return (&walker{lease: newLease(), roots: map[uint64]bool{}}).walk(tx, "") }},
+		{"walk", func(tx *bbolt.Tx) error {
+			return (&walker{lease: newLease(nil), roots: map[uint64]bool{}}).walk(tx, "")
+		}},
 		{"bbolt-check", bboltCheck},
 		{"check-users", checkUsers},
 	} {
