@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -46,10 +47,16 @@ const (
 	// itself (its own watchdog runs every stallLimit/10) before it is
 	// stopped.
 	leaseGrace = 3 * time.Second
-	// checkerHeap is the memory the checker may use besides the file's
-	// memory map and what it needs per byte of the file (checkerMemory).
-	// A check of 100,000 users (a 30 MB file) peaks at about 30 MB.
+	// checkerHeap is the memory the checker's heap may use besides what
+	// it needs per byte of the file (checkerMemory): a soft limit. A
+	// checker of 100,000 users (a 16 MiB file) peaks at 22 MB resident,
+	// the file's pages included.
 	checkerHeap = 256 << 20
+	// checkerThreads is the address space allowed the checker's threads
+	// (a stack of 8 MiB each where the C library makes them; a malloc
+	// arena of 64 MiB for some) and the runtime's own reservations, on
+	// top of its heap and the file's memory map (checkerAddressSpace).
+	checkerThreads = 512 << 20
 	// maxReport bounds a line of the checker's report and what is kept of
 	// its standard error.
 	maxReport = 64 << 10
@@ -61,10 +68,20 @@ func init() {
 	}
 }
 
-// checkerMemory is the memory a checker of a file of size bytes may use,
-// its memory map aside: checkerHeap, and as much again as the file for
-// bbolt's and Tx.Check's maps of its pages and its freelist.
+// checkerMemory is the heap a checker of a file of size bytes may use, a
+// soft limit: checkerHeap, and as much again as the file for bbolt's and
+// Tx.Check's maps of its pages and its freelist.
 func checkerMemory(size int64) int64 { return checkerHeap + size }
+
+// checkerAddressSpace is the address space a checker of a file of size
+// bytes may take beyond what it holds as it starts, a hard limit: its heap,
+// bbolt's memory map of the file (at most twice the file: bbolt maps a
+// power of two up to 1 GiB, then whole GiBs) and checkerThreads. A loop in
+// the page tree, whose cursor's stack grows by hundreds of megabytes a
+// second, meets its lease (stallLimit) before this limit.
+func checkerAddressSpace(size int64) int64 {
+	return checkerMemory(size) + 2*size + 32<<10 + checkerThreads
+}
 
 // runChecker checks the store file at path, as a checker process, and
 // writes its report to out. It returns the process's exit code.
@@ -74,26 +91,16 @@ func runChecker(path string, out io.Writer) int {
 	if info, err := os.Stat(path); err == nil {
 		size = info.Size()
 	}
+	// The check runs on one goroutine at a time (then Tx.Check's): two Ps
+	// keep the checker's threads few on a machine of many cores.
+	runtime.GOMAXPROCS(min(2, runtime.GOMAXPROCS(0)))
 	debug.SetMemoryLimit(checkerMemory(size))
-	if err := limitAddressSpace(checkerMemory(size) + mapSize(size)); err != nil {
+	if err := limitAddressSpace(checkerAddressSpace(size)); err != nil {
 		r.verdict(fmt.Errorf("limit the checker's memory: %w", err))
 		return 0
 	}
 	r.verdict(checkFile(path, r.lease))
 	return 0
-}
-
-// mapSize bounds the memory bbolt maps a file of size bytes into: the next
-// power of two up to 1 GiB, then the next GiB.
-func mapSize(size int64) int64 {
-	n := int64(32 << 10)
-	for n < size && n < 1<<30 {
-		n *= 2
-	}
-	if n < size {
-		n = (size + 1<<30 - 1) / (1 << 30) * (1 << 30)
-	}
-	return n
 }
 
 // checkerReport writes a checker's report, one line at a time: the lease
@@ -168,24 +175,19 @@ func checkInChecker(path string) (started bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	var size int64
-	if info, err := os.Stat(path); err == nil {
-		size = info.Size()
-	}
 	cmd := exec.Command(exe)
 	// The checker needs nothing of the program's arguments; its
 	// tracebacks, were it to crash, stay short; built with -race (tests),
 	// it does not pause 1s as it exits.
 	cmd.Env = append(os.Environ(), checkerEnv+"="+path, "GOTRACEBACK=single",
 		"GORACE="+strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
-	return superviseChecker(cmd, checkerLimits{start: checkerStart, grace: leaseGrace, memory: checkerMemory(size)})
+	return superviseChecker(cmd, checkerLimits{start: checkerStart, grace: leaseGrace})
 }
 
 // checkerLimits are what superviseChecker holds a checker to.
 type checkerLimits struct {
-	start  time.Duration // until its first lease
-	grace  time.Duration // past each lease
-	memory int64         // what the checker may use, for messages
+	start time.Duration // until its first lease
+	grace time.Duration // past each lease
 }
 
 // superviseChecker runs cmd, a checker, and returns its verdict or why it
@@ -256,7 +258,7 @@ func superviseChecker(cmd *exec.Cmd, lim checkerLimits) (started bool, err error
 	case stopped > 0:
 		return true, &unfinishedError{fmt.Sprintf("the checker did not start within %v and was stopped", stopped)}
 	}
-	return true, checkerDied(cmd.ProcessState, stderr.Bytes(), lim.memory)
+	return true, checkerDied(cmd.ProcessState, stderr.Bytes())
 }
 
 // parseVerdict reads a checker's verdict line; ok is false when line is
@@ -284,11 +286,11 @@ func parseVerdict(line string) (verdict error, ok bool) {
 	return e, true
 }
 
-// checkerDied says why a checker allowed memory bytes ended without a
-// verdict, from how it ended and the start of its standard error, where
-// Go's runtime says what killed it. An end that reading the file causes is an error wrapping
+// checkerDied says why a checker ended without a verdict, from how it
+// ended and the start of its standard error, where Go's runtime says what
+// killed it. An end that reading the file causes is an error wrapping
 // errDamaged; any other, an *unfinishedError.
-func checkerDied(state *os.ProcessState, stderr []byte, memory int64) error {
+func checkerDied(state *os.ProcessState, stderr []byte) error {
 	if ws, ok := state.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 		switch ws.Signal() {
 		case syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP:
@@ -300,7 +302,7 @@ func checkerDied(state *os.ProcessState, stderr []byte, memory int64) error {
 	switch {
 	case say("out of memory") || say("cannot allocate memory") || say("failed to create new OS thread") ||
 		say("address space collisions"): // how a -race build runs out
-		return damaged("its check did not finish: the checker ran out of memory (it may use %d MiB besides the file's memory map)", memory>>20)
+		return damaged("its check did not finish: the checker ran out of memory")
 	case say("unexpected fault address") || say("signal SIGSEGV") || say("signal SIGBUS"):
 		return damaged("its check did not finish: bbolt read outside the file's memory map (a memory fault)")
 	case say("stack exceeds") || say("stack overflow"):

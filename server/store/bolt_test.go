@@ -145,13 +145,12 @@ func TestOpenBoltRefusesDamagedFiles(t *testing.T) {
 // them, as OpenBolt does where it cannot start a checker, each in a
 // process of its own (this test binary, started again) so that a crash is
 // seen rather than suffered. The file is refused with OpenBolt's message,
-// but for the damage that only a checker survives: there the process
-// crashes, which is why OpenBolt checks in a checker.
+// but for the damage only a checker survives, which may crash the process
+// instead (why OpenBolt checks in a checker): a fault on Tx.Check's
+// goroutine does; 8 TiB of freelist ids is a fatal out-of-memory, or, where
+// the kernel grants that much memory, a fault caught as bbolt copies them.
 func TestCheckInProcess(t *testing.T) {
-	crashes := map[string]string{ // by damage: what Go's runtime says as the process ends
-		"freelist-count":        "out of memory",
-		"unsearched-branch-key": "unexpected fault address",
-	}
+	mayCrash := map[string]bool{"freelist-count": true, "unsearched-branch-key": true}
 	for _, f := range bolttest.Damaged(t, t.TempDir()) {
 		t.Run(f.Name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
@@ -159,10 +158,11 @@ func TestCheckInProcess(t *testing.T) {
 			cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
 			cmd.Env = append(os.Environ(), checkEnv+"="+f.Path, "GORACE=atexit_sleep_ms=0")
 			out, err := cmd.CombinedOutput()
-			if crash, ok := crashes[f.Name]; ok {
-				if err == nil || !bytes.Contains(out, []byte(crash)) {
-					t.Fatalf("the process checking it ended with %v; want a crash saying %q:\n%s", err, crash, out)
+			if mayCrash[f.Name] {
+				if bytes.HasPrefix(out, []byte("passed")) || ctx.Err() != nil {
+					t.Fatalf("the process checking it ended with %v; want a refusal or a crash:\n%s", err, out)
 				}
+				t.Logf("the process checking it ended with %v:\n%.300s", err, out)
 				return
 			}
 			if err != nil {
