@@ -47,15 +47,19 @@ var errLocked = errors.New("locked by another process")
 // is an error: it never starts empty over data it cannot read. So is a
 // damaged file: an existing file is first checked, opened read-only, with
 // bbolt's own means (checkFile in bolt_check.go: its length, every key of
-// every bucket read and searched for, bbolt's Tx.Check), a panic or memory
-// fault while bbolt reads it becoming an error, then every user and type
-// index entry is checked. A 0-byte file is refused unless this call created
-// it. Every error names the file.
+// every bucket read and searched for, bbolt's Tx.Check), then every user
+// and type index entry is checked. A 0-byte file is refused unless this
+// call created it. Every error names the file.
 //
-// A check that stops making progress (a loop in a damaged file's page tree)
-// is given up after stallLimit (1s) with an error, leaving a goroutine that
-// still reads the file and the file open: a caller that gets an error from
-// OpenBolt should exit, as the server does.
+// The check runs in a process of its own, the program's executable started
+// again (bolt_checker.go), so that a damaged file that makes bbolt fault,
+// run out of memory or spin ends that process, not the caller's; it takes
+// a few tens of milliseconds more than a check in this process. Where no
+// process can be started, the check runs in this one: there such a file
+// can crash the process, and a check that stops making progress (a loop in
+// the page tree) is given up after stallLimit (1s) with an error, leaving a
+// goroutine that still reads the file and the file open, so a caller that
+// gets an error from OpenBolt should exit, as the server does.
 func OpenBolt(path string) (*Bolt, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("store: create folder: %w", err)
@@ -65,7 +69,11 @@ func OpenBolt(path string) (*Bolt, error) {
 	case err == nil && info.IsDir():
 		return nil, fmt.Errorf("store: %s is a directory", path)
 	case err == nil:
-		if err := checkFile(path); err != nil {
+		started, err := checkInChecker(path)
+		if !started {
+			err = checkFile(path, nil)
+		}
+		if err != nil {
 			return nil, describe(path, err)
 		}
 	case !errors.Is(err, fs.ErrNotExist):
@@ -102,6 +110,9 @@ func describe(path string, err error) error {
 		return fmt.Errorf("store: %s is not a bbolt file, or both its meta pages are damaged (%w)", path, err)
 	case errors.Is(err, errDamaged), errors.Is(err, errNotOurs):
 		return fmt.Errorf("store: %s is %w", path, err)
+	}
+	if u, ok := errors.AsType[*unfinishedError](err); ok {
+		return fmt.Errorf("store: %s was not opened: %w", path, u)
 	}
 	return fmt.Errorf("store: open %s: %w", path, err)
 }

@@ -31,7 +31,7 @@ import (
 // lost pages and keys out of order, but it dereferences each page id before
 // it checks the id, and it runs on a goroutine bbolt starts, where
 // SetPanicOnFault cannot reach. So checkFile reads the file in this order,
-// each step making the next one safe:
+// each step making the next one safer:
 //
 //  1. The file's length against the pages its meta page counts (Tx.Size):
 //     a truncated file stops here, before anything reads past its end.
@@ -45,14 +45,17 @@ import (
 //     the freelist) read without fault.
 //  4. Our own data: checkData.
 //
-// What this does not catch: an offset that points outside the file into
-// memory that happens to be mapped is read as garbage rather than faulting,
-// so a file whose garbage still sorts and searches passes (a branch page's
-// first key moved far away does: no search depends on it); Tx.Check reads
-// the key of a branch element whose child holds no key, which walk does not
-// (a fault there crashes the process); and a freelist whose count is
-// damaged to billions makes bbolt's open allocate them, a fatal
-// out-of-memory rather than a panic.
+// What this cannot survive in the process it runs in: Tx.Check reading a
+// key that walk did not (a branch element whose child holds no key) and
+// faulting on bbolt's goroutine, which crashes the process; a freelist
+// whose count is damaged to billions, which makes bbolt's open allocate
+// them, a fatal out-of-memory rather than a panic; and a spinning cursor,
+// which can only be left running. So OpenBolt runs checkFile in a process
+// of its own (bolt_checker.go), where any of these ends only that process.
+// What it does not catch at all: an offset that points outside the file
+// into memory that happens to be mapped is read as garbage rather than
+// faulting, so a file whose garbage still sorts and searches passes (a
+// branch page's first key moved far away does: no search depends on it).
 
 // errDamaged marks a file whose structure or data is broken.
 var errDamaged = errors.New("damaged")
@@ -83,14 +86,20 @@ const (
 	checkLimit = time.Minute
 	// stalled says what a check that ran out of stallLimit met.
 	stalled = "read no key for %v, so its page tree may loop"
+	// opening says what a check that ran out of time opening the file met.
+	opening = "did not open the file within %v"
 )
 
 // checkFile checks the existing store file at path, with bbolt opening it
 // read-only so that nothing is written to a file that may be damaged. bbolt
 // holds a shared lock on the file meanwhile, waiting up to lockTimeout for
-// a writer to release it. A check that is given up (see stallLimit) leaves
-// its goroutine running and the file open: the caller is expected to exit.
-func checkFile(path string) error {
+// a writer to release it. report, when not nil, hears each promise the
+// check makes: that it will read a key, or end, within a duration (see
+// lease). A check that is given up (see stallLimit) leaves its goroutine
+// running and the file open: the caller is expected to exit.
+func checkFile(path string, report func(time.Duration)) error {
+	l := newLease(report)
+	l.renew(lockTimeout+stallLimit, opening)
 	err := readOnly(path, false, func(db *bbolt.DB, size int64) error {
 		return db.View(func(tx *bbolt.Tx) error {
 			if tx.Size() > size {
@@ -105,7 +114,8 @@ func checkFile(path string) error {
 	}
 	// Loading the freelist as bbolt opens the file reads it here, where a
 	// fault is caught, rather than in Tx.Check's goroutine.
-	return readOnly(path, true, func(db *bbolt.DB, _ int64) error { return inspect(db, checkData) })
+	l.renew(lockTimeout+stallLimit, opening)
+	return readOnly(path, true, func(db *bbolt.DB, _ int64) error { return inspect(db, l, checkData) })
 }
 
 // readOnly opens the file at path with bbolt, read-only, and runs fn on it;
@@ -170,12 +180,11 @@ var errGivenUp = errors.New("given up")
 
 // inspect checks db's structure (walk, then Tx.Check) and then its data
 // with data, in one read transaction on a goroutine of its own under
-// catchFaults. It waits while that goroutine holds a lease, which walk
-// renews as it reads keys; when the lease runs out, inspect returns an
-// error wrapping errGivenUp and leaves the goroutine running, with the
-// transaction open: the database cannot be closed.
-func inspect(db *bbolt.DB, data func(*bbolt.Tx) error) error {
-	l := newLease()
+// catchFaults. It waits while that goroutine holds l, which walk renews as
+// it reads keys; when l runs out, inspect returns an error wrapping
+// errGivenUp and leaves the goroutine running, with the transaction open:
+// the database cannot be closed.
+func inspect(db *bbolt.DB, l *lease, data func(*bbolt.Tx) error) error {
 	l.renew(stallLimit, stalled)
 	done := make(chan error, 1)
 	go func() {
@@ -206,10 +215,16 @@ func inspect(db *bbolt.DB, data func(*bbolt.Tx) error) error {
 	}
 }
 
-// lease is a deadline that one goroutine renews and another watches.
+// lease is a deadline that one goroutine renews and another watches. In a
+// checker process it is also reported to the process that started it,
+// which stops the checker when the lease runs out and the checker has not
+// ended by itself.
 type lease struct {
-	start time.Time
-	term  atomic.Pointer[leaseTerm]
+	start  time.Time
+	term   atomic.Pointer[leaseTerm]
+	report func(time.Duration) // nil: no one to tell
+	// The last term reported, by the renewing goroutine (one at a time).
+	reportedAt, reported time.Duration
 }
 
 type leaseTerm struct {
@@ -218,12 +233,23 @@ type leaseTerm struct {
 	why   string // a format of d: what happened when the lease runs out
 }
 
-func newLease() *lease { return &lease{start: time.Now()} }
+// reportEvery is how often at most a lease renewed with the same duration
+// is reported: walk renews it every 256 keys.
+const reportEvery = 100 * time.Millisecond
+
+func newLease(report func(time.Duration)) *lease {
+	return &lease{start: time.Now(), report: report}
+}
 
 // renew extends the lease to d from now; why, formatted with d, says what
 // happened if it runs out.
 func (l *lease) renew(d time.Duration, why string) {
-	l.term.Store(&leaseTerm{until: time.Since(l.start) + d, d: d, why: why})
+	now := time.Since(l.start)
+	l.term.Store(&leaseTerm{until: now + d, d: d, why: why})
+	if l.report != nil && (d != l.reported || now-l.reportedAt >= reportEvery) {
+		l.report(d)
+		l.reported, l.reportedAt = d, now
+	}
 }
 
 // expired returns why the lease ran out, or "" while it holds.

@@ -67,7 +67,7 @@ func TestInspectAcceptsHealthyFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = readOnly(path, true, func(db *bbolt.DB, _ int64) error {
-		return inspect(db, func(*bbolt.Tx) error { return nil })
+		return inspect(db, newLease(nil), func(*bbolt.Tx) error { return nil })
 	})
 	if err != nil {
 		t.Fatalf("inspect on a healthy file: %v", err)
@@ -75,7 +75,7 @@ func TestInspectAcceptsHealthyFiles(t *testing.T) {
 	// The walk reads each key twice (in order, then by search): "big" and
 	// "outer" in the root bucket, 2,501 in big, "inline" in outer, "k" in
 	// inline.
-	w := &walker{lease: newLease(), roots: map[uint64]bool{}}
+	w := &walker{lease: newLease(nil), roots: map[uint64]bool{}}
 	err = readOnly(path, true, func(db *bbolt.DB, _ int64) error {
 		return db.View(func(tx *bbolt.Tx) error { return w.walk(tx, "") })
 	})
@@ -143,28 +143,52 @@ func TestCatchFaultsTurnsAFaultIntoAnError(t *testing.T) {
 	}
 }
 
-// BenchmarkOpenBolt100k opens a store of 100,000 users: checkFile (the
-// file's length, the walk, bbolt's Tx.Check, the data) and bbolt's open for
-// writing; the parts of checkFile are measured on their own too.
-func BenchmarkOpenBolt100k(b *testing.B) {
-	path := filepath.Join(b.TempDir(), "users.db")
-	writeStore(b, path, 100_000)
-	b.Run("open", func(b *testing.B) {
-		for b.Loop() {
-			s, err := OpenBolt(path)
-			if err != nil {
-				b.Fatal(err)
+// BenchmarkOpenBolt opens an existing store of 6 users (a new store's
+// second start) and one of 100,000: OpenBolt (the check in a checker
+// process, then bbolt's open for writing), and the check alone, in a
+// checker and in this process; for 100,000 users, the check's parts too.
+// "checker-start" is a checker's floor: one asked to check a file that is
+// not there. The checker is this test binary started again; child-cpu-ms/op
+// is its CPU time, user and system.
+func BenchmarkOpenBolt(b *testing.B) {
+	dir := b.TempDir()
+	b.Run("checker-start", func(b *testing.B) {
+		benchChecker(b, func() error {
+			if started, err := checkInChecker(filepath.Join(dir, "none.db")); !started || err == nil {
+				return fmt.Errorf("a checker of a missing file: started %v, %v", started, err)
 			}
-			s.Close()
-		}
+			return nil
+		})
 	})
-	b.Run("check-file", func(b *testing.B) {
-		for b.Loop() {
-			if err := checkFile(path); err != nil {
-				b.Fatal(err)
+	for _, users := range []int{6, 100_000} {
+		path := filepath.Join(dir, fmt.Sprintf("users%d.db", users))
+		writeStore(b, path, users)
+		b.Run(fmt.Sprintf("users=%d/open", users), func(b *testing.B) {
+			benchChecker(b, func() error {
+				s, err := OpenBolt(path)
+				if err != nil {
+					return err
+				}
+				return s.Close()
+			})
+		})
+		b.Run(fmt.Sprintf("users=%d/check-in-checker", users), func(b *testing.B) {
+			benchChecker(b, func() error {
+				if started, err := checkInChecker(path); !started || err != nil {
+					return fmt.Errorf("checkInChecker: started %v, %v", started, err)
+				}
+				return nil
+			})
+		})
+		b.Run(fmt.Sprintf("users=%d/check-in-process", users), func(b *testing.B) {
+			for b.Loop() {
+				if err := checkFile(path, nil); err != nil {
+					b.Fatal(err)
+				}
 			}
-		}
-	})
+		})
+	}
+	path := filepath.Join(dir, "users100000.db")
 	db, err := bbolt.Open(path, 0o600, &bbolt.Options{ReadOnly: true, PreLoadFreelist: true, Timeout: time.Second})
 	if err != nil {
 		b.Fatal(err)
@@ -174,11 +198,13 @@ func BenchmarkOpenBolt100k(b *testing.B) {
 		name string
 		fn   func(tx *bbolt.Tx) error
 	}{
-		{"walk", func(tx *bbolt.Tx) error { return (&walker{lease: newLease(), roots: map[uint64]bool{}}).walk(tx, "") }},
+		{"walk", func(tx *bbolt.Tx) error {
+			return (&walker{lease: newLease(nil), roots: map[uint64]bool{}}).walk(tx, "")
+		}},
 		{"bbolt-check", bboltCheck},
 		{"check-users", checkUsers},
 	} {
-		b.Run(part.name, func(b *testing.B) {
+		b.Run("users=100000/"+part.name, func(b *testing.B) {
 			for b.Loop() {
 				if err := db.View(part.fn); err != nil {
 					b.Fatal(err)
@@ -186,4 +212,19 @@ func BenchmarkOpenBolt100k(b *testing.B) {
 			}
 		})
 	}
+}
+
+// benchChecker runs op, which starts checkers, in b's loop and reports the
+// CPU time of the checkers per op.
+func benchChecker(b *testing.B, op func() error) {
+	var before, after syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_CHILDREN, &before)
+	for b.Loop() {
+		if err := op(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	syscall.Getrusage(syscall.RUSAGE_CHILDREN, &after)
+	cpu := time.Duration(after.Utime.Nano() + after.Stime.Nano() - before.Utime.Nano() - before.Stime.Nano())
+	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "child-cpu-ms/op")
 }

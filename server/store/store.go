@@ -6,8 +6,13 @@
 // OpenBolt refuses a bbolt file that is damaged, truncated, locked or not
 // ours, with an error naming it, before it serves from it: the check
 // (bolt_check.go) uses bbolt's own means, its cursors and Tx.Check, never a
-// parser of bbolt's format. Package bolttest makes the damaged files its
-// tests open.
+// parser of bbolt's format, and runs in a checker process, the program's
+// own executable started again (bolt_checker.go), so that what bbolt does
+// on a damaged file (a memory fault, a fatal out-of-memory, a spin) ends
+// the checker, never the caller. This package's init function is that
+// checker's entry point: a process started with GRPCPLAY_STORE_CHECK in
+// its environment checks the file it names and exits before main. Package
+// bolttest makes the damaged files its tests open.
 package store
 
 import (

@@ -4,10 +4,13 @@
 // or index entry that is wrong), each a copy of a real store of ours. It
 // writes the bbolt layout of package store (buckets "users" by 4-byte
 // big-endian id, "users_by_type" by type byte and id) where it damages
-// records, and knows of bbolt's page format only the 16-byte page header and
-// a branch element's 16 bytes (key offset, key length, child page id, all
-// little-endian); were that format to change, these files would still be
-// damaged, differently.
+// records, and knows of bbolt's page format only the 16-byte page header
+// (page id, flags, element count, overflow), a branch element's 16 bytes
+// (key offset, key length, child page id), a freelist page's ids after its
+// header (the first of them its count when the header's is 0xFFFF), all
+// little-endian, and that bbolt maps its file into memory in powers of two;
+// were that format to change, these files would still be damaged,
+// differently.
 package bolttest
 
 import (
@@ -46,11 +49,12 @@ func Damaged(t testing.TB, dir string) []File {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pageSize, freelist, branch, leaf := layout(t, healthy)
+	pageSize, freelist, branch, leaf, usersRoot := layout(t, healthy)
 	scribble := func(at int, b byte, n int) func([]byte) []byte {
 		return func(d []byte) []byte { copy(d[at:], bytes.Repeat([]byte{b}, n)); return d }
 	}
-	const pageHeader, branchElement = 16, 16
+	const pageHeader, countAt, branchElement = 16, 10, 16
+	le := binary.LittleEndian
 	damages := []struct {
 		name   string
 		damage func([]byte) []byte
@@ -63,19 +67,47 @@ func Damaged(t testing.TB, dir string) []File {
 		// The branch page's first child is itself: a cursor descending
 		// to the first key never reaches a leaf.
 		{"page-loop", func(d []byte) []byte {
-			binary.LittleEndian.PutUint64(d[branch*pageSize+pageHeader+8:], uint64(branch))
+			le.PutUint64(d[branch*pageSize+pageHeader+8:], uint64(branch))
 			return d
 		}},
 		// The branch page's second child is page 2^30: 4 TiB past the
 		// start of the file, for a page size of 4 KiB.
 		{"child-page-out-of-range", func(d []byte) []byte {
-			binary.LittleEndian.PutUint64(d[branch*pageSize+pageHeader+branchElement+8:], 1<<30)
+			le.PutUint64(d[branch*pageSize+pageHeader+branchElement+8:], 1<<30)
 			return d
 		}},
 		// The branch page's second key is 64 MiB long: far past the end
 		// of the file.
 		{"branch-key-length", func(d []byte) []byte {
-			binary.LittleEndian.PutUint32(d[branch*pageSize+pageHeader+branchElement+4:], 64<<20)
+			le.PutUint32(d[branch*pageSize+pageHeader+branchElement+4:], 64<<20)
+			return d
+		}},
+		// The freelist counts 2^40 free pages: bbolt's open allocates
+		// an id for each (8 TiB), a fatal out-of-memory.
+		{"freelist-count", func(d []byte) []byte {
+			le.PutUint16(d[freelist*pageSize+countAt:], 0xFFFF)
+			le.PutUint64(d[freelist*pageSize+pageHeader:], 1<<40)
+			return d
+		}},
+		// The last key of the users bucket's root branch page is one
+		// page past the end of the file, inside bbolt's memory map of it
+		// (the file is padded so that the map, a power of two, reaches
+		// there): a memory fault wherever it is read. Its child holds no
+		// keys, and the child before holds only its first, so no search
+		// for a key reads it; bbolt's Tx.Check does, on a goroutine of
+		// its own.
+		{"unsearched-branch-key", func(d []byte) []byte {
+			padded := pageSize
+			for padded < len(d) {
+				padded *= 2
+			}
+			d = append(d, make([]byte, padded+pageSize-len(d))...)
+			root := usersRoot * pageSize
+			last := root + pageHeader + (int(le.Uint16(d[root+countAt:]))-1)*branchElement
+			child := func(elem int) int { return int(le.Uint64(d[elem+8:])) * pageSize }
+			le.PutUint16(d[child(last)+countAt:], 0)
+			le.PutUint16(d[child(last-branchElement)+countAt:], 1)
+			le.PutUint32(d[last:], uint32(len(d)+pageSize-last))
 			return d
 		}},
 		{"truncated-to-a-third", func(d []byte) []byte { return d[:len(d)/3] }},
@@ -149,9 +181,10 @@ func write(t testing.TB, path string) {
 	}
 }
 
-// layout finds the page size, the freelist page, a branch page and a leaf
-// page in the middle of the healthy store through bbolt's own API.
-func layout(t testing.TB, path string) (pageSize, freelist, branch, leaf int) {
+// layout finds the page size, the freelist page, a branch page, a leaf
+// page in the middle and the users bucket's root page (a branch page) of
+// the healthy store through bbolt's own API.
+func layout(t testing.TB, path string) (pageSize, freelist, branch, leaf, usersRoot int) {
 	t.Helper()
 	db, err := bbolt.Open(path, 0o600, &bbolt.Options{ReadOnly: true, PreLoadFreelist: true})
 	if err != nil {
@@ -160,6 +193,10 @@ func layout(t testing.TB, path string) (pageSize, freelist, branch, leaf int) {
 	defer db.Close()
 	var leaves []int
 	err = db.View(func(tx *bbolt.Tx) error {
+		usersRoot = int(tx.Bucket([]byte("users")).Root())
+		if info, err := tx.Page(usersRoot); err != nil || info == nil || info.Type != "branch" || info.Count < 3 {
+			return fmt.Errorf("the users bucket's root page %d is %+v (%v); want a branch page of 3 elements or more", usersRoot, info, err)
+		}
 		for id := 2; ; id++ {
 			info, err := tx.Page(id)
 			if err != nil {
@@ -185,5 +222,5 @@ func layout(t testing.TB, path string) (pageSize, freelist, branch, leaf int) {
 	if freelist == 0 || branch == 0 || len(leaves) == 0 {
 		t.Fatalf("the store has freelist page %d, branch page %d, %d leaf pages; want all", freelist, branch, len(leaves))
 	}
-	return db.Info().PageSize, freelist, branch, leaves[len(leaves)/2]
+	return db.Info().PageSize, freelist, branch, leaves[len(leaves)/2], usersRoot
 }
