@@ -8,6 +8,7 @@ import (
 	"net"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -16,8 +17,10 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/encoding/gzip"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/interop"
@@ -139,16 +142,51 @@ func startFront(t *testing.T, cfg server.Config, b front.Backend) *servertest.Se
 }
 
 // TestForwardInteropNative runs grpc-go's interop cases through the front
-// with grpc-go's client over native gRPC.
+// with grpc-go's client over native gRPC, plainly and with every call
+// compressed with gzip.
 func TestForwardInteropNative(t *testing.T) {
 	be := startBackend(t, backendOptions{})
 	front := startFront(t, server.Config{}, front.Backend{Addr: be.addr})
-	cc, err := grpc.NewClient(front.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	runInterop(t, front.Addr)
+	runInterop(t, front.Addr, grpc.WithDefaultCallOptions(grpc.UseCompressor(gzip.Name)))
+}
+
+// TestInteropCompressed runs grpc-go's interop cases against grpc-go's
+// interop service on our own server, every call compressed with gzip: on
+// grpc-go's transport (each connection's first request is native) and on
+// the runtime (the connection opened with gRPC-Web).
+func TestInteropCompressed(t *testing.T) {
+	ts := servertest.Start(t, server.Config{}, servertest.WithService(&testgrpc.TestService_ServiceDesc, interop.NewTestServer()))
+	runInterop(t, ts.Addr, grpc.WithDefaultCallOptions(grpc.UseCompressor(gzip.Name)))
+	runInterop(t, ts.Addr, grpc.WithDefaultCallOptions(grpc.UseCompressor(gzip.Name)), withIdleStart())
+}
+
+// withIdleStart makes runInterop connect and wait out the server's wait
+// for a first request (a second) before it calls: the server hands such a
+// connection to the runtime, not to grpc-go's transport.
+func withIdleStart() grpc.DialOption { return idleStart{} }
+
+type idleStart struct{ grpc.EmptyDialOption }
+
+// runInterop runs grpc-go's interop cases against addr with grpc-go's
+// client, dialed with opts.
+func runInterop(t *testing.T, addr string, opts ...grpc.DialOption) {
+	t.Helper()
+	cc, err := grpc.NewClient(addr, append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cc.Close()
 	ctx := testCtx(t)
+	if slices.ContainsFunc(opts, func(o grpc.DialOption) bool { _, ok := o.(idleStart); return ok }) {
+		cc.Connect()
+		for s := cc.GetState(); s != connectivity.Ready; s = cc.GetState() {
+			if !cc.WaitForStateChange(ctx, s) {
+				t.Fatal("the connection never got ready")
+			}
+		}
+		time.Sleep(1500 * time.Millisecond)
+	}
 	tc := testgrpc.NewTestServiceClient(cc)
 	for _, c := range []struct {
 		name string

@@ -18,6 +18,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"testing/fstest"
@@ -212,6 +213,7 @@ func count(ctx context.Context, t *testing.T, sel chromedp.CSS) int {
 func TestPlaygroundInChromium(t *testing.T) {
 	url, stopServer := pageServer(t)
 	ctx := browser(t)
+	console := watchConsole(ctx)
 
 	// Navigation to the first GetUser result, on a cold cache: measured and
 	// written down, not asserted, on the page's own clock from the start of
@@ -325,6 +327,12 @@ func TestPlaygroundInChromium(t *testing.T) {
 		code := finalStatus(ctx, t, "GetUsersByIds")
 		if n := count(ctx, t, in("GetUsersByIds", `[data-role="response"]`)); code != "OK" || n != 2 {
 			t.Fatalf("GetUsersByIds 2 99 5: status %q, %d replies; want OK, 2", code, n)
+		}
+		// The stream's socket closes cleanly: one close each way, which
+		// Chromium does not complain of.
+		time.Sleep(500 * time.Millisecond)
+		if errs := console.matching("Close received after close"); len(errs) > 0 {
+			t.Errorf("Chromium's console after the bidi stream ended: %q", errs)
 		}
 	})
 
@@ -476,4 +484,43 @@ func startBinary(b *testing.B, bin string, flags ...string) string {
 	}
 	b.Fatalf("%s exited before it logged its URL", bin)
 	return ""
+}
+
+// consoleLog keeps what Chromium's console says: the page's own messages,
+// uncaught exceptions and the browser's log entries (network errors,
+// WebSocket close errors among them).
+type consoleLog struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+// watchConsole starts keeping the console of the browser of ctx (chromedp
+// enables the browser's log for every tab).
+func watchConsole(ctx context.Context) *consoleLog {
+	c := &consoleLog{}
+	msgs := chromedp.Console(ctx)
+	go func() {
+		for m, err := range msgs {
+			if err != nil {
+				return
+			}
+			c.mu.Lock()
+			c.lines = append(c.lines, m.Text)
+			c.mu.Unlock()
+		}
+	}()
+	return c
+}
+
+// matching returns the lines that hold part.
+func (c *consoleLog) matching(part string) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	for _, l := range c.lines {
+		if strings.Contains(l, part) {
+			out = append(out, l)
+		}
+	}
+	return out
 }

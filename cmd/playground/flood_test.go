@@ -2,10 +2,13 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,9 +19,14 @@ import (
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/gorilla/websocket"
 	"github.com/grpcplay/playground/pb"
 	"github.com/grpcplay/playground/proto/grpcwire"
 )
@@ -285,5 +293,150 @@ func TestStalledBodiesAnswered(t *testing.T) {
 	}
 	if f := fds(); f > 100 {
 		t.Errorf("the server holds %d files after the calls ended", f)
+	}
+}
+
+// TestBinaryNativeFirstPolicy: on the built binary, a native gRPC call that
+// opens its connection (served by grpc-go's transport) gets the policy of
+// every other path: an AddUser for a host the server does not answer to,
+// or from a foreign or null origin, is refused with PermissionDenied and
+// not stored.
+func TestBinaryNativeFirstPolicy(t *testing.T) {
+	p := start(t, buildPlayground(t), nil, "-addr", "127.0.0.1:0", "-data", filepath.Join(t.TempDir(), "users.db"))
+	addr := p.waitLine(t, readyLine)[1]
+	for i, tc := range []struct{ authority, origin string }{
+		{"evil.example", ""}, {"", "http://evil.example"}, {"", "null"},
+	} {
+		opts := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+		if tc.authority != "" {
+			opts = append(opts, grpc.WithAuthority(tc.authority))
+		}
+		cc, err := grpc.NewClient(addr, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := t.Context()
+		if tc.origin != "" {
+			ctx = metadata.AppendToOutgoingContext(ctx, "origin", tc.origin)
+		}
+		id := uint32(100 + i)
+		_, err = pb.NewUserManagerClient(cc).AddUser(ctx, &pb.User{Id: id, Nickname: "evil", MailAddress: "evil@example.com", UserType: pb.User_NORMAL})
+		cc.Close()
+		if status.Code(err) != codes.PermissionDenied {
+			t.Errorf("authority %q, origin %q: %v; want PermissionDenied", tc.authority, tc.origin, err)
+		}
+		good, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := pb.NewUserManagerClient(good).GetUser(t.Context(), &pb.UserRequest{Id: id})
+		good.Close()
+		if err != nil || !r.GetError() {
+			t.Errorf("authority %q, origin %q: the refused AddUser was stored (%v, %v)", tc.authority, tc.origin, r, err)
+		}
+	}
+}
+
+// gzipBomb is a request frame of a UserRequest whose unknown field holds a
+// gigabyte of zeros, gzip-compressed to a few megabytes.
+func gzipBomb(t *testing.T) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	head := protowire.AppendTag(nil, 99, protowire.BytesType)
+	head = protowire.AppendVarint(head, 1<<30)
+	zw.Write(head)
+	zeros := make([]byte, 1<<20)
+	for range 1 << 10 {
+		zw.Write(zeros)
+	}
+	zw.Close()
+	return grpcwire.AppendFrame(nil, grpcwire.FlagCompressed, buf.Bytes())
+}
+
+// TestGzipBombBounded: a request that gzip-decompresses to a gigabyte is
+// ResourceExhausted on every path, native gRPC on both transports,
+// gRPC-Web binary and text, and the bridge, and the server's memory stays
+// bounded.
+func TestGzipBombBounded(t *testing.T) {
+	p := start(t, buildPlayground(t), nil, "-addr", "127.0.0.1:0", "-data", filepath.Join(t.TempDir(), "users.db"))
+	addr := p.waitLine(t, readyLine)[1]
+	bomb := gzipBomb(t)
+	t.Logf("the bomb: %d bytes on the wire, 1 GiB inside", len(bomb))
+	stop := make(chan struct{})
+	peak := watchRSS(t, p.cmd.Process.Pid, stop)
+
+	for _, w := range []struct {
+		name, ctype    string
+		h2c, text, pin bool
+	}{
+		{"grpc, a connection's first request (grpc-go's transport)", grpcwire.ContentTypeGRPC, true, false, false},
+		{"grpc on the runtime", grpcwire.ContentTypeGRPC, true, false, true},
+		{"grpc-web", grpcwire.ContentTypeProto, false, false, false},
+		{"grpc-web-text", grpcwire.ContentTypeText, false, true, false},
+	} {
+		body := bomb
+		if w.text {
+			body = []byte(base64.StdEncoding.EncodeToString(bomb))
+		}
+		client := http.DefaultClient
+		if w.h2c {
+			tr := &http.Transport{}
+			tr.Protocols = new(http.Protocols)
+			tr.Protocols.SetUnencryptedHTTP2(true)
+			client = &http.Client{Transport: tr}
+		}
+		if w.pin {
+			// Open the connection with a GET, so the runtime serves it.
+			if resp, err := client.Get("http://" + addr + "/"); err == nil {
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		}
+		req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/UserManager/GetUser", bytes.NewReader(body))
+		req.Header.Set("Content-Type", w.ctype)
+		req.Header.Set("Grpc-Encoding", "gzip")
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("%s: %v", w.name, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		all := strings.ToLower(fmt.Sprint(resp.Header, resp.Trailer, string(b)))
+		if w.text {
+			d, _ := base64.StdEncoding.DecodeString(string(b))
+			all += strings.ToLower(string(d))
+		}
+		if !strings.Contains(all, "grpc-status:8") && !strings.Contains(all, "grpc-status:[8]") && !strings.Contains(all, "grpc-status: 8") {
+			t.Errorf("%s: %s; want grpc-status 8", w.name, all)
+		}
+	}
+	// The bridge: the encoding in the header block.
+	d := websocket.Dialer{Subprotocols: []string{grpcwire.WebSocketProtocol}}
+	ws, _, err := d.Dial("ws://"+addr+"/UserManager/GetUser", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	ws.WriteMessage(websocket.BinaryMessage, grpcwire.AppendHeaderBlock(nil, metadata.MD{"content-type": {grpcwire.ContentTypeProto}, "grpc-encoding": {"gzip"}}))
+	ws.WriteMessage(websocket.BinaryMessage, append([]byte{grpcwire.WSData}, bomb...))
+	ws.WriteMessage(websocket.BinaryMessage, []byte{grpcwire.WSHalfClose})
+	var got []byte
+	ws.SetReadDeadline(time.Now().Add(30 * time.Second))
+	for {
+		_, m, err := ws.ReadMessage()
+		if err != nil {
+			break
+		}
+		got = append(got, m...)
+	}
+	if !strings.Contains(string(got), "grpc-status: 8") {
+		t.Errorf("the bridge: %q; want grpc-status 8", got)
+	}
+	close(stop)
+	if max := <-peak; max > rssBound {
+		t.Errorf("server RSS reached %d MB; the bound is %d MB", max>>20, rssBound>>20)
+	} else {
+		t.Logf("server RSS peaked at %d MB", max>>20)
 	}
 }
