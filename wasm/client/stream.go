@@ -295,6 +295,9 @@ func (s *Stream) nextMsgLocked() ([]byte, error) {
 		case evHeaders:
 			s.setHeader(ev.md, nil)
 		case evMessage:
+			if s.ctx.Err() != nil {
+				continue // it came after the deadline or the cancel: the call ends so
+			}
 			return ev.msg, nil
 		case evTrailers:
 			s.setHeader(ev.md, nil) // a trailers-only response: the headers were the trailers
