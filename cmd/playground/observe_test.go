@@ -237,9 +237,13 @@ func TestBinaryTraces(t *testing.T) {
 		name   string
 		invoke func(ctx context.Context) error
 	}{
-		{"gRPC-Web", func(ctx context.Context) error { return web.Invoke(ctx, method, &testgrpc.Empty{}, new(testgrpc.Empty)) }},
+		{"gRPC-Web", func(ctx context.Context) error {
+			return web.Invoke(ctx, method, &testgrpc.Empty{}, new(testgrpc.Empty))
+		}},
 		{"native gRPC", func(ctx context.Context) error { return cc.Invoke(ctx, method, &testgrpc.Empty{}, new(testgrpc.Empty)) }},
-		{"the bridge", func(ctx context.Context) error { return bridge.Invoke(ctx, method, &testgrpc.Empty{}, new(testgrpc.Empty)) }},
+		{"the bridge", func(ctx context.Context) error {
+			return bridge.Invoke(ctx, method, &testgrpc.Empty{}, new(testgrpc.Empty))
+		}},
 	}
 	type sent struct{ name, traceID, spanID, backendParent string }
 	var calls []sent
