@@ -167,7 +167,7 @@ type fixture struct {
 	// observed serves the tutorial's users with metrics on and tracing
 	// configured but not sampled (observedEnv).
 	observed string
-	cert    *servertest.Certificate
+	cert     *servertest.Certificate
 	// front is a playground with -backend peerPlain; proxy improbable-eng's
 	// grpcwebproxy before the same backend.
 	front, proxy string

@@ -602,3 +602,29 @@ func waitMetrics(t *testing.T, url string, check func(families) error) {
 	}
 	t.Fatalf("the scrape of %s:\n%v", url, err)
 }
+
+// TestBinaryObservabilityErrors: a value the binary cannot honour stops
+// it at start, naming the flag or the variable.
+func TestBinaryObservabilityErrors(t *testing.T) {
+	bin := buildPlayground(t)
+	for _, tc := range []struct {
+		name string
+		env  []string
+		args []string
+		want string
+	}{
+		{"access log level", nil, []string{"-access-log", "loud"}, "-access-log"},
+		{"exporter", []string{"OTEL_TRACES_EXPORTER=zipkin"}, nil, "OTEL_TRACES_EXPORTER=zipkin"},
+		{"OTLP protocol", []string{"OTEL_TRACES_EXPORTER=otlp", "OTEL_EXPORTER_OTLP_PROTOCOL=http/json"}, nil, "OTEL_EXPORTER_OTLP_PROTOCOL=http/json"},
+		{"propagator", []string{"OTEL_TRACES_EXPORTER=console", "OTEL_PROPAGATORS=b3"}, nil, "OTEL_PROPAGATORS=b3"},
+		{"metrics address", nil, []string{"-metrics-addr", "256.0.0.1:1"}, "-metrics-addr"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"-addr", "127.0.0.1:0", "-data", filepath.Join(t.TempDir(), "users.db")}, tc.args...)
+			p := start(t, bin, tc.env, args...)
+			if code := p.wait(t); code == 0 || !strings.Contains(p.log.String(), tc.want) {
+				t.Fatalf("exit code %d; want non-zero and a log naming %q:\n%s", code, tc.want, p.log.String())
+			}
+		})
+	}
+}
