@@ -102,6 +102,19 @@ type Config struct {
 	// that registers a reflection service of its own.
 	NoReflection bool
 
+	// Metrics turns on the Prometheus metrics (grpc_server_* on every
+	// path, the calls by protocol, the limits hit, the backend's or the
+	// store's health, the pool's, Go's and the process's) that
+	// Server.ServeMetrics serves.
+	Metrics bool
+	// AccessLog is the level of the access log, a line per call on every
+	// path (method, protocol, code, duration, peer, bytes in and out, the
+	// trace id); nil: slog.LevelDebug; AccessLogOff: none.
+	AccessLog slog.Leveler
+	// Tracing, when set, traces every call, and a front's calls to its
+	// backend (TracingFromEnv makes it from OpenTelemetry's variables).
+	Tracing *Tracing
+
 	// Assets are the page files; nil serves the embedded static.FS.
 	Assets fs.FS
 	// Logger receives the server's logs; nil uses slog.Default().

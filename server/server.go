@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -60,6 +61,7 @@ type Server struct {
 	fwd    *front.Forwarder      // nil: not a front
 	health *health.Server
 	limits *grpchttp.Limits // the calls in flight, on both transports
+	obs    *observability   // metrics, tracing, the access log
 
 	// stopHealth ends the watch of the store's database or of the backend.
 	stopHealth func()
@@ -92,6 +94,9 @@ func New(cfg Config, st store.Store) (*Server, error) {
 	}
 	s := &Server{log: cfg.Logger, cfg: cfg, st: st, assets: files, health: health.NewServer(),
 		limits: grpchttp.NewLimits(cfg.MaxStreams, cfg.MaxStreamsPerClient)}
+	if s.obs, err = newObservability(s); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
 	if cfg.Schema != nil && cfg.Backend == nil {
 		return nil, errors.New("server: schema files describe a backend's schema: they need a backend")
 	}
@@ -99,7 +104,7 @@ func New(cfg Config, st store.Store) (*Server, error) {
 		if st != nil {
 			return nil, errors.New("server: a front for a backend serves no store of its own")
 		}
-		if s.fwd, err = front.New(*cfg.Backend, cfg.MaxMsgSize, s.log); err != nil {
+		if s.fwd, err = front.New(cfg.backend(), cfg.MaxMsgSize, s.log); err != nil {
 			return nil, fmt.Errorf("server: %w", err)
 		}
 		if err := s.assets.markBody("data-backend", s.fwd.Addr()); err != nil {
@@ -157,9 +162,9 @@ func (s *Server) runtimeOptions(addr net.Addr) []grpchttp.Option {
 		grpchttp.WithMessageTimeout(c.MessageTimeout),
 		grpchttp.WithKeepalive(c.PingInterval, c.PongWait),
 		grpchttp.WithHeaderTimeout(c.HeaderTimeout),
-		grpchttp.WithUnaryInterceptors(append([]grpc.UnaryServerInterceptor{logUnary(s.log)}, c.UnaryInterceptors...)...),
-		grpchttp.WithStreamInterceptors(append([]grpc.StreamServerInterceptor{logStream(s.log)}, c.StreamInterceptors...)...),
-		grpchttp.WithStatsHandlers(c.StatsHandlers...),
+		grpchttp.WithUnaryInterceptors(slices.Concat(s.obs.unary, c.UnaryInterceptors)...),
+		grpchttp.WithStreamInterceptors(slices.Concat(s.obs.stream, c.StreamInterceptors)...),
+		grpchttp.WithStatsHandlers(slices.Concat(s.obs.stats, c.StatsHandlers)...),
 		grpchttp.WithFallback(s.assets),
 		grpchttp.WithBrowserHeaders(c.KeepBrowserHeaders...),
 		grpchttp.WithLogger(s.log),
@@ -280,6 +285,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.stopped = true
 	serving := s.serving
 	s.mu.Unlock()
+	defer s.closeMetrics()
 	if s.fwd != nil {
 		defer s.fwd.Close()
 	}

@@ -330,6 +330,21 @@ func TestExplorerInChromium(t *testing.T) {
 		}
 	})
 
+	t.Run("Trace", func(t *testing.T) {
+		run(ctx, t, "start a trace", chromedp.Click(ex(`[data-action="trace"]`)))
+		code, _ := exCall(ctx, t, "/UserManager/GetUser", `{"id": 1}`)
+		id := attr(ctx, t, ex(`[data-role="trace-id"]`), "data-trace-id")
+		tp := ts.Calls.Header("/UserManager/GetUser", "traceparent")
+		if code != "OK" || len(id) != 32 || !strings.HasPrefix(tp, "00-"+id+"-") || !strings.Contains(text(ctx, t, ex(`[data-role="trace-id"]`)), id) {
+			t.Fatalf("status %q, trace id shown %q, the server saw traceparent %q", code, id, tp)
+		}
+		run(ctx, t, "no trace", chromedp.Click(ex(`[data-action="trace"]`)))
+		code, _ = exCall(ctx, t, "/UserManager/GetUser", `{"id": 1}`)
+		if tp := ts.Calls.Header("/UserManager/GetUser", "traceparent"); code != "OK" || tp != "" || text(ctx, t, ex(`[data-role="trace-id"]`)) != "" {
+			t.Fatalf("unchecked: status %q, the server saw traceparent %q, trace id shown %q", code, tp, text(ctx, t, ex(`[data-role="trace-id"]`)))
+		}
+	})
+
 	// Last: a call right after one whose deadline expired can get Canceled
 	// from the server (reported; not the page's doing).
 	t.Run("Deadline", func(t *testing.T) {

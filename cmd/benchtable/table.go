@@ -77,6 +77,7 @@ type row struct {
 var rows = []row{
 	{what: "unary GetUser latency: gRPC-Web over HTTP/1.1 vs native gRPC", ours: "Unary/grpcweb", base: "Unary/native", unit: "ns/op", goal: 1.05},
 	{what: "unary GetUser latency: WebSocket bridge vs native gRPC", ours: "Unary/bridge", base: "Unary/native", unit: "ns/op", goal: 1.2},
+	{what: "unary GetUser latency, gRPC-Web: metrics on (-metrics-addr) and tracing configured but not sampled (OTEL_TRACES_EXPORTER=otlp, OTEL_TRACES_SAMPLER=always_off) vs both off", ours: "Unary/grpcweb-observed", base: "Unary/grpcweb", unit: "ns/op", goal: 1.05},
 	{what: "bidi round trip: WebSocket bridge vs native gRPC", ours: "BidiRoundTrip/bridge", base: "BidiRoundTrip/native", unit: "ns/op", goal: 1.0, note: "goal: at most the peer's ratio (next rows)"},
 	{what: "peer: improbable-eng bidi round trip vs native gRPC", ours: "BidiRoundTrip/peer-bridge", base: "BidiRoundTrip/native", unit: "ns/op", note: "the peer's own ratio"},
 	{what: "ours vs peer: bidi round trip over WebSockets", ours: "BidiRoundTrip/bridge", base: "BidiRoundTrip/peer-bridge", unit: "ns/op", goal: 0.7},

@@ -58,6 +58,7 @@ func BenchmarkUnary(b *testing.B) {
 		{"native-plain", func() func() error { return native(f.peerPlain) }},
 		{"native-runtime", func() func() error { return native(f.peerRuntime) }},
 		{"grpcweb", func() func() error { return web(f.ours, false) }},
+		{"grpcweb-observed", func() func() error { return web(f.observed, false) }},
 		{"bridge", func() func() error { return web(f.ours, true) }},
 		{"peer-grpcweb", func() func() error { return web(f.peerWeb, false) }},
 		{"peer-bridge", func() func() error { return web(f.peerWeb, true) }},

@@ -138,6 +138,15 @@ func runPeer() error {
 	return nil
 }
 
+// observedEnv configures the observed server's tracing: OTLP, with a
+// sampler that samples nothing (so nothing is ever exported, and the
+// endpoint, on loopback, is never dialed).
+var observedEnv = []string{
+	"OTEL_TRACES_EXPORTER=otlp",
+	"OTEL_TRACES_SAMPLER=always_off",
+	"OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318",
+}
+
 // fixture holds the server processes, started on first use and shared by
 // every benchmark of the run; TestMain stops them.
 type fixture struct {
@@ -155,7 +164,10 @@ type fixture struct {
 	peerRuntime string
 	// oursTLS serves the tutorial's users over TLS with cert.
 	oursTLS string
-	cert    *servertest.Certificate
+	// observed serves the tutorial's users with metrics on and tracing
+	// configured but not sampled (observedEnv).
+	observed string
+	cert     *servertest.Certificate
 	// front is a playground with -backend peerPlain; proxy improbable-eng's
 	// grpcwebproxy before the same backend.
 	front, proxy string
@@ -223,6 +235,12 @@ func (f *fixture) start() error {
 		return fmt.Errorf("start the TLS server: %w", err)
 	}
 	f.oursTLS = m[1]
+	obs := exec.Command(bin, "-addr", "127.0.0.1:0", "-data", filepath.Join(dir, "observed.db"), "-metrics-addr", "127.0.0.1:0")
+	obs.Env = append(os.Environ(), observedEnv...)
+	if m, err = f.spawn(obs, url, true); err != nil {
+		return fmt.Errorf("start the observed server: %w", err)
+	}
+	f.observed = m[1]
 	self, err := os.Executable()
 	if err != nil {
 		return err

@@ -42,6 +42,8 @@ type options struct {
 	schema                      protofiles.Sources
 	grace                       time.Duration
 	level                       string
+	metricsAddr                 string
+	accessLog                   string
 }
 
 // parseFlags reads the flags from args and, for those not on the command
@@ -80,6 +82,8 @@ func parseFlags(args []string) (*options, error) {
 	fs.Var((*listFlag)(&o.schema.Protosets), "protoset", "a FileDescriptorSet `FILE` of the backend's schema (.protoset, .binpb, .pb: protoc --include_imports --descriptor_set_out, or buf build -o); reflection answers from it, as from -proto files; repeatable (in the environment, one per line)")
 	fs.DurationVar(&o.grace, "shutdown-timeout", 10*time.Second, "how long calls in flight may finish after SIGINT or SIGTERM")
 	fs.StringVar(&o.level, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&o.metricsAddr, "metrics-addr", "", "host:port to serve Prometheus metrics on, at /metrics, on a listener of their own; empty: no metrics")
+	fs.StringVar(&o.accessLog, "access-log", "debug", "the level of the access log, a line per call (method, protocol, code, duration, peer, bytes in and out, trace id): debug, info, warn, error, or off; written when -log-level lets that level through")
 	if err := setFromEnv(fs, "PLAYGROUND_"); err != nil {
 		return nil, err
 	}
@@ -120,7 +124,17 @@ func (o *options) serverConfig(log *slog.Logger) (server.Config, error) {
 		MessageTimeout:       o.msgTimeout,
 		TLSCertFile:          o.tlsCert,
 		TLSKeyFile:           o.tlsKey,
+		Metrics:              o.metricsAddr != "",
 		Logger:               log,
+	}
+	if o.accessLog == "off" {
+		cfg.AccessLog = server.AccessLogOff
+	} else {
+		var lvl slog.Level
+		if err := lvl.UnmarshalText([]byte(o.accessLog)); err != nil {
+			return cfg, fmt.Errorf("-access-log: %w (or off)", err)
+		}
+		cfg.AccessLog = lvl
 	}
 	if (o.tlsCert == "") != (o.tlsKey == "") {
 		return cfg, errors.New("-tls-cert and -tls-key go together")

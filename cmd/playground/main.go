@@ -19,6 +19,9 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
+
+	"go.opentelemetry.io/otel"
 
 	"github.com/grpcplay/playground/server"
 	"github.com/grpcplay/playground/server/protofiles"
@@ -62,6 +65,17 @@ func run() error {
 	if err := loadSchema(ctx, o, &cfg, log); err != nil {
 		return err
 	}
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { log.Warn("opentelemetry", "err", err) }))
+	if cfg.Tracing, err = server.TracingFromEnv(ctx); err != nil {
+		return err
+	}
+	defer func() {
+		fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := cfg.Tracing.Shutdown(fctx); err != nil {
+			log.Warn("spans not exported", "err", err)
+		}
+	}()
 
 	var st store.Store
 	serving := "backend " + o.backend
@@ -85,7 +99,24 @@ func run() error {
 	if cfg.TLSCertFile != "" {
 		scheme = "https://"
 	}
-	log.Info("playground ready", "url", scheme+ln.Addr().String(), "data", serving)
+	ready := []any{"url", scheme + ln.Addr().String(), "data", serving}
+	if cfg.Metrics {
+		mln, err := net.Listen("tcp", o.metricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("-metrics-addr: %w", err)
+		}
+		go func() {
+			if err := srv.ServeMetrics(mln); err != nil {
+				log.Error("metrics", "err", err)
+			}
+		}()
+		ready = append(ready, "metrics", "http://"+mln.Addr().String()+"/metrics")
+	}
+	if cfg.Tracing != nil {
+		ready = append(ready, "traces", os.Getenv("OTEL_TRACES_EXPORTER"))
+	}
+	log.Info("playground ready", ready...)
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)

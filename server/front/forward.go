@@ -27,6 +27,7 @@ import (
 	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/stats"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
@@ -49,6 +50,10 @@ type Backend struct {
 	// the proxy's address); from any other client they are dropped. The
 	// front sets all three from the address it saw.
 	TrustForwarded []netip.Prefix
+	// StatsHandlers see the front's calls to the backend as a client's,
+	// health checks included: OpenTelemetry's, which carries the trace
+	// of the call forwarded on to the backend, say.
+	StatsHandlers []stats.Handler
 }
 
 // errJSONForwarded refuses JSON calls to the backend, on every path: the
@@ -81,7 +86,7 @@ func New(cfg Backend, maxMsgSize int, log *slog.Logger) (*Forwarder, error) {
 	if cfg.TLS != nil {
 		creds = credentials.NewTLS(cfg.TLS)
 	}
-	cc, err := grpc.NewClient(cfg.Addr,
+	opts := []grpc.DialOption{
 		grpc.WithTransportCredentials(creds),
 		grpc.WithDefaultCallOptions(
 			grpc.ForceCodecV2(rawCodec{}),
@@ -89,14 +94,18 @@ func New(cfg Backend, maxMsgSize int, log *slog.Logger) (*Forwarder, error) {
 			grpc.MaxCallSendMsgSize(maxMsgSize),
 		),
 		grpc.WithInitialWindowSize(forwardWindow),
-		grpc.WithInitialConnWindowSize(16*forwardWindow),
+		grpc.WithInitialConnWindowSize(16 * forwardWindow),
 		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 30 * time.Second, Timeout: 10 * time.Second, PermitWithoutStream: true}),
 		grpc.WithConnectParams(grpc.ConnectParams{Backoff: backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 3 * time.Second}, MinConnectTimeout: 5 * time.Second}),
 		grpc.WithUserAgent("grpcplay-front/1"),
 		// What the backend may send of response metadata, headers and
 		// trailers each: the front's own bound on request headers.
 		grpc.WithMaxHeaderListSize(maxResponseMetadata),
-	)
+	}
+	for _, sh := range cfg.StatsHandlers {
+		opts = append(opts, grpc.WithStatsHandler(sh))
+	}
+	cc, err := grpc.NewClient(cfg.Addr, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("backend %s: %w", cfg.Addr, err)
 	}

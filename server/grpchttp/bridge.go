@@ -127,6 +127,14 @@ func offersSubprotocol(r *http.Request) bool {
 	return false
 }
 
+// WebSocketStreams returns the grpc-websockets streams open now, each on
+// a socket of its own, for metrics.
+func (h *Handler) WebSocketStreams() int {
+	h.bridge.mu.Lock()
+	defer h.bridge.mu.Unlock()
+	return len(h.bridge.conns)
+}
+
 func (b *bridge) track(c *websocket.Conn) {
 	b.mu.Lock()
 	b.conns[c] = struct{}{}

@@ -25,6 +25,9 @@ type Limits struct {
 	mu      sync.Mutex
 	n       int
 	clients map[string]int // calls in flight by client address
+	// refusedServer and refusedClient count the calls refused over each
+	// bound.
+	refusedServer, refusedClient uint64
 }
 
 // NewLimits returns Limits of at most maxCalls calls in flight, and
@@ -47,8 +50,10 @@ func (l *Limits) acquire(client string) (release func(), err error) {
 	defer l.mu.Unlock()
 	switch {
 	case l.n >= l.max:
+		l.refusedServer++
 		return nil, status.Errorf(codes.ResourceExhausted, "the server has %d calls in flight, its limit", l.max)
 	case l.clients[client] >= l.perClient:
+		l.refusedClient++
 		return nil, status.Errorf(codes.ResourceExhausted, "client %s has %d calls in flight, its share of the server's %d", client, l.perClient, l.max)
 	}
 	l.n++
@@ -71,6 +76,14 @@ func (l *Limits) InFlight() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.n
+}
+
+// Refused returns how many calls were refused so far over each bound:
+// the server-wide one and a client's share, for metrics.
+func (l *Limits) Refused() (server, perClient uint64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.refusedServer, l.refusedClient
 }
 
 // clientOf is the address a client's calls are counted under: the IP of

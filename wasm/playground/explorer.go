@@ -26,6 +26,7 @@ type explorerView struct {
 	// The hooks: the editors, and what describes the schema and the
 	// request. The call's own views are res's.
 	method, request, metadata, deadline, keepSecrets     elem
+	trace                                                elem // the "start a trace" checkbox
 	schemaStatus, problems, info, hint, requestErr, note elem
 	grpcurl, history, toggle, form, marks, completions   elem
 	res                                                  *resultView
@@ -66,7 +67,7 @@ func newExplorerView(conn *client.Conn) *explorerView {
 	}{
 		{&x.method, `select[name="method"]`}, {&x.request, `textarea[name="request"]`},
 		{&x.metadata, `textarea[name="metadata"]`}, {&x.deadline, `input[name="deadline"]`},
-		{&x.keepSecrets, `input[name="keep-secrets"]`},
+		{&x.keepSecrets, `input[name="keep-secrets"]`}, {&x.trace, `input[name="trace"]`},
 		{&x.schemaStatus, `[data-role="schema-status"]`}, {&x.problems, `[data-role="schema-problems"]`},
 		{&x.info, `[data-role="method-info"]`}, {&x.hint, `[data-role="hint"]`},
 		{&x.requestErr, `[data-role="request-error"]`}, {&x.grpcurl, `[data-role="grpcurl"]`},

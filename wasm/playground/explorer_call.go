@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"io"
 	"strconv"
@@ -91,6 +92,9 @@ func (x *explorerView) begin(m *explorer.Method, s *explorer.Schema, md metadata
 	if d > 0 {
 		ctx, call.stop = context.WithTimeout(ctx, d)
 	}
+	if x.trace.v.Get("checked").Bool() {
+		md = x.startTrace(md)
+	}
 	if len(md) > 0 {
 		ctx = metadata.NewOutgoingContext(ctx, md)
 	}
@@ -106,6 +110,23 @@ func (x *explorerView) begin(m *explorer.Method, s *explorer.Schema, md metadata
 	call.stream = st
 	call.mu.Unlock()
 	return call
+}
+
+// startTrace returns md with a fresh traceparent, which starts a trace
+// for the call, and shows the trace's id in the result
+// ([data-role="trace-id"]) and its log.
+func (x *explorerView) startTrace(md metadata.MD) metadata.MD {
+	tp, id, err := explorer.NewTraceparent(rand.Reader)
+	if err != nil {
+		x.res.logf(err.Error())
+		return md
+	}
+	md = md.Copy()
+	md.Set(explorer.TraceparentHeader, tp)
+	x.res.traceID.setAttr("data-trace-id", id)
+	x.res.traceID.setText(" trace " + id)
+	x.res.logf("trace " + id + " (traceparent " + tp + ")")
+	return md
 }
 
 // callOnce calls a unary or server-streaming method with the request

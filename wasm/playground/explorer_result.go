@@ -58,6 +58,7 @@ type resultView struct {
 	frames                                                                                           *frames
 	root                                                                                             elem
 	status, duration, progress, message, details, overflow, timeline, log, headers, trailers, export elem
+	traceID                                                                                          elem // the trace the call started, if any
 
 	mu        sync.Mutex
 	gen       int // the call's number: what an older call queues is dropped
@@ -87,7 +88,7 @@ func newResultView(f *frames, root elem) *resultView {
 	}{
 		{&r.status, "status"}, {&r.duration, "duration"}, {&r.progress, "progress"}, {&r.message, "message"},
 		{&r.details, "details"}, {&r.overflow, "overflow"}, {&r.timeline, "responses"}, {&r.log, "log"},
-		{&r.headers, "headers"}, {&r.trailers, "trailers"},
+		{&r.headers, "headers"}, {&r.trailers, "trailers"}, {&r.traceID, "trace-id"},
 	} {
 		*v.e = root.find(`.explorer-result [data-role="` + v.role + `"]`)
 	}
@@ -103,10 +104,11 @@ func (r *resultView) clear() {
 	r.received, r.seq, r.records, r.bytes, r.dropped, r.drawnSeq, r.onPage, r.sampled = 0, 0, nil, 0, 0, 0, 0, false
 	r.newLog, r.final, r.method = r.newLog[:0], "", nil
 	r.mu.Unlock()
-	for _, e := range []elem{r.status, r.duration, r.progress, r.message, r.details, r.overflow, r.timeline, r.log, r.headers, r.trailers} {
+	for _, e := range []elem{r.status, r.duration, r.progress, r.message, r.details, r.overflow, r.timeline, r.log, r.headers, r.trailers, r.traceID} {
 		e.clear()
 	}
 	r.status.removeAttr("data-code")
+	r.traceID.removeAttr("data-trace-id")
 	r.timeline.setAttr("data-count", "0")
 	r.export.setEnabled(false)
 }
