@@ -248,8 +248,13 @@ func (t *httpCall) endReads(r *http.Request) {
 	if !exhausted && r.ProtoMajor == 1 {
 		// net/http reads what is left (up to 256 KiB) before it answers:
 		// a client still sending gets a moment to finish, so that it reads
-		// the answer instead of a reset; a stalled one, no more.
-		t.rc.SetReadDeadline(time.Now().Add(abandonDrain))
+		// the answer instead of a reset (a call refused before it read
+		// anything, the time its message had); a stalled one, no more.
+		drain := time.Now().Add(abandonDrain)
+		if d := messageDeadline(t.c.begin, t.messageTimeout, 0); d.After(drain) {
+			drain = d
+		}
+		t.rc.SetReadDeadline(drain)
 		if r.Body.Close() != nil {
 			return // the connection closes after the response
 		}
