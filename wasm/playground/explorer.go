@@ -43,9 +43,9 @@ type explorerView struct {
 	// shownLoad is the number of the last one shown. A load's outcome is
 	// shown only when no load started after it has been shown.
 	loads, shownLoad int
-	shown   bool
-	current *explorer.Method
-	drafts  map[string]string // the request editor's text, by method
+	shown            bool
+	current          *explorer.Method
+	drafts           map[string]string // the request editor's text, by method
 	// pending is the request a link asked for, applied once the schema
 	// has its method.
 	pending *explorer.Shared
