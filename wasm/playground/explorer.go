@@ -39,13 +39,9 @@ type explorerView struct {
 	schema  *explorer.Schema
 	loading bool
 	version string // the reflection version that answered last
-	// loads numbers each schema load (reflection or files) as it starts;
-	// shownLoad is the number of the last one shown. A load's outcome is
-	// shown only when no load started after it has been shown.
-	loads, shownLoad int
-	shown            bool
-	current          *explorer.Method
-	drafts           map[string]string // the request editor's text, by method
+	shown   bool
+	current *explorer.Method
+	drafts  map[string]string // the request editor's text, by method
 	// pending is the request a link asked for, applied once the schema
 	// has its method.
 	pending *explorer.Shared
@@ -62,6 +58,11 @@ type explorerView struct {
 	// ignore is the handler of a refused clipboard write.
 	ignore js.Func
 	ed     editorState
+
+	// loads numbers each schema load (reflection or files) as it starts;
+	// shownLoad is the number of the last one shown. A load's outcome is
+	// shown only when no load started after it has been shown. Under mu.
+	loads, shownLoad int
 }
 
 func newExplorerView(conn *client.Conn) *explorerView {
