@@ -11,12 +11,16 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/descriptorpb"
 
+	"github.com/grpcplay/playground/proto/protosource"
 	"github.com/grpcplay/playground/server"
 	"github.com/grpcplay/playground/server/front"
 	"github.com/grpcplay/playground/server/protofiles"
@@ -172,7 +176,8 @@ func TestExplorerWithServerFiles(t *testing.T) {
 // and calls the backend, each time saying where the schema came from. The
 // compiler program is fetched only once .proto files are given. A .proto
 // with an error, or a missing import, is named beside the input with its
-// file:line:col, and the schema in use stays usable.
+// file:line:col, and the schema in use stays usable; a descriptor set
+// without a file it imports names it as reflection's missing files are.
 func TestExplorerSchemaFromFiles(t *testing.T) {
 	backend := routeguidetest.Start(t)
 	ts := explorertest.StartFront(t, backend)
@@ -203,6 +208,21 @@ func TestExplorerSchemaFromFiles(t *testing.T) {
 	broken := write("broken/"+routeguidetest.ProtoFile, strings.Replace(string(rgText), field, "int32 latitude = ;", 1))
 	line := strings.Count(string(rgText[:i]), "\n") + 1
 	col := i - strings.LastIndex(string(rgText[:i]), "\n") + len("int32 latitude = ")
+	// guide_admin.proto's descriptor alone, as protoc writes it without
+	// --include_imports.
+	b, err := protosource.CompileTexts(context.Background(), map[string]string{"guide_admin.proto": guideAdmin, "routeguide/route_guide.proto": string(rgText)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := new(descriptorpb.FileDescriptorSet)
+	if err := proto.Unmarshal(b, set); err != nil {
+		t.Fatal(err)
+	}
+	set.File = slices.DeleteFunc(set.File, func(f *descriptorpb.FileDescriptorProto) bool { return f.GetName() != "guide_admin.proto" })
+	if b, err = proto.Marshal(set); err != nil {
+		t.Fatal(err)
+	}
+	partial := write("guide_admin.protoset", string(b))
 	wantSyntax := fmt.Sprintf("%s:%d:%d: syntax error: unexpected ';', expecting int literal", routeguidetest.ProtoFile, line, col)
 
 	for _, width := range []int64{1440, 375} {
@@ -286,6 +306,19 @@ func TestExplorerSchemaFromFiles(t *testing.T) {
 				t.Fatalf("after reflection failed again: methods %q", got)
 			}
 			getFeature(ctx, t)
+
+			// A descriptor set without a file it imports: the file is named
+			// as reflection's missing files are, and the service that needs
+			// it cannot be described.
+			run(ctx, t, "give a descriptor set that lacks an import", giveFiles(partial),
+				waitPageSchema("From guide_admin.protoset, read in this browser: 1 service, 0 methods"))
+			problems := evalJS[[]string](ctx, t, `[...document.querySelectorAll('[data-explorer] [data-role="schema-problems"] li')].map(li => li.textContent)`)
+			if want := "guide_admin.protoset does not hold routeguide/route_guide.proto, needed by guide_admin.proto"; len(problems) != 1 || problems[0] != want {
+				t.Fatalf("problems %q; want %q", problems, want)
+			}
+			if info, n := text(ctx, t, ex(`[data-role="method-info"]`)), count(ctx, t, ex(`form button:not([disabled])`)); !strings.HasPrefix(info, "The schema has no method that can be called") || n != 0 {
+				t.Fatalf("with no method to call: %q, %d buttons enabled", info, n)
+			}
 		})
 	}
 }

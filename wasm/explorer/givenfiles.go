@@ -10,9 +10,14 @@ import (
 	"unicode/utf8"
 )
 
-// MaxGivenSize bounds the files given to the page at once, together: more
-// is refused before anything is read.
+// MaxGivenSize bounds the descriptor sets given to the page at once,
+// together: more is refused before anything is read.
 const MaxGivenSize = MaxDescriptorSetSize
+
+// MaxGivenProtoSize bounds the .proto files given at once, together: the
+// page's compiler takes no more (protosource.MaxTextsSize, which this
+// package does not import: it would link the compiler into the explorer).
+const MaxGivenProtoSize = 16 << 20
 
 // MaxGivenFiles bounds how many files are given to the page at once.
 const MaxGivenFiles = 500
@@ -45,7 +50,7 @@ type Given struct {
 // CheckGivenFiles says whether files of these names and sizes (in bytes)
 // can be a schema, before they are read: .proto files, or descriptor sets
 // (.protoset, .binpb, .pb, .desc), not both, at most MaxGivenFiles of them
-// and MaxGivenSize together.
+// and MaxGivenProtoSize or MaxGivenSize together.
 func CheckGivenFiles(names []string, sizes []int64) error {
 	if len(names) == 0 {
 		return errors.New("no file given")
@@ -71,8 +76,12 @@ func CheckGivenFiles(names []string, sizes []int64) error {
 	if protos > 0 && sets > 0 {
 		return errors.New("give .proto files or descriptor sets, not both at once")
 	}
-	if total > MaxGivenSize {
-		return fmt.Errorf("the files given hold %d bytes together, more than the %d taken here", total, MaxGivenSize)
+	limit := int64(MaxGivenSize)
+	if protos > 0 {
+		limit = MaxGivenProtoSize
+	}
+	if total > limit {
+		return fmt.Errorf("the files given hold %d bytes together, more than the %d taken here", total, limit)
 	}
 	return nil
 }

@@ -71,6 +71,9 @@ func TestSortGivenFiles(t *testing.T) {
 // TestGivenFilesRefused: what cannot be a schema is refused with a reason
 // before it is read, or, for .proto files, once read.
 func TestGivenFilesRefused(t *testing.T) {
+	if explorer.MaxGivenProtoSize != protosource.MaxTextsSize {
+		t.Fatalf("the page takes %d bytes of .proto files, its compiler %d", explorer.MaxGivenProtoSize, protosource.MaxTextsSize)
+	}
 	for _, tc := range []struct {
 		name  string
 		names []string
@@ -81,6 +84,7 @@ func TestGivenFilesRefused(t *testing.T) {
 		{"another kind", []string{"a.proto", "notes.txt"}, []int64{1, 1}, "notes.txt is not a .proto file or a descriptor set (.protoset, .binpb, .pb, .desc)"},
 		{"both kinds", []string{"a.proto", "b.protoset"}, []int64{1, 1}, "give .proto files or descriptor sets, not both at once"},
 		{"too large", []string{"a.pb", "b.pb"}, []int64{explorer.MaxGivenSize, 1}, "more than the 33554432 taken here"},
+		{"too large for the compiler", []string{"a.proto", "b.proto"}, []int64{protosource.MaxTextsSize, 1}, "more than the 16777216 taken here"},
 		{"too many", slices.Repeat([]string{"a.proto"}, explorer.MaxGivenFiles+1), nil, "501 files given at once; at most 500"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

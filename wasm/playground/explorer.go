@@ -418,9 +418,15 @@ func (x *explorerView) selectMethod(path string, req *explorer.Shared) {
 	}
 	x.mu.Unlock()
 	if m == nil {
-		x.info.setText("The server has no method " + path + ".")
+		if path == "" {
+			x.info.setText("The schema has no method that can be called: its problems are named above.")
+		} else {
+			x.info.setText("The server has no method " + path + ".")
+		}
 		x.hint.clear()
-		x.buttons()
+		if !busy {
+			x.idle()
+		}
 		return
 	}
 	x.method.setValue(path)
