@@ -241,6 +241,9 @@ func TestExplorerSchemaFromFiles(t *testing.T) {
 			if compilerFetched(ctx, t) {
 				t.Fatal("the .proto compiler was fetched before any .proto file was given")
 			}
+			if !evalJS[bool](ctx, t, `document.querySelector("[data-explorer] .schema-files").classList.contains("wanted")`) {
+				t.Fatal("with no schema, the file input is not set off")
+			}
 			if width == 1440 {
 				screenshot(ctx, t, "explorer-no-reflection.png")
 			}
@@ -252,6 +255,9 @@ func TestExplorerSchemaFromFiles(t *testing.T) {
 			}
 			if attr(ctx, t, ex(`[data-role="schema-status"]`), "data-version") != "" {
 				t.Fatal("a schema from a file given to the page names a reflection version")
+			}
+			if evalJS[bool](ctx, t, `document.querySelector("[data-explorer] .schema-files").classList.contains("wanted")`) {
+				t.Fatal("with a schema in use, the file input is still set off")
 			}
 			getFeature(ctx, t)
 			if compilerFetched(ctx, t) {

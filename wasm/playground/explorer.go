@@ -29,7 +29,8 @@ type explorerView struct {
 	method, request, metadata, deadline, keepSecrets     elem
 	schemaStatus, problems, info, hint, requestErr, note elem
 	grpcurl, history, toggle, form, marks, completions   elem
-	schemaInput, schemaErrors, schemaProgress            elem
+	schemaFiles, schemaInput                             elem
+	schemaErrors, schemaProgress                         elem
 	res                                                  *resultView
 	// compiler compiles .proto files given to the page, with the page's
 	// compiler program, loaded at its first use.
@@ -83,8 +84,8 @@ func newExplorerView(conn *client.Conn) *explorerView {
 		{&x.history, `[data-role="history"]`}, {&x.note, `[data-role="secrets-note"]`},
 		{&x.form, `[data-role="form"]`}, {&x.marks, `[data-role="editor-marks"]`},
 		{&x.completions, `[data-role="completions"]`},
-		{&x.schemaInput, `input[type="file"][name="schema"]`}, {&x.schemaErrors, `[data-role="schema-errors"]`},
-		{&x.schemaProgress, `[data-role="schema-progress"]`},
+		{&x.schemaFiles, `.schema-files`}, {&x.schemaInput, `input[type="file"][name="schema"]`},
+		{&x.schemaErrors, `[data-role="schema-errors"]`}, {&x.schemaProgress, `[data-role="schema-progress"]`},
 	} {
 		*v.e = root.find(v.sel)
 	}
@@ -359,6 +360,11 @@ func infrastructure(name string) bool {
 func (x *explorerView) setSchemaStatus(state, version, text string) {
 	x.schemaStatus.setAttr("data-state", state)
 	x.schemaStatus.removeAttr("data-source")
+	x.mu.Lock()
+	none := x.schema == nil
+	x.mu.Unlock()
+	// Files are wanted when reflection failed and no schema is in use.
+	x.schemaFiles.v.Get("classList").Call("toggle", "wanted", state == "error" && none)
 	if version != "" {
 		x.schemaStatus.setAttr("data-version", version)
 	} else {
