@@ -38,7 +38,7 @@ func (x *explorerView) wireSchemaFiles() {
 	}))
 	inside := func(ev js.Value) bool { return x.root.v.Call("contains", ev.Get("target")).Bool() }
 	over := js.FuncOf(func(_ js.Value, args []js.Value) any {
-		if ev := args[0]; carriesFiles(ev) {
+		if ev := args[0]; carriesFiles(ev) && !onFileInput(ev) {
 			ev.Call("preventDefault")
 			ev.Get("dataTransfer").Set("dropEffect", "copy")
 			x.root.setAttr("data-drop", "true")
@@ -56,7 +56,7 @@ func (x *explorerView) wireSchemaFiles() {
 	x.root.v.Call("addEventListener", "drop", js.FuncOf(func(_ js.Value, args []js.Value) any {
 		ev := args[0]
 		x.root.removeAttr("data-drop")
-		if !carriesFiles(ev) {
+		if !carriesFiles(ev) || onFileInput(ev) {
 			return nil
 		}
 		ev.Call("preventDefault")
@@ -77,6 +77,14 @@ func (x *explorerView) wireSchemaFiles() {
 	js.Global().Call("addEventListener", "dragover", refuse)
 	js.Global().Call("addEventListener", "drop", refuse)
 	x.schemaInput.setEnabled(true)
+}
+
+// onFileInput reports whether a drag event is over a file input (the schema
+// input, or a form's input for a bytes field), which takes the files
+// itself.
+func onFileInput(ev js.Value) bool {
+	t := ev.Get("target")
+	return t.Type() == js.TypeObject && t.Get("tagName").String() == "INPUT" && t.Get("type").String() == "file"
 }
 
 // carriesFiles reports whether a drag event carries files (not text being
