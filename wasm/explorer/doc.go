@@ -13,12 +13,15 @@
 // the services that need it are lost.
 //
 // A schema can also come from a file given to the page, for a server whose
-// reflection is off: FromDescriptorSet reads a FileDescriptorSet
-// (.protoset, .binpb, .pb), and a ProtoCompiler compiles .proto sources in
-// the browser with the page's compiler program (wasm/protocompiler), loaded
-// at its first use so that main.wasm does not carry the compiler. Files a
-// set lacks are named in Problems as reflection's are; sources that do not
-// compile give a *CompileError with the compiler's file:line:col messages.
+// reflection is off: SortGivenFiles sorts the files given out (descriptor
+// sets, or .proto sources named as their importers spell them, since a
+// browser gives names without folders), FromDescriptorSet reads a
+// FileDescriptorSet (.protoset, .binpb, .pb), and a ProtoCompiler compiles
+// .proto sources in the browser with the page's compiler program
+// (wasm/protocompiler), loaded at its first use so that the explorer's
+// program does not carry the compiler. Files a set lacks are named in
+// Problems as reflection's are; sources that do not compile give a
+// *CompileError with the compiler's file:line:col messages.
 //
 // Requests and responses are dynamicpb messages. ParseRequest reads JSON
 // with protojson (64-bit integers as numbers or strings, enum names or
@@ -38,5 +41,5 @@
 //
 // Nothing here touches the page: package explorer builds natively, where its
 // tests run against real servers, and for GOOS=js, where the playground's
-// main.wasm uses it.
+// explorer.wasm uses it.
 package explorer

@@ -14,7 +14,7 @@ import (
 
 // ProtoCompiler builds schemas from .proto sources in the browser, with
 // the page's compiler program (wasm/protocompiler), which it loads at its
-// first use: main.wasm does not carry the compiler, and a page that is
+// first use: explorer.wasm does not carry the compiler, and a page that is
 // never given a .proto file never downloads it. Nothing is sent anywhere
 // but the request for the program itself.
 type ProtoCompiler struct {

@@ -16,9 +16,10 @@ import (
 )
 
 // explorerView is the explorer ([data-explorer]): any service of the
-// server, described by its reflection, called from a JSON editor or a form.
-// It is hidden until the fragment says #explorer; the schema loads when it
-// is first shown.
+// server, described by its reflection or by files given to the page
+// (explorer_files.go), called from a JSON editor or a form. It is hidden
+// until the fragment says #explorer; the schema loads when it is first
+// shown.
 type explorerView struct {
 	conn   *client.Conn
 	root   elem
@@ -29,7 +30,12 @@ type explorerView struct {
 	trace                                                elem // the "start a trace" checkbox
 	schemaStatus, problems, info, hint, requestErr, note elem
 	grpcurl, history, toggle, form, marks, completions   elem
+	schemaFiles, schemaInput                             elem
+	schemaErrors, schemaProgress                         elem
 	res                                                  *resultView
+	// compiler compiles .proto files given to the page, with the page's
+	// compiler program, loaded at its first use.
+	compiler *explorer.ProtoCompiler
 
 	mu      sync.Mutex
 	schema  *explorer.Schema
@@ -54,6 +60,11 @@ type explorerView struct {
 	// ignore is the handler of a refused clipboard write.
 	ignore js.Func
 	ed     editorState
+
+	// loads numbers each schema load (reflection or files) as it starts;
+	// shownLoad is the number of the last one shown. A load's outcome is
+	// shown only when no load started after it has been shown. Under mu.
+	loads, shownLoad int
 }
 
 func newExplorerView(conn *client.Conn) *explorerView {
@@ -74,11 +85,14 @@ func newExplorerView(conn *client.Conn) *explorerView {
 		{&x.history, `[data-role="history"]`}, {&x.note, `[data-role="secrets-note"]`},
 		{&x.form, `[data-role="form"]`}, {&x.marks, `[data-role="editor-marks"]`},
 		{&x.completions, `[data-role="completions"]`},
+		{&x.schemaFiles, `.schema-files`}, {&x.schemaInput, `input[type="file"][name="schema"]`},
+		{&x.schemaErrors, `[data-role="schema-errors"]`}, {&x.schemaProgress, `[data-role="schema-progress"]`},
 	} {
 		*v.e = root.find(v.sel)
 	}
 	x.toggle = elem{document().Call("querySelector", `[data-role="explorer-toggle"]`)}
 	x.res = newResultView(f, root)
+	x.compiler = explorer.NewProtoCompiler(explorer.ProtoCompilerURL)
 	return x
 }
 
@@ -103,6 +117,7 @@ func (x *explorerView) wire() {
 	x.root.find("form").on("submit", x.primary)
 	x.wireEditor()
 	x.wireForm()
+	x.wireSchemaFiles()
 	x.method.on("change", func() { x.selectMethod(x.method.value(), nil) })
 	x.metadata.on("input", x.saveFragment)
 	x.deadline.on("input", x.saveFragment)
@@ -198,6 +213,8 @@ func (x *explorerView) load() {
 	}
 	x.loading = true
 	first := x.version
+	x.loads++
+	load := x.loads
 	x.mu.Unlock()
 	x.button("reload-schema").setEnabled(false)
 	x.setSchemaStatus("loading", "", "Reading the server's services through reflection…")
@@ -209,12 +226,61 @@ func (x *explorerView) load() {
 	defer document().Call("dispatchEvent", js.Global().Get("Event").New("explorer-loaded"))
 	x.mu.Lock()
 	x.loading = false
+	x.mu.Unlock()
+	if !x.showLoad(load) {
+		return // a schema given to the page since stands
+	}
 	if err != nil {
+		x.mu.Lock()
+		had := x.schema != nil
 		x.mu.Unlock()
-		x.setSchemaStatus("error", "", err.Error())
+		msg := err.Error()
+		if had {
+			msg += " (the methods listed are the schema's before, still usable)"
+		} else {
+			msg += ". Without reflection, give the page the schema as files, below."
+		}
+		x.setSchemaStatus("error", "", msg)
 		return
 	}
-	x.schema, x.version = s, s.Version
+	source := sourceReflection
+	if document().Get("body").Get("dataset").Get("schema").String() == "files" {
+		source = sourceServerFiles
+	}
+	x.showSchema(s, source)
+}
+
+// Where a schema came from, as the schema status's data-source says.
+const (
+	// sourceReflection: the server's reflection.
+	sourceReflection = "reflection"
+	// sourceServerFiles: the server's reflection, answered by a front
+	// from its schema files (-proto, -protoset).
+	sourceServerFiles = "server-files"
+	// sourcePage: files given to the page.
+	sourcePage = "page"
+)
+
+// showLoad reports whether the outcome of load may be shown, and marks it
+// shown: no load started after it has been shown.
+func (x *explorerView) showLoad(load int) bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if load < x.shownLoad {
+		return false
+	}
+	x.shownLoad = load
+	return true
+}
+
+// showSchema makes s the explorer's schema: its methods listed, its
+// problems named, where it came from in the status.
+func (x *explorerView) showSchema(s *explorer.Schema, source string) {
+	x.mu.Lock()
+	x.schema = s
+	if s.Version != "" {
+		x.version = s.Version
+	}
 	prev := x.current
 	x.mu.Unlock()
 
@@ -255,12 +321,24 @@ func (x *explorerView) load() {
 		problems.WriteString("<li>" + escapeHTML(p) + "</li>")
 	}
 	x.problems.setHTML(problems.String())
-	text := "Server reflection " + s.Version
-	if s.Fallback != "" {
-		text += " (after " + s.Fallback + ")"
+	var text string
+	switch source {
+	case sourcePage:
+		text = "From " + s.Source + ", read in this browser"
+		x.button("reload-schema").setText("Use reflection")
+	default:
+		text = "Server reflection " + s.Version
+		if s.Fallback != "" {
+			text += " (after " + s.Fallback + ")"
+		}
+		if source == sourceServerFiles {
+			text += ", answered from the server's schema files"
+		}
+		x.button("reload-schema").setText("Reload schema")
 	}
 	text += ": " + plural(len(s.Services), "service") + ", " + plural(methods, "method")
 	x.setSchemaStatus("ready", s.Version, text)
+	x.schemaStatus.setAttr("data-source", source)
 
 	switch {
 	case x.applyPending():
@@ -278,8 +356,16 @@ func infrastructure(name string) bool {
 	return strings.HasPrefix(name, "grpc.reflection.") || name == "grpc.health.v1.Health"
 }
 
+// setSchemaStatus says what the schema's state is; showSchema adds where
+// a ready schema came from.
 func (x *explorerView) setSchemaStatus(state, version, text string) {
 	x.schemaStatus.setAttr("data-state", state)
+	x.schemaStatus.removeAttr("data-source")
+	x.mu.Lock()
+	none := x.schema == nil
+	x.mu.Unlock()
+	// Files are wanted when reflection failed and no schema is in use.
+	x.schemaFiles.v.Get("classList").Call("toggle", "wanted", state == "error" && none)
 	if version != "" {
 		x.schemaStatus.setAttr("data-version", version)
 	} else {
@@ -339,9 +425,15 @@ func (x *explorerView) selectMethod(path string, req *explorer.Shared) {
 	}
 	x.mu.Unlock()
 	if m == nil {
-		x.info.setText("The server has no method " + path + ".")
+		if path == "" {
+			x.info.setText("The schema has no method that can be called: its problems are named above.")
+		} else {
+			x.info.setText("The server has no method " + path + ".")
+		}
 		x.hint.clear()
-		x.buttons()
+		if !busy {
+			x.idle()
+		}
 		return
 	}
 	x.method.setValue(path)

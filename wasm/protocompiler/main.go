@@ -2,10 +2,10 @@
 
 // Command protocompiler is the page's .proto compiler, compiled to
 // static/wasm/protocompiler.wasm: a program of its own, which the page
-// loads only when someone gives it .proto files, so that main.wasm does
-// not carry the compiler (bufbuild/protocompile, through package
-// proto/protosource). Nothing is sent anywhere: the files are compiled in
-// the browser.
+// loads only when someone gives it .proto files, so that the explorer's
+// program (explorer.wasm) does not carry the compiler (bufbuild/protocompile,
+// through package proto/protosource). Nothing is sent anywhere: the files
+// are compiled in the browser.
 //
 // It defines one JavaScript function, once running:
 //
