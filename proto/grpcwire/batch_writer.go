@@ -8,6 +8,10 @@ import (
 // ErrStopped is what BatchWriter.Add returns once Finish or Stop was called.
 var ErrStopped = errors.New("grpcwire: the batch writer has stopped")
 
+// ErrBacklog is what BatchWriter.AddNow returns when its peer has let so
+// much wait that even frames that may not wait must not be queued.
+var ErrBacklog = errors.New("grpcwire: the batch writer's peer does not read: too much is queued")
+
 // BatchWriter puts one stream's bytes on its transport from a goroutine of
 // its own. What is added while it writes gathers into the next batch: a
 // fast stream costs one write per batch instead of one per message, and a
@@ -71,6 +75,30 @@ func (w *BatchWriter) Add(fill func([]byte) ([]byte, error)) error {
 		return err
 	}
 	w.pending = out
+	w.cond.Broadcast()
+	return nil
+}
+
+// AddNow is Add for what must not wait behind other bytes (the answer to a
+// ping, a window update, a cancel: small, and sent by a reader that must
+// not block on its peer): it queues at once even when limit bytes are
+// queued. Beyond four times limit it queues nothing and returns
+// ErrBacklog: a peer that reads nothing cannot make it grow without bound.
+func (w *BatchWriter) AddNow(fill func([]byte) []byte) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	switch {
+	case w.err != nil:
+		return w.err
+	case w.stopped || w.finishing:
+		return ErrStopped
+	case len(w.pending) >= 4*w.limit:
+		return ErrBacklog
+	}
+	if len(w.pending) == 0 {
+		w.pending = append(w.pending, w.lead...)
+	}
+	w.pending = fill(w.pending)
 	w.cond.Broadcast()
 	return nil
 }

@@ -69,7 +69,7 @@ func newBridge(h *Handler) *bridge {
 // before any upgrade; every later failure (unknown method, too many
 // streams, bad input) reaches the client as a gRPC status in trailers.
 func (b *bridge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if !offersSubprotocol(r) {
+	if !offersSubprotocol(r, grpcwire.WebSocketProtocol) {
 		http.Error(w, "grpc-websockets: the Sec-WebSocket-Protocol header must offer "+grpcwire.WebSocketProtocol, http.StatusBadRequest)
 		return
 	}
@@ -115,11 +115,12 @@ func (b *bridge) serveStream(conn *websocket.Conn, r *http.Request) {
 	s.serve()
 }
 
-// offersSubprotocol reports whether the handshake asks for grpc-websockets.
-func offersSubprotocol(r *http.Request) bool {
+// offersSubprotocol reports whether the handshake offers the WebSocket
+// subprotocol name.
+func offersSubprotocol(r *http.Request, name string) bool {
 	for _, v := range r.Header.Values("Sec-Websocket-Protocol") {
 		for p := range strings.SplitSeq(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(p), grpcwire.WebSocketProtocol) {
+			if strings.EqualFold(strings.TrimSpace(p), name) {
 				return true
 			}
 		}

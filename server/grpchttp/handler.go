@@ -30,6 +30,9 @@ const (
 	// ProtocolWebSockets is improbable-eng's grpc-websockets: one call on
 	// one WebSocket.
 	ProtocolWebSockets = "grpc-websockets"
+	// ProtocolMux is grpc-mux.v1: many calls on one WebSocket
+	// (proto/grpcwire/MUX.md).
+	ProtocolMux = "grpc-mux"
 
 	jsonSuffix = "+json"
 )
@@ -39,7 +42,7 @@ type protocolKey struct{}
 
 // Protocol returns the protocol the call of ctx arrived by, for logs,
 // interceptors and stats handlers: ProtocolGRPC, ProtocolGRPCWeb,
-// ProtocolGRPCWebText or ProtocolWebSockets, with "+json" for JSON
+// ProtocolGRPCWebText, ProtocolWebSockets or ProtocolMux, with "+json" for JSON
 // messages; "" for a context that is not a call's of a Handler or of a
 // grpc.Server made with ServerOptions.
 func Protocol(ctx context.Context) string {
@@ -66,6 +69,7 @@ type Handler struct {
 	web    *httpCalls
 	cors   http.Handler
 	bridge *bridge
+	mux    *muxServer
 	conns  *connStats
 
 	stopCalls context.CancelCauseFunc
@@ -102,6 +106,7 @@ func New(gs *grpc.Server, opts ...Option) *Handler {
 	h.web = &httpCalls{h: h}
 	h.cors = h.policy.cors(http.HandlerFunc(h.serveGRPC))
 	h.bridge = newBridge(h)
+	h.mux = newMuxServer(h)
 	return h
 }
 
@@ -123,7 +128,7 @@ func (h *Handler) GetServiceInfo() map[string]grpc.ServiceInfo {
 type stopKey struct{}
 
 // ServeHTTP routes a request: a host the policy refuses gets 403; a
-// grpc-websockets handshake goes to the bridge; a gRPC or gRPC-Web call,
+// grpc-mux.v1 handshake to the mux, a grpc-websockets one to the bridge; a gRPC or gRPC-Web call,
 // or its CORS preflight, to the call core; a POST of another content type
 // to a method's path gets 415; anything else to the fallback.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -133,6 +138,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch {
+	case isWebSocketUpgrade(r) && offersSubprotocol(r, grpcwire.MuxProtocol):
+		h.mux.ServeHTTP(w, r)
 	case isWebSocketUpgrade(r):
 		h.bridge.ServeHTTP(w, r)
 	case isGRPC(r) || isGRPCPreflight(r):
@@ -238,7 +245,8 @@ type tlsConn interface {
 	TLSConnectionState() *tls.ConnectionState
 }
 
-// Shutdown refuses new WebSocket streams and waits for the calls in flight
+// Shutdown refuses new WebSocket streams (a multiplexed socket gets a
+// GOAWAY: its streams in flight go on, new ones are refused) and waits for the calls in flight
 // to finish, until ctx ends; then it ends those left with Unavailable
 // ("server is shutting down"), which they get to send within the write
 // timeout, and closes the sockets of any still going. It returns ctx's
@@ -247,6 +255,7 @@ type tlsConn interface {
 // calls that never finish: this does).
 func (h *Handler) Shutdown(ctx context.Context) error {
 	h.bridge.beginShutdown()
+	h.mux.beginShutdown()
 	if h.inflight.wait(ctx) {
 		return nil
 	}
@@ -255,6 +264,7 @@ func (h *Handler) Shutdown(ctx context.Context) error {
 	defer cancel()
 	if !h.inflight.wait(wctx) {
 		h.bridge.cut()
+		h.mux.cut()
 		h.inflight.wait(context.Background())
 	}
 	return ctx.Err()

@@ -8,6 +8,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/encoding"
 	"google.golang.org/grpc/stats"
+
+	"github.com/grpcplay/playground/proto/grpcwire"
 )
 
 // Defaults of the options; each limit has one.
@@ -43,6 +45,15 @@ const (
 	// MaxHeaderBytes bounds a request's headers on every path: HTTP/1.1,
 	// HTTP/2 and a WebSocket stream's header block.
 	MaxHeaderBytes = 64 << 10
+	// DefaultMuxStreams bounds the streams open at once on one grpc-mux.v1
+	// socket (its MAX_STREAMS): the per-client share of DefaultMaxStreams,
+	// so that one page can hold as many calls on one socket as it may
+	// hold at all.
+	DefaultMuxStreams = DefaultMaxStreams / 16
+	// DefaultMuxWindow is a grpc-mux.v1 stream's initial window (its
+	// INITIAL_WINDOW): the request bytes one stream may make the server
+	// buffer, as HTTP/2's stream window does.
+	DefaultMuxWindow = streamWindow
 )
 
 // HTTP/2 flow-control windows, on both transports: what one stream, and one
@@ -73,6 +84,8 @@ type options struct {
 	pongWait             time.Duration
 	headerTimeout        time.Duration
 	closeTimeout         time.Duration
+	muxStreams           uint32
+	muxWindow            uint32
 	unary                []grpc.UnaryServerInterceptor
 	stream               []grpc.StreamServerInterceptor
 	stats                []stats.Handler
@@ -100,6 +113,14 @@ func newOptions(opts []Option) *options {
 	if o.maxConcurrentStreams == 0 {
 		o.maxConcurrentStreams = DefaultMaxConcurrentStreams
 	}
+	if o.muxStreams == 0 {
+		o.muxStreams = DefaultMuxStreams
+	}
+	o.muxStreams = min(o.muxStreams, grpcwire.MuxMaxStreamID)
+	if o.muxWindow == 0 {
+		o.muxWindow = DefaultMuxWindow
+	}
+	o.muxWindow = min(max(o.muxWindow, 1<<10), grpcwire.MuxMaxWindow)
 	for _, d := range []struct {
 		v   *time.Duration
 		def time.Duration
@@ -212,12 +233,29 @@ func WithMessageTimeout(d time.Duration) Option {
 	return func(o *options) { o.messageTimeout = d }
 }
 
-// WithKeepalive sets how often idle WebSocket streams and HTTP/2
-// connections are pinged, and how long a ping may go unanswered before the
-// client is taken for gone (defaults DefaultPingInterval and
-// DefaultPongWait).
+// WithKeepalive sets how often idle WebSocket streams, grpc-mux.v1 sockets
+// and HTTP/2 connections are pinged, and how long a ping may go unanswered
+// before the client is taken for gone (defaults DefaultPingInterval and
+// DefaultPongWait). The default interval keeps a socket busy across a
+// proxy that cuts connections idle for 60 s.
 func WithKeepalive(interval, wait time.Duration) Option {
 	return func(o *options) { o.pingInterval, o.pongWait = interval, wait }
+}
+
+// WithMuxStreams bounds the streams open at once on one grpc-mux.v1 socket
+// (default DefaultMuxStreams); a client that opens more gets the extra
+// ones cancelled with ResourceExhausted. Every stream also counts against
+// WithMaxStreams and WithMaxStreamsPerClient, as any call does.
+func WithMuxStreams(n uint32) Option {
+	return func(o *options) { o.muxStreams = n }
+}
+
+// WithMuxWindow sets a grpc-mux.v1 stream's initial window, in bytes
+// (default DefaultMuxWindow, at least 1 KiB): how many request bytes a
+// client may send on a stream before its handler reads them. A socket can
+// make the server buffer at most WithMuxStreams times this.
+func WithMuxWindow(n uint32) Option {
+	return func(o *options) { o.muxWindow = n }
 }
 
 // WithHeaderTimeout bounds the wait for a request's headers and a
