@@ -213,10 +213,16 @@ func runInterop(t *testing.T, addr string, opts ...grpc.DialOption) {
 
 // webClients are our gRPC-Web client's ways to the front: gRPC-Web over
 // fetch for unary and server streaming with the bridge for client and bidi
-// streaming, and the bridge for everything.
+// streaming, the bridge for everything, and every call on one
+// multiplexed socket (grpc-mux.v1).
 func webClients(t *testing.T, url string) map[string]*client.Conn {
 	out := map[string]*client.Conn{}
-	for name, opts := range map[string][]client.DialOption{"grpc-web": nil, "websocket": {client.WithWebSocketForAll()}} {
+	never := client.WithMultiplexing(client.MultiplexNever)
+	for name, opts := range map[string][]client.DialOption{
+		"grpc-web":  {never},
+		"websocket": {client.WithWebSocketForAll(), never},
+		"mux":       {client.WithMultiplexing(client.MultiplexAlways)},
+	} {
 		c, err := client.Dial(url, opts...)
 		if err != nil {
 			t.Fatal(err)
