@@ -9,9 +9,9 @@ import (
 
 // TestMuxTransport: -transport mux puts the call on the multiplexed
 // socket and nothing else: against a server that does not offer it, or
-// none at all, the call fails with Unavailable and says which. (Against a
-// server that offers it, the calls run as over every transport: see
-// wasm/client's mux tests.)
+// none at all, the call fails with Unavailable and says which. (Against
+// the playground's server, which offers it, every call runs over it as
+// over every transport: TestSubcommands and the others.)
 func TestMuxTransport(t *testing.T) {
 	plain := httptest.NewServer(http.NotFoundHandler())
 	defer plain.Close()

@@ -26,15 +26,15 @@ const (
 	transportMux = "mux"
 )
 
-// transports lists the transports in the order the usage text names them,
-// but mux, which needs a server that offers grpc-mux.v1: the tests run
-// every call over each of these against the playground's server.
+// transports lists the transports in the order the usage text names them:
+// the tests run every call over each of them against the playground's
+// server.
 func transports() []string {
-	return []string{transportNative, transportGRPCWeb, transportWebSocket}
+	return []string{transportNative, transportGRPCWeb, transportWebSocket, transportMux}
 }
 
 // transportNames lists every value of -transport.
-func transportNames() []string { return append(transports(), transportMux) }
+func transportNames() []string { return transports() }
 
 // conn is a connection to the server over one transport, on which the
 // generated client (pb.NewUserManagerClient) makes its calls: a

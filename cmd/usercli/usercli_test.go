@@ -25,6 +25,7 @@ import (
 
 	"github.com/grpcplay/playground/pb"
 	"github.com/grpcplay/playground/server"
+	"github.com/grpcplay/playground/server/grpchttp"
 	"github.com/grpcplay/playground/server/servertest"
 	"github.com/grpcplay/playground/server/store"
 	"github.com/grpcplay/playground/server/usermanager"
@@ -408,23 +409,47 @@ func (r *recorder) last(method string) (metadata.MD, bool) {
 // with its grpc-websockets support (the reference implementation of the
 // protocol our bridge speaks). The playground server itself has no hook
 // that shows request metadata, so this is where -H can be observed
-// arriving. It returns the native and the web address.
-func startRecording(t *testing.T) (rec *recorder, nativeAddr, webAddr string) {
+// arriving. The multiplexed socket, which improbable-eng's wrapper does
+// not serve, is our runtime's (grpchttp), with the same interceptors. It
+// returns the addresses by transport.
+func startRecording(t *testing.T) (rec *recorder, addrs map[string]string) {
 	t.Helper()
 	rec = &recorder{md: map[string]metadata.MD{}, deadline: map[string]bool{}}
-	gs := grpc.NewServer(
-		grpc.UnaryInterceptor(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
-			rec.record(ctx, info.FullMethod)
-			return h(ctx, req)
-		}),
-		grpc.StreamInterceptor(func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
-			rec.record(ss.Context(), info.FullMethod)
-			return h(srv, ss)
-		}),
-	)
-	pb.RegisterUserManagerServer(gs, usermanager.New(openStore(t), 0, nil))
-	nativeAddr, webAddr = serveBoth(t, gs)
-	return rec, nativeAddr, webAddr
+	unary := func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+		rec.record(ctx, info.FullMethod)
+		return h(ctx, req)
+	}
+	stream := func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+		rec.record(ss.Context(), info.FullMethod)
+		return h(srv, ss)
+	}
+	gs := grpc.NewServer(grpc.UnaryInterceptor(unary), grpc.StreamInterceptor(stream))
+	h := grpchttp.New(gs, grpchttp.WithUnaryInterceptors(unary), grpchttp.WithStreamInterceptors(stream), grpchttp.WithLogger(quietLog()))
+	pb.RegisterUserManagerServer(h, usermanager.New(openStore(t), 0, nil)) // on gs too
+	return rec, serveAll(t, gs, h)
+}
+
+// serveAll serves gs as serveBoth does and h on a third port, for the mux
+// transport, and returns the address of each transport.
+func serveAll(t *testing.T, gs *grpc.Server, h *grpchttp.Handler) map[string]string {
+	t.Helper()
+	nativeAddr, webAddr := serveBoth(t, gs)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(quietLog().Handler(), slog.LevelWarn)}
+	h.ConfigureServer(hs)
+	done := make(chan struct{})
+	go func() { hs.Serve(ln); close(done) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		h.Shutdown(ctx)
+		hs.Close()
+		<-done
+	})
+	return map[string]string{transportNative: nativeAddr, transportGRPCWeb: webAddr, transportWebSocket: webAddr, transportMux: ln.Addr().String()}
 }
 
 // serveBoth serves gs natively on one loopback port and on another behind
@@ -461,7 +486,7 @@ func serveBoth(t *testing.T, gs *grpc.Server) (nativeAddr, webAddr string) {
 // decoded, and the -timeout deadline reach the handler over every
 // transport, for a unary and a bidirectional call.
 func TestMetadataReachesServer(t *testing.T) {
-	rec, nativeAddr, webAddr := startRecording(t)
+	rec, addrs := startRecording(t)
 	calls := []struct {
 		method string
 		args   []string
@@ -471,10 +496,7 @@ func TestMetadataReachesServer(t *testing.T) {
 		{"/UserManager/GetUsersByIds", []string{"GetUsersByIds", "1", "2"}},
 	}
 	for _, tr := range transports() {
-		addr := webAddr
-		if tr == transportNative {
-			addr = nativeAddr
-		}
+		addr := addrs[tr]
 		for _, call := range calls {
 			t.Run(tr+"/"+call.args[0], func(t *testing.T) {
 				for _, timeout := range []string{"30s", "0"} {
@@ -565,12 +587,9 @@ func TestStreamsPrintAsTheyArrive(t *testing.T) {
 			t.Run(tr+"/"+args[0], func(t *testing.T) {
 				svc := &gatedService{release: make(chan struct{})}
 				gs := grpc.NewServer()
-				pb.RegisterUserManagerServer(gs, svc)
-				nativeAddr, webAddr := serveBoth(t, gs)
-				addr := webAddr
-				if tr == transportNative {
-					addr = nativeAddr
-				}
+				h := grpchttp.New(gs, grpchttp.WithLogger(quietLog()))
+				pb.RegisterUserManagerServer(h, svc) // on gs too
+				addr := serveAll(t, gs, h)[tr]
 				out := &signalWriter{first: svc.release}
 				var errOut bytes.Buffer
 				code := run(t.Context(), append([]string{"-addr", addr, "-transport", tr}, args...), out, &errOut)
