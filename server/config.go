@@ -23,6 +23,7 @@ const (
 	DefaultPingInterval         = grpchttp.DefaultPingInterval
 	DefaultPongWait             = grpchttp.DefaultPongWait
 	DefaultHeaderTimeout        = grpchttp.DefaultHeaderTimeout
+	DefaultMuxStreams           = grpchttp.DefaultMuxStreams
 	DefaultMaxStreamMsgs        = usermanager.DefaultMaxStreamMsgs
 )
 
@@ -58,6 +59,11 @@ type Config struct {
 	// MaxConcurrentStreams bounds the calls in flight on one HTTP/2
 	// connection.
 	MaxConcurrentStreams uint32
+	// MuxStreams bounds the streams open at once on one grpc-mux.v1
+	// socket (default DefaultMuxStreams), and MuxWindow is each stream's
+	// initial window in bytes (default grpchttp.DefaultMuxWindow): what
+	// one stream may make the server buffer.
+	MuxStreams, MuxWindow uint32
 
 	// WriteTimeout bounds one write to a client: one that stops reading
 	// for this long has its call ended.
@@ -66,9 +72,11 @@ type Config struct {
 	// once begun (plus a second per 64 KiB of it), on every protocol; a
 	// unary request, all of it, from the call's start.
 	MessageTimeout time.Duration
-	// PingInterval is how often an open WebSocket stream is pinged, and
-	// PongWait how long a ping may go unanswered (with nothing else
-	// received either) before the client is taken for gone.
+	// PingInterval is how often an open WebSocket stream, or an idle
+	// grpc-mux.v1 socket, is pinged, and PongWait how long a ping may go
+	// unanswered (with nothing else received either) before the client is
+	// taken for gone. The default keeps sockets busy across proxies that
+	// cut connections idle for 60 s.
 	PingInterval, PongWait time.Duration
 	// HeaderTimeout bounds the wait for a request's headers, a WebSocket
 	// handshake and its header block.

@@ -161,6 +161,8 @@ func (s *Server) runtimeOptions(addr net.Addr) []grpchttp.Option {
 		grpchttp.WithWriteTimeout(c.WriteTimeout),
 		grpchttp.WithMessageTimeout(c.MessageTimeout),
 		grpchttp.WithKeepalive(c.PingInterval, c.PongWait),
+		grpchttp.WithMuxStreams(c.MuxStreams),
+		grpchttp.WithMuxWindow(c.MuxWindow),
 		grpchttp.WithHeaderTimeout(c.HeaderTimeout),
 		grpchttp.WithUnaryInterceptors(slices.Concat(s.obs.unary, c.UnaryInterceptors)...),
 		grpchttp.WithStreamInterceptors(slices.Concat(s.obs.stream, c.StreamInterceptors)...),

@@ -31,6 +31,8 @@ type options struct {
 	trustForwarded              string
 	maxStreamMsgs               int
 	maxConcurrentStreams        uint
+	muxStreams                  uint
+	pingInterval                time.Duration
 	writeTimeout, msgTimeout    time.Duration
 	tlsCert, tlsKey             string
 	backend                     string
@@ -66,6 +68,8 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.trustForwarded, "trust-forwarded", "", "comma-separated CIDRs of proxies before a front whose X-Forwarded-For, Forwarded and X-Real-IP it passes on; from anyone else they are replaced by the front's own")
 	fs.IntVar(&o.maxStreamMsgs, "max-stream-msgs", server.DefaultMaxStreamMsgs, "most requests in one client or bidi stream")
 	fs.UintVar(&o.maxConcurrentStreams, "max-concurrent-streams", server.DefaultMaxConcurrentStreams, "most calls in flight on one HTTP/2 connection")
+	fs.UintVar(&o.muxStreams, "mux-streams", server.DefaultMuxStreams, "most calls open at once on one multiplexed WebSocket (grpc-mux.v1)")
+	fs.DurationVar(&o.pingInterval, "ping-interval", server.DefaultPingInterval, "how often idle WebSockets and HTTP/2 connections are pinged; below a proxy's idle timeout keeps them open")
 	fs.DurationVar(&o.writeTimeout, "write-timeout", server.DefaultWriteTimeout, "how long a client may take to read one write before its call is ended")
 	fs.DurationVar(&o.msgTimeout, "message-timeout", server.DefaultMessageTimeout, "how long a request message may take to arrive once begun, plus 1s per 64 KiB")
 	fs.StringVar(&o.tlsCert, "tls-cert", "", "PEM certificate file: serve TLS (HTTPS, wss, gRPC over TLS) on -addr; reloaded on change and on SIGHUP")
@@ -120,6 +124,8 @@ func (o *options) serverConfig(log *slog.Logger) (server.Config, error) {
 		KeepBrowserHeaders:   splitList(o.keepBrowserHeaders),
 		MaxStreamMsgs:        o.maxStreamMsgs,
 		MaxConcurrentStreams: uint32(o.maxConcurrentStreams),
+		MuxStreams:           uint32(min(o.muxStreams, 1<<31-1)),
+		PingInterval:         o.pingInterval,
 		WriteTimeout:         o.writeTimeout,
 		MessageTimeout:       o.msgTimeout,
 		TLSCertFile:          o.tlsCert,
