@@ -5,6 +5,8 @@ import (
 	"crypto/tls"
 	"fmt"
 	"io"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -37,6 +39,18 @@ func webClient(b *testing.B, addr string, allWebSocket bool) pb.UserManagerClien
 	return pb.NewUserManagerClient(conn)
 }
 
+// muxClient is the generated UserManager client on our client core with
+// every call on one multiplexed WebSocket (grpc-mux.v1).
+func muxClient(b *testing.B, addr string) pb.UserManagerClient {
+	b.Helper()
+	conn, err := grpcconn.Dial("http://"+addr, client.WithMultiplexing(client.MultiplexAlways))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { conn.Close() })
+	return pb.NewUserManagerClient(conn)
+}
+
 // BenchmarkUnary measures one sequential GetUser call.
 func BenchmarkUnary(b *testing.B) {
 	f := fix.get(b)
@@ -60,6 +74,10 @@ func BenchmarkUnary(b *testing.B) {
 		{"grpcweb", func() func() error { return web(f.ours, false) }},
 		{"grpcweb-observed", func() func() error { return web(f.observed, false) }},
 		{"bridge", func() func() error { return web(f.ours, true) }},
+		{"mux", func() func() error {
+			c := muxClient(b, f.ours)
+			return func() error { _, err := c.GetUser(ctx, req); return err }
+		}},
 		{"peer-grpcweb", func() func() error { return web(f.peerWeb, false) }},
 		{"peer-bridge", func() func() error { return web(f.peerWeb, true) }},
 		{"native-tls", func() func() error {
@@ -118,6 +136,7 @@ func BenchmarkBidiRoundTrip(b *testing.B) {
 		{"native", func(ctx context.Context) (pingStream, error) { return nativeClient(b, f.ours).GetUsersByIds(ctx) }},
 		{"native-plain", func(ctx context.Context) (pingStream, error) { return nativeClient(b, f.peerPlain).GetUsersByIds(ctx) }},
 		{"bridge", func(ctx context.Context) (pingStream, error) { return webClient(b, f.ours, false).GetUsersByIds(ctx) }},
+		{"mux", func(ctx context.Context) (pingStream, error) { return muxClient(b, f.ours).GetUsersByIds(ctx) }},
 		{"peer-bridge", func(ctx context.Context) (pingStream, error) {
 			return webClient(b, f.peerWeb, false).GetUsersByIds(ctx)
 		}},
@@ -268,6 +287,20 @@ func BenchmarkAddUser(b *testing.B) {
 // answered once, and reports how much the server's resident memory grew per
 // stream while they sit idle. Run it with -benchtime=1x.
 func BenchmarkIdleBridgeStreams(b *testing.B) {
+	benchIdleStreams(b, func(addr string) pb.UserManagerClient { return webClient(b, addr, false) })
+}
+
+// BenchmarkIdleMuxStreams is BenchmarkIdleBridgeStreams with the 1,000
+// streams on one multiplexed socket (-mux-streams raised to hold them).
+func BenchmarkIdleMuxStreams(b *testing.B) {
+	benchIdleStreams(b, func(addr string) pb.UserManagerClient { return muxClient(b, addr) }, "-mux-streams", "2000")
+}
+
+// benchIdleStreams opens 1,000 bidi streams with the client dial makes,
+// each answered once, on a fresh server started with args, and reports
+// how much the server's resident memory grew per stream while they sit
+// idle.
+func benchIdleStreams(b *testing.B, dial func(addr string) pb.UserManagerClient, args ...string) {
 	const streams = 1000
 	f := fix.get(b)
 	run := 0
@@ -276,12 +309,12 @@ func BenchmarkIdleBridgeStreams(b *testing.B) {
 		// streams close, so a second measurement in the same one would
 		// count memory the first already took.
 		run++
-		addr, proc, err := f.startFresh(fmt.Sprintf("idle-%d-%d", b.N, run))
+		addr, proc, err := f.startFresh(fmt.Sprintf("idle-%s-%d-%d", strings.ReplaceAll(b.Name(), "/", "-"), b.N, run), args...)
 		if err != nil {
 			b.Fatal(err)
 		}
-		c := webClient(b, addr, false)
-		// Warm the server, the bridge's code paths included.
+		c := dial(addr)
+		// Warm the server, the stream's code paths included.
 		if _, err := c.GetUser(context.Background(), &pb.UserRequest{Id: 1}); err != nil {
 			b.Fatal(err)
 		}
@@ -325,5 +358,47 @@ func BenchmarkIdleBridgeStreams(b *testing.B) {
 		}
 		cancel()
 		proc.Process.Signal(syscall.SIGTERM)
+	}
+}
+
+// BenchmarkConcurrentServerStreams makes 200 GetUsersByType calls at once
+// from one client over HTTP/1.1: on one multiplexed socket, and as
+// gRPC-Web, where each takes a connection of its own (a browser holds 6
+// per host at a time; Go's client holds no limit).
+func BenchmarkConcurrentServerStreams(b *testing.B) {
+	const calls = 200
+	f := fix.get(b)
+	req := &pb.UserTypeRequest{UserType: pb.UserTypeRequest_NORMAL}
+	for _, tc := range []struct {
+		name string
+		c    func() pb.UserManagerClient
+	}{
+		{"mux", func() pb.UserManagerClient { return muxClient(b, f.ours) }},
+		{"grpcweb", func() pb.UserManagerClient { return webClient(b, f.ours, false) }},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			c := tc.c()
+			ctx := context.Background()
+			for b.Loop() {
+				var wg sync.WaitGroup
+				errs := make(chan error, calls)
+				for range calls {
+					wg.Go(func() {
+						s, err := c.GetUsersByType(ctx, req)
+						for err == nil {
+							_, err = s.Recv()
+						}
+						if err != io.EOF {
+							errs <- err
+						}
+					})
+				}
+				wg.Wait()
+				close(errs)
+				for err := range errs {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -326,8 +326,8 @@ func (f *fixture) spawn(cmd *exec.Cmd, re *regexp.Regexp, fromStderr bool) ([]st
 
 // startFresh starts one more playground server, on a store of its own,
 // and returns its address and process; it stops with the others.
-func (f *fixture) startFresh(name string) (string, *exec.Cmd, error) {
-	cmd := exec.Command(f.bin, "-addr", "127.0.0.1:0", "-data", filepath.Join(f.dir, name+".db"), "-max-streams-per-client", "4096")
+func (f *fixture) startFresh(name string, args ...string) (string, *exec.Cmd, error) {
+	cmd := exec.Command(f.bin, append([]string{"-addr", "127.0.0.1:0", "-data", filepath.Join(f.dir, name+".db"), "-max-streams-per-client", "4096"}, args...)...)
 	m, err := f.spawn(cmd, regexp.MustCompile(`url=http://(\S+)`), true)
 	if err != nil {
 		return "", nil, err
