@@ -99,6 +99,7 @@ var rows = []row{
 	{what: "unary GetUser latency: multiplexed WebSocket (grpc-mux.v1) vs native gRPC", ours: "Unary/mux", base: "Unary/native", unit: "ns/op", goal: 1.3},
 	{what: "bidi round trip: multiplexed WebSocket vs the per-call bridge", ours: "BidiRoundTrip/mux", base: "BidiRoundTrip/bridge", unit: "ns/op", goal: 1.0},
 	{what: "memory per idle muxed bidi stream (1,000 streams on one socket, server anonymous RSS)", ours: "IdleMuxStreams", unit: "B/stream", goal: 4 << 10},
+	{what: "memory per idle native gRPC bidi stream on grpc-go's transport (1,000 streams, server anonymous RSS), for scale", ours: "IdleNativeStreams", base: "IdleMuxStreams", unit: "B/stream", note: "for scale"},
 	{what: "200 concurrent GetUsersByType calls from one client over HTTP/1.1: one multiplexed socket vs gRPC-Web (a connection each; a browser runs 6 at a time)", ours: "ConcurrentServerStreams/mux", base: "ConcurrentServerStreams/grpcweb", unit: "ns/op", note: "stated, no goal"},
 	{what: "yardstick: navigation to a bare Go wasm program's first DOM change (a main that sets one node), cold cache, headless Chromium", ours: "BareWasm", unit: "ms/load", note: "the baseline of the next two rows"},
 	{what: "navigation to first GetUser result vs the bare Go wasm program, cold cache, headless Chromium", ours: "PageLoad", base: "BareWasm", unit: "ms/load", goal: 2.2},

@@ -296,6 +296,13 @@ func BenchmarkIdleMuxStreams(b *testing.B) {
 	benchIdleStreams(b, func(addr string) pb.UserManagerClient { return muxClient(b, addr) }, "-mux-streams", "2000")
 }
 
+// BenchmarkIdleNativeStreams is BenchmarkIdleBridgeStreams with the 1,000
+// streams native gRPC's, on grpc-go's transport: what a stream costs
+// there, for scale.
+func BenchmarkIdleNativeStreams(b *testing.B) {
+	benchIdleStreams(b, func(addr string) pb.UserManagerClient { return nativeClient(b, addr) }, "-max-concurrent-streams", "2000")
+}
+
 // benchIdleStreams opens 1,000 bidi streams with the client dial makes,
 // each answered once, on a fresh server started with args, and reports
 // how much the server's resident memory grew per stream while they sit
