@@ -29,8 +29,9 @@ import (
 //   - playground_calls_total by protocol and grpc_code, every call
 //     refused ones included; playground_calls_in_flight (every protocol,
 //     both transports); playground_websocket_streams_open (the bridge's
-//     sockets, a call each); playground_connections_open (HTTP/1.1 and
-//     HTTP/2, both transports);
+//     sockets, a call each); playground_mux_sockets_open (grpc-mux.v1
+//     sockets, many calls each); playground_connections_open (HTTP/1.1
+//     and HTTP/2, both transports);
 //   - playground_limit_refusals_total by limit: calls (the server's
 //     -max-streams) and calls_per_client (-max-streams-per-client);
 //   - playground_backend_serving{backend} of a front, or
@@ -85,6 +86,10 @@ func newMetrics(s *Server, obs *callObserver) (*promMetrics, error) {
 			Name: "playground_websocket_streams_open",
 			Help: "grpc-websockets streams open, each a call on a socket of its own.",
 		}, s.webSocketStreams),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "playground_mux_sockets_open",
+			Help: "grpc-mux.v1 sockets open, each carrying many calls (counted in playground_calls_in_flight).",
+		}, s.muxSockets),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name:        "playground_limit_refusals_total",
 			Help:        "Calls refused before they ran because a limit was reached, by limit.",
@@ -198,6 +203,19 @@ func (s *Server) webSocketStreams() float64 {
 		return 0
 	}
 	return float64(rt.WebSocketStreams())
+}
+
+// muxSockets is the runtime's open grpc-mux.v1 sockets, none before
+// Serve.
+func (s *Server) muxSockets() float64 {
+	s.mu.Lock()
+	rt := s.rt
+	s.mu.Unlock()
+	if rt == nil {
+		return 0
+	}
+	n, _ := rt.MuxSockets()
+	return float64(n)
 }
 
 // ServeMetrics serves the Prometheus metrics at /metrics on ln, a listener

@@ -20,7 +20,10 @@
 //     is a value, not a copy of the code);
 //   - improbable-eng's grpc-websockets, one call per WebSocket, so that a
 //     browser can make client-streaming and bidirectional calls
-//     (bridge*.go).
+//     (bridge*.go);
+//   - grpc-mux.v1, many calls of every kind on one WebSocket, each a
+//     stream with its own flow-control windows, with keepalive and GOAWAY
+//     (mux*.go; the protocol is proto/grpcwire/MUX.md).
 //
 // Every call, whatever carried it, is one call (call.go): the handler's
 // grpc.ServerStream, with the interceptor chain between two panic
