@@ -25,6 +25,7 @@ import (
 	"github.com/grpcplay/playground/server/front"
 	"github.com/grpcplay/playground/server/grpchttp"
 	"github.com/grpcplay/playground/server/servertest"
+	"github.com/grpcplay/playground/wasm/client"
 )
 
 // The probe of the cross-path test: one unary method, through the
@@ -216,11 +217,22 @@ func bridgePathCall(t *testing.T, addr string, id uint32) pathResult {
 	return r
 }
 
+// muxPathCall makes the probe call on conn's multiplexed socket
+// (grpc-mux.v1), with our client.
+func muxPathCall(t *testing.T, conn *client.Conn, id uint32) pathResult {
+	t.Helper()
+	var header, trailer metadata.MD
+	out := new(pb.UserResponse)
+	err := conn.Invoke(t.Context(), "/paths.Probe/Call", &pb.UserRequest{Id: id}, out, client.Header(&header), client.Trailer(&trailer))
+	st := status.Convert(err)
+	return pathResult{code: st.Code(), message: st.Message(), details: len(st.Details()), reply: out.GetMessage(), header: probeMD(header), trailer: probeMD(trailer)}
+}
+
 // TestEveryPathSameAnswers sends the same calls over every path into the
 // server (native gRPC as a connection's first request, on grpc-go's
 // transport; native gRPC after gRPC-Web on the same connection, on the
 // runtime; gRPC-Web over HTTP/1.1 and HTTP/2, text, JSON; the WebSocket
-// bridge; and through a front) and checks that they get the same status,
+// bridge; the multiplexed socket; and through a front) and checks that they get the same status,
 // details, headers and trailers; that the handler sees the documented
 // protocol; and that the stats handlers see the same events, in grpc-go's
 // order, on tagged connections.
@@ -271,10 +283,12 @@ func TestEveryPathSameAnswers(t *testing.T) {
 			return httpCall(t, way{name: "grpc-web+json/h1", client: h1Client(), base: ts.URL, ctype: grpcwire.ContentTypeWebJSON, proto: 1}, id)
 		}, log},
 		{"the WebSocket bridge", "grpc-websockets", func(id uint32) pathResult { return bridgePathCall(t, ts.Addr, id) }, log},
+		{"the multiplexed socket", "grpc-mux", func(id uint32) pathResult { return muxPathCall(t, muxDial(t, ts.URL), id) }, log},
 		{"through the front, native", "grpc", func(id uint32) pathResult { return nativeCall(t, frontNative, id) }, frontLog},
 		{"through the front, grpc-web", "grpc", func(id uint32) pathResult {
 			return httpCall(t, way{name: "front/grpc-web/h1", client: h1Client(), base: fr.URL, ctype: grpcwire.ContentTypeProto, proto: 1}, id)
 		}, frontLog},
+		{"through the front, the multiplexed socket", "grpc", func(id uint32) pathResult { return muxPathCall(t, muxDial(t, fr.URL), id) }, frontLog},
 	}
 	var wantOK, wantFail pathResult
 	var wantEvents [][]string
