@@ -315,3 +315,36 @@ func heapInUse() int64 {
 func containsFold(s, sub string) bool {
 	return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
 }
+
+// TestMuxMessageTimeout: a request message that trickles in more slowly
+// than the message timeout ends its call with DeadlineExceeded, as on
+// every path; a client stream may wait as long as it likes between
+// messages.
+func TestMuxMessageTimeout(t *testing.T) {
+	const timeout = 200 * time.Millisecond
+	ts := bridgeStart(t, server.Config{MessageTimeout: timeout})
+	c := muxRawDial(t, ts.Addr)
+	partial := func(id uint32) []byte {
+		// A prefix announcing 100 bytes, and 10 of them.
+		return grpcwire.AppendMuxFrame(nil, grpcwire.MuxTypeData, 0, id, append(grpcwire.AppendPrefix(nil, grpcwire.FlagData, 100), make([]byte, 10)...))
+	}
+
+	// Unary: the message never completes.
+	c.write(muxOpenFrame(t, 1, "/UserManager/AddUser", false), partial(1))
+	if st, _ := c.wantEnd(1); st.Code() != codes.DeadlineExceeded || !strings.Contains(st.Message(), "did not arrive") {
+		t.Fatalf("a unary request that never completes: %v; want DeadlineExceeded", st)
+	}
+
+	// Client stream: a pause between messages is no fault...
+	c.write(muxOpenFrame(t, 3, "/UserManager/CountAlreadyUsers", false), muxDataFrame(t, 3, &pb.UserRequest{Id: 1}, false))
+	time.Sleep(3 * timeout)
+	c.write(muxDataFrame(t, 3, &pb.UserRequest{Id: 2}, true))
+	if st, msgs := c.wantEnd(3); st.Code() != codes.OK || len(msgs) != 1 {
+		t.Fatalf("a client stream that paused between messages: %v, %d replies", st, len(msgs))
+	}
+	// ...but a message begun and not finished is.
+	c.write(muxOpenFrame(t, 5, "/UserManager/CountAlreadyUsers", false), muxDataFrame(t, 5, &pb.UserRequest{Id: 1}, false), partial(5))
+	if st, _ := c.wantEnd(5); st.Code() != codes.DeadlineExceeded {
+		t.Fatalf("a client stream message that never completes: %v; want DeadlineExceeded", st)
+	}
+}

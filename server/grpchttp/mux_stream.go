@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"sync"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -33,6 +34,10 @@ type muxStream struct {
 	// header is the HEADERS frame the handler set, held (not flushed) to
 	// leave in the same message as what follows it. Call's mutex.
 	header []byte
+	// msgStart is when the request message being read began, msgDeadline
+	// when it must have arrived in full (zero: no message is being read).
+	// The handler's goroutine's.
+	msgStart, msgDeadline time.Time
 
 	// recvWake and sendWake say (without blocking the reader) that
 	// requests arrived or window was granted, or that the stream ended:
@@ -102,7 +107,13 @@ func (s *muxStream) serve(open []byte) {
 		return
 	}
 	s.call = newCall(s.ctx, h.calls, s, method, hd, req, protocol, c.peer)
-	s.frames = grpcwire.NewRequestReader(s, h.opts.maxRecvMsgSize)
+	s.frames = s.newReader()
+	if !s.call.clientStreams {
+		// The one request message comes at once: all of it, and the
+		// half-close, within the message timeout.
+		s.msgStart = s.call.begin
+		s.msgDeadline = messageDeadline(s.msgStart, h.opts.messageTimeout, 0)
+	}
 	s.call.finish(s.call.run())
 	s.over()
 }
@@ -221,22 +232,65 @@ func (s *muxStream) Read(p []byte) (int, error) {
 		if half {
 			return 0, io.EOF
 		}
-		select {
-		case <-s.recvWake:
-		case <-s.call.ctx.Done():
-			return 0, s.call.ctxStatus()
+		if err := s.waitRequests(); err != nil {
+			return 0, err
 		}
 	}
 }
 
+// waitRequests waits for requests to arrive, until the call ends or the
+// message being read is late (a client that sends it too slowly).
+func (s *muxStream) waitRequests() error {
+	var late <-chan time.Time
+	if !s.msgDeadline.IsZero() {
+		d := time.Until(s.msgDeadline)
+		if d <= 0 {
+			return readTimeoutError(s.c.m.h.opts.messageTimeout)
+		}
+		t := time.NewTimer(d)
+		defer t.Stop()
+		late = t.C
+	}
+	select {
+	case <-s.recvWake:
+		return nil
+	case <-s.call.ctx.Done():
+		return s.call.ctxStatus()
+	case <-late:
+		return readTimeoutError(s.c.m.h.opts.messageTimeout)
+	}
+}
+
+// newReader returns a reader of the stream's request frames that bounds
+// how long a message may take to arrive once begun, as on every path
+// (messageDeadline); between the messages of a stream the client may wait.
+func (s *muxStream) newReader() *grpcwire.Reader {
+	r := grpcwire.NewRequestReader(s, s.c.m.h.opts.maxRecvMsgSize)
+	timeout := s.c.m.h.opts.messageTimeout
+	r.Started = func() {
+		if s.call.clientStreams {
+			s.msgStart = time.Now()
+			s.msgDeadline = messageDeadline(s.msgStart, timeout, 0)
+		}
+	}
+	r.Begin = func(n int) { s.msgDeadline = messageDeadline(s.msgStart, timeout, n) }
+	return r
+}
+
 // recv implements callTransport.
-func (s *muxStream) recv() (grpcwire.Frame, error) { return s.frames.Next() }
+func (s *muxStream) recv() (grpcwire.Frame, error) {
+	f, err := s.frames.Next()
+	if s.call.clientStreams {
+		s.msgDeadline = time.Time{} // the next message may take its time to begin
+	}
+	return f, err
+}
 
 // release implements callTransport: a frame reader that held a large
 // request is let go, so an idle stream does not sit on its buffer.
 func (s *muxStream) release(p []byte) {
 	if len(p) > bridgeKeepFrame {
-		s.frames = grpcwire.NewRequestReader(s, s.c.m.h.opts.maxRecvMsgSize)
+		s.frames = s.newReader()
 	}
 }
 
