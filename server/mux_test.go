@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -453,3 +454,38 @@ func (r *muxRecorder) HandleRPC(ctx context.Context, s stats.RPCStats) {
 
 func (r *muxRecorder) TagConn(ctx context.Context, _ *stats.ConnTagInfo) context.Context { return ctx }
 func (r *muxRecorder) HandleConn(context.Context, stats.ConnStats)                       {}
+
+// TestMuxShutdownCancels holds a muxed stream past shutdown's grace
+// period: its handler is cancelled, its client told Unavailable (or cut
+// off), the socket closes and Shutdown returns.
+func TestMuxShutdownCancels(t *testing.T) {
+	probe := newBridgeProbe()
+	ts := bridgeStart(t, server.Config{}, servertest.WithService(bridgeProbeDesc(), probe))
+	base := bridgeBaseline(t, ts.Addr)
+	raw := muxRawDial(t, ts.Addr)
+	raw.write(muxOpenFrame(t, 1, "/bridgetest.Probe/Hold", false))
+	muxReadUntil(t, raw, grpcwire.MuxTypeData) // holding
+
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := ts.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Shutdown = %v", err)
+	}
+	if err := <-probe.ended; status.Code(err) != codes.Canceled {
+		t.Fatalf("held handler ended with %v; want its context cancelled", err)
+	}
+	for {
+		f, err := raw.nextErr()
+		if err != nil {
+			break // cut off, or closed after the trailers
+		}
+		if f.Type == grpcwire.MuxTypeTrailers {
+			md, _ := grpcwire.ParseHeaderBlock(f.Payload)
+			if st := grpcwire.StatusFromTrailers(md); st.Code() != codes.Unavailable {
+				t.Fatalf("after the grace period the stream ended with %v; want Unavailable", st)
+			}
+		}
+	}
+	raw.ws.Close()
+	bridgeWaitGoroutines(t, base)
+}
