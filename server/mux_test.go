@@ -20,6 +20,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/stats"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/grpcplay/playground/pb"
@@ -135,6 +136,18 @@ func TestMuxCallTypes(t *testing.T) {
 		s.CloseSend()
 		if err := s.RecvMsg(new(pb.UserResponse)); err != io.EOF {
 			t.Fatalf("after the half-close: %v; want io.EOF", err)
+		}
+	})
+	t.Run("gzip and a request larger than the window", func(t *testing.T) {
+		// A GetUser request carrying 200 KiB in an unknown field, three
+		// windows: it flows as the handler reads, and gzip-compressed.
+		req := &pb.UserRequest{Id: 2}
+		req.ProtoReflect().SetUnknown(protowire.AppendBytes(protowire.AppendTag(nil, 99, protowire.BytesType), []byte(strings.Repeat("x", 200<<10))))
+		var got pb.UserResponse
+		for _, opts := range [][]client.CallOption{nil, {client.UseCompressor("gzip")}} {
+			if err := conn.Invoke(ctx, "/UserManager/GetUser", req, &got, opts...); err != nil || !proto.Equal(got.GetUser(), bridgeSeedUsers[2]) {
+				t.Fatalf("%d call options: reply %v, %v", len(opts), &got, err)
+			}
 		}
 	})
 	t.Run("deadline", func(t *testing.T) {

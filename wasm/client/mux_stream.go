@@ -34,6 +34,8 @@ type muxStream struct {
 	md            metadata.MD
 	clientStreams bool
 	frames        *grpcwire.Reader // the response's gRPC frames, read from s
+	maxRecv       int              // the largest response message
+	dec           decompressor     // its encoding: the response headers' grpc-encoding
 	scratch       []byte           // Add's marshal buffer
 
 	// id, sendWin and recvWin are set by muxConn.open before the stream
@@ -79,6 +81,7 @@ func (s *Stream) openMux(required bool) error {
 	}
 	ms.cond = sync.NewCond(&ms.mu)
 	ms.frames = grpcwire.NewResponseReader(ms, s.opts.maxRecv)
+	ms.maxRecv = s.opts.maxRecv
 	if s.desc.ClientStreams {
 		if _, err := ms.start(nil, false); err != nil {
 			return err
@@ -354,6 +357,7 @@ func (s *muxStream) next() (event, error) {
 			return event{}, err
 		case s.header != nil:
 			md := s.header
+			s.dec.encoding = grpcwire.First(md, grpcwire.HeaderEncoding)
 			s.mu.Unlock()
 			return event{kind: evHeaders, md: md}, nil
 		default: // trailers-only
@@ -378,10 +382,20 @@ func (s *muxStream) next() (event, error) {
 		return event{kind: evTrailers, md: md}, nil
 	case err != nil:
 		return event{}, err
-	case f.Flag != grpcwire.FlagData:
-		return event{}, status.Error(codes.Internal, fmt.Sprintf("compressed or unknown frame (flag %#x) but no compression was negotiated", f.Flag))
 	}
-	return event{kind: evMessage, msg: f.Payload}, nil
+	switch f.Flag {
+	case grpcwire.FlagData:
+		return event{kind: evMessage, msg: f.Payload}, nil
+	case grpcwire.FlagCompressed:
+		// A server compresses the replies of a call whose requests came
+		// compressed, as on every transport (parser.go).
+		p, err := s.dec.decompress(f.Payload, s.maxRecv)
+		if err != nil {
+			return event{}, err
+		}
+		return event{kind: evMessage, msg: p}, nil
+	}
+	return event{}, status.Error(codes.Internal, fmt.Sprintf("response frame with unknown flags %#x", f.Flag))
 }
 
 // Read hands the response's bytes to the frame reader, and returns window
