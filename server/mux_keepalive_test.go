@@ -163,3 +163,19 @@ func TestMuxKeepaliveSilentClient(t *testing.T) {
 	}
 	bridgeWaitGoroutines(t, base)
 }
+
+// TestMuxSettingsTimeout: a socket whose client sends no SETTINGS within
+// the header timeout is closed, as a request whose headers do not come.
+func TestMuxSettingsTimeout(t *testing.T) {
+	ts := bridgeStart(t, server.Config{HeaderTimeout: 200 * time.Millisecond})
+	base := bridgeBaseline(t, ts.Addr)
+	c := muxRawOpen(t, ts.Addr, nil)
+	nc := c.ws.NetConn()
+	nc.SetReadDeadline(time.Now().Add(30 * time.Second))
+	if _, err := io.Copy(io.Discard, nc); err != nil {
+		if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
+			t.Fatal("the server kept a socket whose client sent no SETTINGS")
+		}
+	}
+	bridgeWaitGoroutines(t, base)
+}

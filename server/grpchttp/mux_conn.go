@@ -132,13 +132,22 @@ func (c *muxConn) serve() {
 	// A message is at most MuxMaxBatch bytes of frames, or one frame.
 	c.ws.SetReadLimit(int64(grpcwire.MuxMaxBatch + grpcwire.MuxHeaderLen + max(c.own.MaxFrameSize, c.own.MaxHeaderSize)))
 	r := grpcwire.NewMuxServerReader(nil, c.own)
-	for {
-		c.refreshReadDeadline()
+	// The client's SETTINGS, its first frame, comes within the header
+	// timeout, as a request's headers do.
+	c.ws.SetReadDeadline(time.Now().Add(c.m.h.opts.headerTimeout))
+	c.lastRefresh = time.Now()
+	for first := true; ; first = false {
+		if !first {
+			c.refreshReadDeadline()
+		}
 		typ, msg, err := c.ws.NextReader()
 		if err != nil {
 			return // closed, dead (the read deadline), or over the read limit (gorilla closed it with 1009)
 		}
 		c.lastRecv.Store(time.Now().UnixNano())
+		if first {
+			c.lastRefresh = time.Time{} // the next read gets the keepalive's deadline
+		}
 		if typ != websocket.BinaryMessage {
 			c.fail(status.New(codes.InvalidArgument, "grpc-mux: a text message; frames travel in binary messages"), websocket.CloseUnsupportedData)
 			return
