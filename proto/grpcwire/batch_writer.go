@@ -49,9 +49,21 @@ func NewBatchWriter(write func(batch []byte) error, limit int, lead []byte) *Bat
 // queued. Once a write failed it returns that write's error, and after
 // Finish or Stop, ErrStopped.
 func (w *BatchWriter) Add(fill func([]byte) ([]byte, error)) error {
+	return w.add(true, fill)
+}
+
+// AddNow is Add without the wait, for small control frames that must not
+// queue behind a stream's data (a pong, a window update, a cancel): the
+// goroutine that reads a socket answers with them and must never block on
+// the socket's writes.
+func (w *BatchWriter) AddNow(fill func([]byte) ([]byte, error)) error {
+	return w.add(false, fill)
+}
+
+func (w *BatchWriter) add(wait bool, fill func([]byte) ([]byte, error)) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for len(w.pending) >= w.limit && w.err == nil && !w.stopped && !w.finishing {
+	for wait && len(w.pending) >= w.limit && w.err == nil && !w.stopped && !w.finishing {
 		w.cond.Wait()
 	}
 	switch {
@@ -93,6 +105,9 @@ func (w *BatchWriter) Stop() {
 	w.cond.Broadcast()
 	w.mu.Unlock()
 }
+
+// Done is closed when the writer has ended.
+func (w *BatchWriter) Done() <-chan struct{} { return w.done }
 
 // Wait waits until the writer has ended (after Finish or Stop, or a failed
 // write) and returns the first write error.

@@ -153,3 +153,34 @@ func TestBatchWriterBigBatchesKeepOrder(t *testing.T) {
 		t.Fatalf("got %d bytes, not the %d added in order", len(got), len(want))
 	}
 }
+
+// TestBatchWriterAddNow: AddNow queues at once while Add would wait on a
+// full queue, and what it queued goes out in order with the rest.
+func TestBatchWriterAddNow(t *testing.T) {
+	g := newGated()
+	w := grpcwire.NewBatchWriter(g.write, 8, nil)
+	w.Add(appendString("first"))
+	<-g.entered
+	w.Add(appendString("12345678")) // the queue is full
+	if err := w.AddNow(appendString("+pong")); err != nil {
+		t.Fatalf("AddNow with the queue full: %v", err)
+	}
+	close(g.gate)
+	w.Finish(nil)
+	if err := w.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	close(g.writes)
+	var got []byte
+	for b := range g.writes {
+		got = append(got, b...)
+	}
+	if want := "first12345678+pong"; string(got) != want {
+		t.Fatalf("written %q; want %q", got, want)
+	}
+	select {
+	case <-w.Done():
+	default:
+		t.Fatal("Done not closed after Wait returned")
+	}
+}
