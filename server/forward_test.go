@@ -216,7 +216,7 @@ func runInterop(t *testing.T, addr string, opts ...grpc.DialOption) {
 // streaming, and the bridge for everything.
 func webClients(t *testing.T, url string) map[string]*client.Conn {
 	out := map[string]*client.Conn{}
-	for name, opts := range map[string][]client.DialOption{"grpc-web": nil, "websocket": {client.WithWebSocketForAll()}} {
+	for name, opts := range map[string][]client.DialOption{"grpc-web": {client.WithMultiplexing(client.MultiplexNever)}, "websocket": {client.WithWebSocketForAll(), client.WithMultiplexing(client.MultiplexNever)}} {
 		c, err := client.Dial(url, opts...)
 		if err != nil {
 			t.Fatal(err)

@@ -25,7 +25,7 @@ import (
 // bridge.
 func webClient(b *testing.B, addr string, allWebSocket bool) pb.UserManagerClient {
 	b.Helper()
-	var opts []client.DialOption
+	opts := []client.DialOption{client.WithMultiplexing(client.MultiplexNever)} // the rows name gRPC-Web and the per-call bridge
 	if allWebSocket {
 		opts = append(opts, client.WithWebSocketForAll())
 	}

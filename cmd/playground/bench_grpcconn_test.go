@@ -18,7 +18,7 @@ func BenchmarkGRPCConn(b *testing.B) {
 	ctx := context.Background()
 	req := &pb.UserRequest{Id: 1}
 	dial := func(b *testing.B) *client.Conn {
-		conn, err := client.Dial("http://" + f.ours)
+		conn, err := client.Dial("http://"+f.ours, client.WithMultiplexing(client.MultiplexNever))
 		if err != nil {
 			b.Fatal(err)
 		}

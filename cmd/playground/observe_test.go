@@ -81,7 +81,7 @@ func TestBinaryMetrics(t *testing.T) {
 			t.Fatalf("%s: grpc-status %q", c.name, code)
 		}
 	}
-	web, err := client.Dial("http://" + addr)
+	web, err := client.Dial("http://"+addr, client.WithMultiplexing(client.MultiplexNever))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +89,7 @@ func TestBinaryMetrics(t *testing.T) {
 	if err := web.Invoke(ctx, "/UserManager/GetUser", &pb.UserRequest{Id: 1}, new(pb.UserResponse)); err != nil {
 		t.Fatalf("gRPC-Web: %v", err)
 	}
-	bridge, err := client.Dial("http://"+addr, client.WithWebSocketForAll())
+	bridge, err := client.Dial("http://"+addr, client.WithWebSocketForAll(), client.WithMultiplexing(client.MultiplexNever))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +178,7 @@ func TestBinaryFrontMetrics(t *testing.T) {
 	if _, err := testgrpc.NewTestServiceClient(cc).EmptyCall(ctx, &testgrpc.Empty{}); err != nil {
 		t.Fatalf("native gRPC through the front: %v", err)
 	}
-	for _, opts := range [][]client.DialOption{nil, {client.WithWebSocketForAll()}} {
+	for _, opts := range [][]client.DialOption{{client.WithMultiplexing(client.MultiplexNever)}, {client.WithWebSocketForAll(), client.WithMultiplexing(client.MultiplexNever)}} {
 		conn, err := client.Dial("http://"+addr, opts...)
 		if err != nil {
 			t.Fatal(err)
@@ -222,12 +222,12 @@ func TestBinaryTraces(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cc.Close()
-	web, err := client.Dial("http://" + addr)
+	web, err := client.Dial("http://"+addr, client.WithMultiplexing(client.MultiplexNever))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer web.Close()
-	bridge, err := client.Dial("http://"+addr, client.WithWebSocketForAll())
+	bridge, err := client.Dial("http://"+addr, client.WithWebSocketForAll(), client.WithMultiplexing(client.MultiplexNever))
 	if err != nil {
 		t.Fatal(err)
 	}
