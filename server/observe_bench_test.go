@@ -33,7 +33,7 @@ func BenchmarkObservability(b *testing.B) {
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			ts := servertest.Start(b, tc.cfg)
-			conn, err := client.Dial(ts.URL, client.WithMultiplexing(client.MultiplexNever))
+			conn, err := client.Dial(ts.URL, client.WithMultiplexing(client.MultiplexNever)) // gRPC-Web, as the row says
 			if err != nil {
 				b.Fatal(err)
 			}

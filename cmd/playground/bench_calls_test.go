@@ -27,7 +27,7 @@ import (
 // bridge.
 func webClient(b *testing.B, addr string, allWebSocket bool) pb.UserManagerClient {
 	b.Helper()
-	opts := []client.DialOption{client.WithMultiplexing(client.MultiplexNever)}
+	opts := []client.DialOption{client.WithMultiplexing(client.MultiplexNever)} // the rows name gRPC-Web and the per-call bridge
 	if allWebSocket {
 		opts = append(opts, client.WithWebSocketForAll())
 	}

@@ -8,8 +8,8 @@ import (
 // ErrStopped is what BatchWriter.Add returns once Finish or Stop was called.
 var ErrStopped = errors.New("grpcwire: the batch writer has stopped")
 
-// ErrBacklog is what BatchWriter.AddNow returns when its peer has let so
-// much wait that even frames that may not wait must not be queued.
+// ErrBacklog is what BatchWriter.AddNowWithin returns when its peer has let
+// so much wait that even frames that may not wait must not be queued.
 var ErrBacklog = errors.New("grpcwire: the batch writer's peer does not read: too much is queued")
 
 // BatchWriter puts one stream's bytes on its transport from a goroutine of
@@ -53,9 +53,31 @@ func NewBatchWriter(write func(batch []byte) error, limit int, lead []byte) *Bat
 // queued. Once a write failed it returns that write's error, and after
 // Finish or Stop, ErrStopped.
 func (w *BatchWriter) Add(fill func([]byte) ([]byte, error)) error {
+	return w.add(true, 0, fill)
+}
+
+// AddNow is Add without the wait, for small control frames that must not
+// queue behind a stream's data (a pong, a window update, a cancel): the
+// goroutine that reads a socket answers with them and must never block on
+// the socket's writes.
+func (w *BatchWriter) AddNow(fill func([]byte) ([]byte, error)) error {
+	return w.add(false, 0, fill)
+}
+
+// AddNowWithin is AddNow that queues nothing and returns ErrBacklog while
+// max bytes or more wait: for the answers a reader sends to what its peer
+// sends (pongs, cancels of refused streams), which a peer that sends and
+// never reads must not grow without bound.
+func (w *BatchWriter) AddNowWithin(max int, fill func([]byte) ([]byte, error)) error {
+	return w.add(false, max, fill)
+}
+
+// add queues what fill appends, waiting for room if wait, refusing when
+// backlog (when not 0) bytes or more wait.
+func (w *BatchWriter) add(wait bool, backlog int, fill func([]byte) ([]byte, error)) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for len(w.pending) >= w.limit && w.err == nil && !w.stopped && !w.finishing {
+	for wait && len(w.pending) >= w.limit && w.err == nil && !w.stopped && !w.finishing {
 		w.cond.Wait()
 	}
 	switch {
@@ -63,6 +85,8 @@ func (w *BatchWriter) Add(fill func([]byte) ([]byte, error)) error {
 		return w.err
 	case w.stopped || w.finishing:
 		return ErrStopped
+	case backlog > 0 && len(w.pending) >= backlog:
+		return ErrBacklog
 	}
 	start := len(w.pending)
 	buf := w.pending
@@ -75,30 +99,6 @@ func (w *BatchWriter) Add(fill func([]byte) ([]byte, error)) error {
 		return err
 	}
 	w.pending = out
-	w.cond.Broadcast()
-	return nil
-}
-
-// AddNow is Add for what must not wait behind other bytes (the answer to a
-// ping, a window update, a cancel: small, and sent by a reader that must
-// not block on its peer): it queues at once even when limit bytes are
-// queued. Beyond four times limit it queues nothing and returns
-// ErrBacklog: a peer that reads nothing cannot make it grow without bound.
-func (w *BatchWriter) AddNow(fill func([]byte) []byte) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	switch {
-	case w.err != nil:
-		return w.err
-	case w.stopped || w.finishing:
-		return ErrStopped
-	case len(w.pending) >= 4*w.limit:
-		return ErrBacklog
-	}
-	if len(w.pending) == 0 {
-		w.pending = append(w.pending, w.lead...)
-	}
-	w.pending = fill(w.pending)
 	w.cond.Broadcast()
 	return nil
 }
@@ -121,6 +121,9 @@ func (w *BatchWriter) Stop() {
 	w.cond.Broadcast()
 	w.mu.Unlock()
 }
+
+// Done is closed when the writer has ended.
+func (w *BatchWriter) Done() <-chan struct{} { return w.done }
 
 // Wait waits until the writer has ended (after Finish or Stop, or a failed
 // write) and returns the first write error.

@@ -153,3 +153,58 @@ func TestBatchWriterBigBatchesKeepOrder(t *testing.T) {
 		t.Fatalf("got %d bytes, not the %d added in order", len(got), len(want))
 	}
 }
+
+// TestBatchWriterAddNow: AddNow queues at once while Add would wait on a
+// full queue, and what it queued goes out in order with the rest.
+func TestBatchWriterAddNow(t *testing.T) {
+	g := newGated()
+	w := grpcwire.NewBatchWriter(g.write, 8, nil)
+	w.Add(appendString("first"))
+	<-g.entered
+	w.Add(appendString("12345678")) // the queue is full
+	if err := w.AddNow(appendString("+pong")); err != nil {
+		t.Fatalf("AddNow with the queue full: %v", err)
+	}
+	close(g.gate)
+	w.Finish(nil)
+	if err := w.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	close(g.writes)
+	var got []byte
+	for b := range g.writes {
+		got = append(got, b...)
+	}
+	if want := "first12345678+pong"; string(got) != want {
+		t.Fatalf("written %q; want %q", got, want)
+	}
+	select {
+	case <-w.Done():
+	default:
+		t.Fatal("Done not closed after Wait returned")
+	}
+}
+
+// TestBatchWriterAddNowBacklog: AddNowWithin stops queueing at its bound,
+// so a peer that never reads cannot grow the queue without bound.
+func TestBatchWriterAddNowBacklog(t *testing.T) {
+	g := newGated()
+	w := grpcwire.NewBatchWriter(g.write, 8, nil)
+	w.Add(appendString("first"))
+	<-g.entered // the writer is stuck in a write
+	queued := 0
+	for ; queued < 100; queued++ {
+		if err := w.AddNowWithin(32, appendString("pong")); err != nil {
+			if err != grpcwire.ErrBacklog {
+				t.Fatalf("AddNow: %v; want ErrBacklog", err)
+			}
+			break
+		}
+	}
+	if queued != 8 { // 32 bytes of 4-byte pongs
+		t.Fatalf("AddNow queued %d pongs before ErrBacklog; want 8", queued)
+	}
+	close(g.gate)
+	w.Stop()
+	w.Wait()
+}

@@ -546,3 +546,24 @@ func (r *MuxReader) readPayload(n int) ([]byte, error) {
 	r.buf = buf
 	return buf, nil
 }
+
+// WriteMuxMessages hands the whole frames in b to send as WebSocket
+// messages of at most MuxMaxBatch bytes each, or of one frame when that
+// frame alone is bigger. b holds whole frames only.
+func WriteMuxMessages(b []byte, send func(message []byte) error) error {
+	for len(b) > 0 {
+		n := 0
+		for n < len(b) {
+			size := MuxHeaderLen + (int(b[n])<<16 | int(b[n+1])<<8 | int(b[n+2]))
+			if n > 0 && n+size > MuxMaxBatch {
+				break
+			}
+			n += size
+		}
+		if err := send(b[:n]); err != nil {
+			return err
+		}
+		b = b[n:]
+	}
+	return nil
+}

@@ -3,6 +3,7 @@ package grpcwire_test
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -282,5 +283,44 @@ func TestMuxControlText(t *testing.T) {
 	f := readAll(t, grpcwire.NewMuxClientReader(bytes.NewReader(cat(settingsFrame, grpcwire.AppendMuxFrame(nil, grpcwire.MuxTypeCancel, 0, 1, p))), grpcwire.DefaultMuxSettings()))[1]
 	if f.Status().Code() != codes.Unknown {
 		t.Errorf("code 99 = %v", f.Status().Code())
+	}
+}
+
+// TestWriteMuxMessages: frames are grouped into messages of at most
+// MuxMaxBatch bytes, never cut, and a frame bigger than that goes alone.
+func TestWriteMuxMessages(t *testing.T) {
+	var b []byte
+	sizes := []int{10, grpcwire.MuxMaxBatch / 2, grpcwire.MuxMaxBatch / 2, 3 * grpcwire.MuxMaxBatch, 0, 7}
+	for i, n := range sizes {
+		b = grpcwire.AppendMuxFrame(b, grpcwire.MuxTypeData, 0, uint32(2*i+1), make([]byte, n))
+	}
+	var msgs [][]byte
+	if err := grpcwire.WriteMuxMessages(b, func(m []byte) error { msgs = append(msgs, m); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	var frames []int
+	for _, m := range msgs {
+		size, in := len(m), 0
+		for len(m) > 0 {
+			if len(m) < grpcwire.MuxHeaderLen {
+				t.Fatalf("a message ends inside a frame header")
+			}
+			n := int(m[0])<<16 | int(m[1])<<8 | int(m[2])
+			if len(m) < grpcwire.MuxHeaderLen+n {
+				t.Fatalf("a message ends inside a frame")
+			}
+			frames = append(frames, n)
+			m = m[grpcwire.MuxHeaderLen+n:]
+			in++
+		}
+		if size > grpcwire.MuxMaxBatch && in != 1 {
+			t.Fatalf("a message of %d bytes holds %d frames", size, in)
+		}
+	}
+	if fmt.Sprint(frames) != fmt.Sprint(sizes) {
+		t.Fatalf("frames read back %v; want %v", frames, sizes)
+	}
+	if len(msgs) != 4 {
+		t.Fatalf("%d messages; want 4 (10+half, half, the big one, 0+7)", len(msgs))
 	}
 }

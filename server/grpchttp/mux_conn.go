@@ -21,8 +21,8 @@ import (
 const (
 	// muxWriteQueue is how many bytes of DATA may wait for the socket
 	// before a stream that sends waits too: two full WebSocket messages.
-	// Control frames never wait (grpcwire.BatchWriter.AddNow), up to four
-	// times as much.
+	// Control frames never wait (grpcwire.BatchWriter.AddNowWithin), up to
+	// four times as much.
 	muxWriteQueue = 2 * grpcwire.MuxMaxBatch
 	// muxPingRate is how many PINGs a second a client may send (MUX.md).
 	muxPingRate = 10
@@ -94,24 +94,22 @@ func newMuxConn(m *muxServer, ws *websocket.Conn, r *http.Request) *muxConn {
 // the write timeout. A failed write ends the socket: every stream's call
 // ends with why.
 func (c *muxConn) write(batch []byte) error {
-	for len(batch) > 0 {
-		n := 0
-		for n < len(batch) {
-			size := grpcwire.MuxHeaderLen + (int(batch[n])<<16 | int(batch[n+1])<<8 | int(batch[n+2]))
-			if n > 0 && n+size > grpcwire.MuxMaxBatch {
-				break
-			}
-			n += size
-		}
+	err := grpcwire.WriteMuxMessages(batch, func(msg []byte) error {
 		c.ws.SetWriteDeadline(time.Now().Add(c.m.h.opts.writeTimeout))
-		if err := c.ws.WriteMessage(websocket.BinaryMessage, batch[:n]); err != nil {
-			c.cancel(writeError(err))
-			c.ws.NetConn().Close() // the reader ends too
-			return err
-		}
-		batch = batch[n:]
+		return c.ws.WriteMessage(websocket.BinaryMessage, msg)
+	})
+	if err != nil {
+		c.cancel(writeError(err))
+		c.ws.NetConn().Close() // the reader ends too
 	}
-	return nil
+	return err
+}
+
+// control queues control frames (SETTINGS, PING, WINDOW_UPDATE, CANCEL,
+// GOAWAY), which never wait behind the streams' DATA; ErrBacklog when the
+// client has let four times muxWriteQueue pile up.
+func (c *muxConn) control(fill func([]byte) []byte) error {
+	return c.w.AddNowWithin(4*muxWriteQueue, func(b []byte) ([]byte, error) { return fill(b), nil })
 }
 
 // writeErr is why a stream's write did not happen: the socket failed
@@ -127,7 +125,7 @@ func (c *muxConn) writeErr() error {
 // still open.
 func (c *muxConn) serve() {
 	defer c.teardown()
-	c.w.AddNow(func(b []byte) []byte { return grpcwire.AppendMuxSettings(b, c.own) })
+	c.control(func(b []byte) []byte { return grpcwire.AppendMuxSettings(b, c.own) })
 	c.pingTimer = time.AfterFunc(c.m.h.opts.pingInterval, c.keepalive)
 	// A message is at most MuxMaxBatch bytes of frames, or one frame.
 	c.ws.SetReadLimit(int64(grpcwire.MuxMaxBatch + grpcwire.MuxHeaderLen + max(c.own.MaxFrameSize, c.own.MaxHeaderSize)))
@@ -206,7 +204,7 @@ func (c *muxConn) keepalive() {
 		for i := range data {
 			data[i] = byte(now >> (8 * i))
 		}
-		if c.w.AddNow(func(b []byte) []byte { return grpcwire.AppendMuxPing(b, false, data) }) != nil {
+		if c.control(func(b []byte) []byte { return grpcwire.AppendMuxPing(b, false, data) }) != nil {
 			return // the socket is closing
 		}
 		idle = 0
@@ -232,7 +230,7 @@ func (c *muxConn) handle(f grpcwire.MuxFrame) (*status.Status, int) {
 			return status.Newf(codes.ResourceExhausted, "grpc-mux: more than %d PINGs a second", muxPingRate), websocket.ClosePolicyViolation
 		}
 		data := f.PingData()
-		if c.w.AddNow(func(b []byte) []byte { return grpcwire.AppendMuxPing(b, true, data) }) == grpcwire.ErrBacklog {
+		if c.control(func(b []byte) []byte { return grpcwire.AppendMuxPing(b, true, data) }) == grpcwire.ErrBacklog {
 			return muxBacklog, websocket.ClosePolicyViolation
 		}
 		return nil, 0
@@ -293,7 +291,7 @@ func (c *muxConn) open(f grpcwire.MuxFrame) (*status.Status, int) {
 	if uint32(len(c.streams)) >= c.own.MaxStreams {
 		c.mu.Unlock()
 		st := status.Newf(codes.ResourceExhausted, "grpc-mux: the socket has %d streams open, the server's MAX_STREAMS", c.own.MaxStreams)
-		if c.w.AddNow(func(b []byte) []byte { return grpcwire.AppendMuxCancel(b, f.Stream, st) }) == grpcwire.ErrBacklog {
+		if c.control(func(b []byte) []byte { return grpcwire.AppendMuxCancel(b, f.Stream, st) }) == grpcwire.ErrBacklog {
 			return muxBacklog, websocket.ClosePolicyViolation
 		}
 		return nil, 0
@@ -339,7 +337,7 @@ func (c *muxConn) goAway() {
 	}
 	c.goingAway = true
 	last := c.last
-	c.w.AddNow(func(b []byte) []byte {
+	c.control(func(b []byte) []byte {
 		return grpcwire.AppendMuxGoAway(b, last, status.New(codes.OK, "server is shutting down"))
 	})
 	idle := len(c.streams) == 0
@@ -357,7 +355,7 @@ func (c *muxConn) fail(st *status.Status, closeCode int) {
 	last := c.last
 	c.goingAway = true
 	c.mu.Unlock()
-	c.w.AddNow(func(b []byte) []byte { return grpcwire.AppendMuxGoAway(b, last, st) })
+	c.control(func(b []byte) []byte { return grpcwire.AppendMuxGoAway(b, last, st) })
 	c.closeSocket(closeCode, "")
 	for {
 		if _, _, err := c.ws.NextReader(); err != nil {

@@ -191,7 +191,7 @@ func (s *muxStream) cancelStream(st *status.Status) {
 	}
 	s.closed = true
 	s.mu.Unlock()
-	s.c.w.AddNow(func(b []byte) []byte { return grpcwire.AppendMuxCancel(b, s.id, st) })
+	s.c.control(func(b []byte) []byte { return grpcwire.AppendMuxCancel(b, s.id, st) })
 	s.c.remove(s)
 }
 
@@ -223,7 +223,7 @@ func (s *muxStream) Read(p []byte) (int, error) {
 			}
 			s.mu.Unlock()
 			if inc > 0 {
-				s.c.w.AddNow(func(b []byte) []byte { return grpcwire.AppendMuxWindowUpdate(b, s.id, inc) })
+				s.c.control(func(b []byte) []byte { return grpcwire.AppendMuxWindowUpdate(b, s.id, inc) })
 			}
 			return n, nil
 		}

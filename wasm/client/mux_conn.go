@@ -53,7 +53,8 @@ var (
 	// errConnGone says a socket takes no new streams: the call that wanted
 	// one asks the pool for another socket.
 	errConnGone = errors.New("grpc-mux: the socket takes no new streams")
-	// errMuxStopped is what a writer returns once it was stopped.
+	// errMuxStopped says the socket closes because it has nothing more
+	// to carry (drained, or idle).
 	errMuxStopped = errors.New("grpc-mux: the socket is closing")
 )
 
@@ -164,12 +165,12 @@ func (p *muxPool) close() {
 
 // muxConn is one multiplexed socket. Three goroutines serve it: the
 // reader (readLoop), which hands each frame to its stream and answers
-// pings; the writer (muxWriter), which puts every frame on the socket; and
+// pings; the writer (a grpcwire.BatchWriter, fed by queue and by the streams' DATA), which puts every frame on the socket; and
 // the keepalive (keepaliveLoop).
 type muxConn struct {
 	pool      *muxPool
 	ws        wsConn
-	w         *muxWriter
+	w         *grpcwire.BatchWriter
 	keepalive time.Duration
 	pongWait  time.Duration
 	// peer is the server's SETTINGS: set by the reader before ready is
@@ -207,10 +208,16 @@ func newMuxConn(p *muxPool, ws wsConn, o dialOptions) *muxConn {
 		changed:   make(chan struct{}),
 		idleSince: now,
 	}
-	mc.w = newMuxWriter(ws.send, func(err error) {
-		mc.close(status.Errorf(codes.Unavailable, "grpc-mux: write: %v", err), nil)
-	})
-	mc.w.add(false, func(b []byte) []byte { return grpcwire.AppendMuxSettings(b, muxOwnSettings) })
+	// The writer sends frames as WebSocket messages of whole frames: what
+	// queues while it writes leaves in the next message. DATA waits while
+	// muxQueueLimit bytes are queued.
+	mc.w = grpcwire.NewBatchWriter(func(b []byte) error { return grpcwire.WriteMuxMessages(b, ws.send) }, muxQueueLimit, nil)
+	go func() {
+		if err := mc.w.Wait(); err != nil {
+			mc.close(status.Errorf(codes.Unavailable, "grpc-mux: write: %v", err), nil)
+		}
+	}()
+	mc.queue(func(b []byte) []byte { return grpcwire.AppendMuxSettings(b, muxOwnSettings) })
 	go mc.readLoop()
 	go mc.keepaliveLoop()
 	return mc
@@ -260,7 +267,7 @@ func (mc *muxConn) open(ctx context.Context, s *muxStream, body []byte, end bool
 	s.sendWin = grpcwire.NewMuxSendWindow(mc.peer.InitialWindow)
 	s.recvWin = grpcwire.NewMuxRecvWindow(muxOwnSettings.InitialWindow)
 	var openErr error
-	err := mc.w.add(false, func(b []byte) []byte {
+	err := mc.queue(func(b []byte) []byte {
 		out, err := grpcwire.AppendMuxOpen(b, id, s.method, s.md, end && len(body) == 0, mc.peer.MaxHeaderSize)
 		if err != nil {
 			openErr = err
@@ -350,13 +357,13 @@ func (mc *muxConn) close(cause error, report *status.Status) {
 
 	mc.pool.forget(mc)
 	if report != nil {
-		mc.w.add(false, func(b []byte) []byte { return grpcwire.AppendMuxGoAway(b, last, report) })
+		mc.queue(func(b []byte) []byte { return grpcwire.AppendMuxGoAway(b, last, report) })
 	}
-	mc.w.stop(true)
+	mc.w.Finish(nil)
 	go func() {
 		t := time.NewTimer(muxCloseGrace)
 		select {
-		case <-mc.w.done:
+		case <-mc.w.Done():
 		case <-t.C:
 		}
 		t.Stop()
@@ -420,7 +427,7 @@ func (mc *muxConn) handle(f grpcwire.MuxFrame) *status.Status {
 	case grpcwire.MuxTypePing:
 		if !f.Ack() {
 			data := f.PingData()
-			mc.w.add(false, func(b []byte) []byte { return grpcwire.AppendMuxPing(b, true, data) })
+			mc.queue(func(b []byte) []byte { return grpcwire.AppendMuxPing(b, true, data) })
 		}
 		return nil
 	case grpcwire.MuxTypeGoAway:
@@ -513,7 +520,7 @@ func (mc *muxConn) keepaliveLoop() {
 			data[i] = byte(pings >> (8 * i))
 		}
 		pingAt = max(now, 1)
-		mc.w.add(false, func(b []byte) []byte { return grpcwire.AppendMuxPing(b, false, data) })
+		mc.queue(func(b []byte) []byte { return grpcwire.AppendMuxPing(b, false, data) })
 		t.Reset(min(mc.keepalive, mc.pongWait))
 	}
 }
@@ -525,116 +532,10 @@ func (mc *muxConn) idleTooLong() bool {
 	return len(mc.streams) == 0 && !mc.idleSince.IsZero() && time.Since(mc.idleSince) >= muxIdleTimeout
 }
 
-// muxWriter puts a socket's frames on it from a goroutine of its own, as
-// WebSocket messages of whole frames: what queues while it writes leaves
-// in the next message, up to grpcwire.MuxMaxBatch bytes a message. Control
-// frames (pongs, window updates, cancels) never wait to be queued, so the
-// reader, which answers pings, never blocks on the socket; DATA waits while
-// muxQueueLimit bytes are queued.
-type muxWriter struct {
-	send func([]byte) error
-	done chan struct{} // closed when the goroutine has ended
-
-	mu       sync.Mutex
-	cond     *sync.Cond
-	pending  []byte
-	spare    []byte
-	stopping bool // write what is queued, then end
-	stopped  bool
-	err      error
-}
-
-// newMuxWriter starts a writer; onError is called once if a write fails.
-func newMuxWriter(send func([]byte) error, onError func(error)) *muxWriter {
-	w := &muxWriter{send: send, done: make(chan struct{})}
-	w.cond = sync.NewCond(&w.mu)
-	go func() {
-		if err := w.run(); err != nil {
-			onError(err)
-		}
-	}()
-	return w
-}
-
-// add queues the frames fill appends. A DATA sender (wait) waits while the
-// queue is full.
-func (w *muxWriter) add(wait bool, fill func([]byte) []byte) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	for wait && len(w.pending) >= muxQueueLimit && w.err == nil && !w.stopping && !w.stopped {
-		w.cond.Wait()
-	}
-	switch {
-	case w.err != nil:
-		return w.err
-	case w.stopping || w.stopped:
-		return errMuxStopped
-	}
-	w.pending = fill(w.pending)
-	w.cond.Broadcast()
-	return nil
-}
-
-// stop makes the writer end once it has written what is queued.
-func (w *muxWriter) stop(flush bool) {
-	w.mu.Lock()
-	if flush {
-		w.stopping = true
-	} else {
-		w.stopped = true
-	}
-	w.cond.Broadcast()
-	w.mu.Unlock()
-}
-
-func (w *muxWriter) run() error {
-	w.mu.Lock()
-	defer func() {
-		w.stopped = true
-		w.pending = nil
-		w.cond.Broadcast()
-		w.mu.Unlock()
-		close(w.done)
-	}()
-	for {
-		for len(w.pending) == 0 && !w.stopping && !w.stopped {
-			w.cond.Wait()
-		}
-		if w.stopped || len(w.pending) == 0 {
-			return nil
-		}
-		batch := w.pending
-		w.pending = w.spare[:0]
-		w.cond.Broadcast()
-		w.mu.Unlock()
-		err := w.writeBatch(batch)
-		w.mu.Lock()
-		if cap(batch) <= 4*muxQueueLimit {
-			w.spare = batch[:0]
-		}
-		if err != nil {
-			w.err = err
-			return err
-		}
-	}
-}
-
-// writeBatch sends whole frames as messages of at most MuxMaxBatch bytes,
-// or of one larger frame.
-func (w *muxWriter) writeBatch(b []byte) error {
-	for len(b) > 0 {
-		n := 0
-		for n < len(b) {
-			size := grpcwire.MuxHeaderLen + (int(b[n])<<16 | int(b[n+1])<<8 | int(b[n+2]))
-			if n > 0 && n+size > grpcwire.MuxMaxBatch {
-				break
-			}
-			n += size
-		}
-		if err := w.send(b[:n]); err != nil {
-			return err
-		}
-		b = b[n:]
-	}
-	return nil
+// queue adds the frames fill appends to what the socket's writer sends
+// next, without waiting: control frames (pongs, window updates, cancels,
+// opens) never wait behind DATA, so the reader, which answers pings, never
+// blocks on the socket. It fails only once the writer has ended.
+func (mc *muxConn) queue(fill func([]byte) []byte) error {
+	return mc.w.AddNow(func(b []byte) ([]byte, error) { return fill(b), nil })
 }

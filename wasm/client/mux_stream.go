@@ -193,8 +193,8 @@ func (s *muxStream) sendData(b []byte, end bool) error {
 		}
 		if n > 0 || flags != 0 {
 			chunk := b[:n]
-			err := mc.w.add(true, func(out []byte) []byte {
-				return append(grpcwire.AppendMuxHeader(out, grpcwire.MuxTypeData, flags, s.id, n), chunk...)
+			err := mc.w.Add(func(out []byte) ([]byte, error) {
+				return append(grpcwire.AppendMuxHeader(out, grpcwire.MuxTypeData, flags, s.id, n), chunk...), nil
 			})
 			if err != nil {
 				return errMuxStreamDone // the socket ended, and says why to RecvMsg
@@ -299,7 +299,7 @@ func (s *muxStream) handle(f grpcwire.MuxFrame) *status.Status {
 func (s *muxStream) cancelOn(mc *muxConn, code codes.Code) {
 	if mc.detach(s) {
 		st := status.New(code, "the client cancelled the call")
-		mc.w.add(false, func(b []byte) []byte { return grpcwire.AppendMuxCancel(b, s.id, st) })
+		mc.queue(func(b []byte) []byte { return grpcwire.AppendMuxCancel(b, s.id, st) })
 	}
 }
 
@@ -430,7 +430,7 @@ func (s *muxStream) Read(p []byte) (int, error) {
 	mc := s.mc
 	s.mu.Unlock()
 	if inc > 0 {
-		mc.w.add(false, func(b []byte) []byte { return grpcwire.AppendMuxWindowUpdate(b, s.id, inc) })
+		mc.queue(func(b []byte) []byte { return grpcwire.AppendMuxWindowUpdate(b, s.id, inc) })
 	}
 	return n, nil
 }

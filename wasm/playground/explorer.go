@@ -491,6 +491,7 @@ func (x *explorerView) idle() {
 	m, replay := x.current, len(x.replay)
 	x.mu.Unlock()
 	x.method.setEnabled(true)
+	x.trace.setEnabled(true) // disabled in the HTML until explorer.wasm runs
 	x.button("copy-grpcurl").setEnabled(m != nil)
 	x.button("view-json").setEnabled(m != nil)
 	x.button("view-form").setEnabled(m != nil)
