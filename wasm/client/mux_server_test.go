@@ -26,13 +26,14 @@ import (
 )
 
 // muxServer is a small grpc-mux.v1 server built from package grpcwire's
-// codec and window accounting, for the client's scenario tests: its test
-// methods steer it (gates, floods, cancels, GOAWAY, a killed socket, frames
-// the real server never sends), and it holds the client to the protocol:
-// what the client breaks is recorded, and a test fails on it at cleanup
-// (unless it asked for the record). The real server (server/grpchttp's
-// mux) is tested with this client in server/mux_test.go. Its methods (muxMethod*) let a test, native or
-// under Node, steer it and ask what it saw, over the socket itself.
+// codec and window accounting, for the client's scenario tests. Its
+// methods (muxMethod*) let a test, native or under Node, steer it (gates,
+// floods, cancels, GOAWAY, a killed socket, frames the real server never
+// sends) and ask what it saw, over the socket itself; and it holds the
+// client to the protocol: what the client breaks is recorded, and a test
+// fails on it at cleanup (unless it asked for the record). The real server
+// (server/grpchttp's mux) is tested with this client in
+// server/mux_test.go.
 type muxServer struct {
 	t        testing.TB
 	settings grpcwire.MuxSettings
