@@ -460,7 +460,7 @@ func BenchmarkPageLoad(b *testing.B) {
 
 // startBinary runs the playground binary on a fresh store, with more
 // flags when given, until the benchmark ends and returns its URL.
-func startBinary(b *testing.B, bin string, flags ...string) string {
+func startBinary(b testing.TB, bin string, flags ...string) string {
 	b.Helper()
 	cmd := exec.Command(bin, append([]string{"-addr", "127.0.0.1:0", "-data", filepath.Join(b.TempDir(), "users.db")}, flags...)...)
 	stderr, err := cmd.StderrPipe()

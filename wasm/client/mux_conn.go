@@ -109,6 +109,25 @@ func (p *muxPool) get(ctx context.Context) (*muxConn, error) {
 	}
 }
 
+// open returns the socket new streams go on when one is open. Otherwise
+// it starts a handshake, unless one is under way or the server declined
+// the mux lately, and returns nil without waiting for it: a call that has
+// another way to go (a unary or server-streaming call, as gRPC-Web) takes
+// that rather than wait, and the calls after the handshake share the socket.
+func (p *muxPool) open() *muxConn {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if mc := p.cur; mc != nil && !mc.stopNew.Load() {
+		return mc
+	}
+	if p.dialing == nil && !time.Now().Before(p.declinedUntil) {
+		d := &muxDial{done: make(chan struct{})}
+		p.dialing = d
+		go p.connect(d)
+	}
+	return nil
+}
+
 // connect opens a socket for d, and waits for the server's SETTINGS. The
 // handshake is not any one call's: calls that stop waiting leave it be.
 func (p *muxPool) connect(d *muxDial) {
