@@ -109,23 +109,30 @@ func (p *muxPool) get(ctx context.Context) (*muxConn, error) {
 	}
 }
 
-// open returns the socket new streams go on when one is open. Otherwise
-// it starts a handshake, unless one is under way or the server declined
-// the mux lately, and returns nil without waiting for it: a call that has
-// another way to go (a unary or server-streaming call, as gRPC-Web) takes
-// that rather than wait, and the calls after the handshake share the socket.
-func (p *muxPool) open() *muxConn {
+// ready returns the socket new streams go on, or nil while none is open:
+// a call that has another way to go (a unary or server-streaming call, as
+// gRPC-Web) takes that rather than wait for a handshake, and calls prepare
+// once it is done.
+func (p *muxPool) ready() *muxConn {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if mc := p.cur; mc != nil && !mc.stopNew.Load() {
 		return mc
 	}
-	if p.dialing == nil && !time.Now().Before(p.declinedUntil) {
-		d := &muxDial{done: make(chan struct{})}
-		p.dialing = d
-		go p.connect(d)
-	}
 	return nil
+}
+
+// prepare starts opening a socket for the calls to come, unless one is
+// open or opening or the server declined the mux lately. It does not wait.
+func (p *muxPool) prepare() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if mc := p.cur; (mc != nil && !mc.stopNew.Load()) || p.dialing != nil || time.Now().Before(p.declinedUntil) {
+		return
+	}
+	d := &muxDial{done: make(chan struct{})}
+	p.dialing = d
+	go p.connect(d)
 }
 
 // connect opens a socket for d, and waits for the server's SETTINGS. The

@@ -28,10 +28,13 @@ func (s *Stream) open() error {
 			// A call that can go as gRPC-Web does not wait for the
 			// socket's handshake: on a page that has just loaded, its
 			// first call would otherwise wait for a WebSocket to open (or
-			// be refused) before its fetch. It takes the socket once open.
-			if mc := c.mux.open(); mc != nil {
+			// be refused) before its fetch. It goes as gRPC-Web, and the
+			// socket opens once it is over (end), not while the page's
+			// one thread handles its response; the calls after take it.
+			if mc := c.mux.ready(); mc != nil {
 				return s.openMuxOn(mc)
 			}
+			s.prepareMux = true
 		}
 	}
 	if mux {
