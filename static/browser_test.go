@@ -434,7 +434,7 @@ func TestPlaygroundWithoutWasm(t *testing.T) {
 
 // BenchmarkPageLoad measures the time from navigation to the first GetUser
 // result on a cold cache (a new browser profile each time), on the page's
-// own clock, with the built binary (PLAYGROUND_BIN, which `make bench`
+// own clock, the median of loadsPerRun loads, with the built binary (PLAYGROUND_BIN, which `make bench`
 // sets) serving in its own process.
 func BenchmarkPageLoad(b *testing.B) {
 	bin := os.Getenv("PLAYGROUND_BIN")
@@ -442,9 +442,7 @@ func BenchmarkPageLoad(b *testing.B) {
 		b.Fatal("PLAYGROUND_BIN must name the built playground binary: run `make bench`")
 	}
 	url := startBinary(b, bin)
-	var total float64
-	for b.Loop() {
-		ctx := browser(b)
+	reportMedianLoad(b, func(ctx context.Context) float64 {
 		callGetUserWhenReady(ctx, b)
 		run(ctx, b, "load the page and call GetUser", chromedp.Navigate(url),
 			waitFor(in("GetUser", `[data-role="response"][data-user-id="1"]`)))
@@ -452,10 +450,8 @@ func BenchmarkPageLoad(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		total += ms
-		chromedp.Cancel(ctx)
-	}
-	b.ReportMetric(total/float64(b.N), "ms/load")
+		return ms
+	})
 }
 
 // startBinary runs the playground binary on a fresh store, with more

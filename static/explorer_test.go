@@ -428,7 +428,7 @@ func TestExplorerWithAMissingFile(t *testing.T) {
 
 // BenchmarkExplorerLoad measures the time from navigation to the explorer
 // showing every service's methods (reflection done), on a cold cache, on
-// the page's own clock, with the built binary (PLAYGROUND_BIN) serving in
+// the page's own clock, the median of loadsPerRun loads, with the built binary (PLAYGROUND_BIN) serving in
 // its own process.
 func BenchmarkExplorerLoad(b *testing.B) {
 	bin := os.Getenv("PLAYGROUND_BIN")
@@ -436,9 +436,7 @@ func BenchmarkExplorerLoad(b *testing.B) {
 		b.Fatal("PLAYGROUND_BIN must name the built playground binary: run `make bench`")
 	}
 	url := startBinary(b, bin)
-	var total float64
-	for b.Loop() {
-		ctx := browser(b)
+	reportMedianLoad(b, func(ctx context.Context) float64 {
 		_, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: `
 			new MutationObserver((_, obs) => {
 				const x = document.querySelector("[data-explorer]");
@@ -456,8 +454,6 @@ func BenchmarkExplorerLoad(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		total += ms
-		chromedp.Cancel(ctx)
-	}
-	b.ReportMetric(total/float64(b.N), "ms/load")
+		return ms
+	})
 }
