@@ -434,15 +434,16 @@ func TestPlaygroundWithoutWasm(t *testing.T) {
 
 // BenchmarkPageLoad measures the time from navigation to the first GetUser
 // result on a cold cache (a new browser profile each time), on the page's
-// own clock, the median of loadsPerRun loads, with the built binary (PLAYGROUND_BIN, which `make bench`
-// sets) serving in its own process.
+// own clock, with the built binary (PLAYGROUND_BIN, which `make bench`
+// sets) serving in its own process: loadsPerRun loads, each after a load
+// of the bare wasm page, and their medians (reportLoadVsBare).
 func BenchmarkPageLoad(b *testing.B) {
 	bin := os.Getenv("PLAYGROUND_BIN")
 	if bin == "" {
 		b.Fatal("PLAYGROUND_BIN must name the built playground binary: run `make bench`")
 	}
-	url := startBinary(b, bin)
-	reportMedianLoad(b, func(ctx context.Context) float64 {
+	url, bare := startBinary(b, bin), bareWasmPage(b)
+	reportLoadVsBare(b, bare, func(ctx context.Context) float64 {
 		callGetUserWhenReady(ctx, b)
 		run(ctx, b, "load the page and call GetUser", chromedp.Navigate(url),
 			waitFor(in("GetUser", `[data-role="response"][data-user-id="1"]`)))
