@@ -469,9 +469,7 @@ func (s *Stream) end(trailer metadata.MD, err error) {
 	}
 	s.cancel()
 	if s.prepareMux {
-		// On a timer: in the browser the handshake then starts in a task
-		// of its own, after the caller has handled the response.
-		time.AfterFunc(0, s.c.mux.prepare)
+		prepareMuxAfterTurn(s.c.mux)
 	}
 }
 
