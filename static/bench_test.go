@@ -1,12 +1,14 @@
 package static_test
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -78,23 +80,75 @@ func zstded(tb testing.TB, b []byte) []byte {
 	return z
 }
 
+// loadsPerRun is how many cold loads each page-load benchmark makes per
+// iteration; it reports their median. One load on a shared two-core
+// machine varies by a third from the next.
+const loadsPerRun = 3
+
+// reportMedianLoad runs load loadsPerRun times per iteration, each in a
+// browser of its own (a cold cache), and reports the median of the times
+// load returns, in ms.
+func reportMedianLoad(b *testing.B, load func(ctx context.Context) float64) {
+	var times []float64
+	for b.Loop() {
+		for range loadsPerRun {
+			times = append(times, coldLoad(b, load))
+		}
+	}
+	b.ReportMetric(median(times), "ms/load")
+}
+
+// reportLoadVsBare is reportMedianLoad for a page measured against the
+// yardstick: each of its loads follows a load of the bare wasm page (bare,
+// from bareWasmPage), and it reports, besides the page's median (ms/load),
+// the median of the bare loads (bare-ms/load) and the median of the
+// page's time over the bare load just before it (x-bare). A pair's two
+// loads are seconds apart, so a burst of load from the machine's other
+// work falls on both or on neither; `make bench` takes x-bare for the ratio.
+func reportLoadVsBare(b *testing.B, bare string, load func(ctx context.Context) float64) {
+	var times, bareTimes, ratios []float64
+	for b.Loop() {
+		for range loadsPerRun {
+			bt := coldLoad(b, func(ctx context.Context) float64 { return loadBare(ctx, b, bare) })
+			t := coldLoad(b, load)
+			times, bareTimes, ratios = append(times, t), append(bareTimes, bt), append(ratios, t/bt)
+		}
+	}
+	b.ReportMetric(median(times), "ms/load")
+	b.ReportMetric(median(bareTimes), "bare-ms/load")
+	b.ReportMetric(median(ratios), "x-bare")
+}
+
+// coldLoad runs load in a browser of its own (a new profile: a cold cache).
+func coldLoad(b *testing.B, load func(ctx context.Context) float64) float64 {
+	ctx := browser(b)
+	defer chromedp.Cancel(ctx)
+	return load(ctx)
+}
+
+func median(vs []float64) float64 {
+	vs = slices.Clone(vs)
+	slices.Sort(vs)
+	return vs[len(vs)/2]
+}
+
+// loadBare loads the bare wasm page at url and returns the time from
+// navigation to its DOM change, on the page's clock.
+func loadBare(ctx context.Context, b *testing.B, url string) float64 {
+	run(ctx, b, "load the bare page", chromedp.Navigate(url), waitJS(`window.bareReady > 0`))
+	ms, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`window.bareReady`))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return ms
+}
+
 // BenchmarkBareWasm is the yardstick of the page-load benchmarks: from
 // navigation to a Go program's first DOM change, on a cold cache (a new
 // browser profile each time), on the page's own clock.
 func BenchmarkBareWasm(b *testing.B) {
 	url := bareWasmPage(b)
-	var total float64
-	for b.Loop() {
-		ctx := browser(b)
-		run(ctx, b, "load the bare page", chromedp.Navigate(url), waitJS(`window.bareReady > 0`))
-		ms, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`window.bareReady`))
-		if err != nil {
-			b.Fatal(err)
-		}
-		total += ms
-		chromedp.Cancel(ctx)
-	}
-	b.ReportMetric(total/float64(b.N), "ms/load")
+	reportMedianLoad(b, func(ctx context.Context) float64 { return loadBare(ctx, b, url) })
 }
 
 // streamRequest is the stream both sides of BenchmarkStreamRender ask

@@ -452,16 +452,15 @@ func TestPlaygroundWithoutWasm(t *testing.T) {
 // BenchmarkPageLoad measures the time from navigation to the first GetUser
 // result on a cold cache (a new browser profile each time), on the page's
 // own clock, with the built binary (PLAYGROUND_BIN, which `make bench`
-// sets) serving in its own process.
+// sets) serving in its own process: loadsPerRun loads, each after a load
+// of the bare wasm page, and their medians (reportLoadVsBare).
 func BenchmarkPageLoad(b *testing.B) {
 	bin := os.Getenv("PLAYGROUND_BIN")
 	if bin == "" {
 		b.Fatal("PLAYGROUND_BIN must name the built playground binary: run `make bench`")
 	}
-	url := startBinary(b, bin)
-	var total float64
-	for b.Loop() {
-		ctx := browser(b)
+	url, bare := startBinary(b, bin), bareWasmPage(b)
+	reportLoadVsBare(b, bare, func(ctx context.Context) float64 {
 		callGetUserWhenReady(ctx, b)
 		run(ctx, b, "load the page and call GetUser", chromedp.Navigate(url),
 			waitFor(in("GetUser", `[data-role="response"][data-user-id="1"]`)))
@@ -469,15 +468,13 @@ func BenchmarkPageLoad(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		total += ms
-		chromedp.Cancel(ctx)
-	}
-	b.ReportMetric(total/float64(b.N), "ms/load")
+		return ms
+	})
 }
 
 // startBinary runs the playground binary on a fresh store, with more
 // flags when given, until the benchmark ends and returns its URL.
-func startBinary(b *testing.B, bin string, flags ...string) string {
+func startBinary(b testing.TB, bin string, flags ...string) string {
 	b.Helper()
 	cmd := exec.Command(bin, append([]string{"-addr", "127.0.0.1:0", "-data", filepath.Join(b.TempDir(), "users.db")}, flags...)...)
 	stderr, err := cmd.StderrPipe()

@@ -429,16 +429,15 @@ func TestExplorerWithAMissingFile(t *testing.T) {
 // BenchmarkExplorerLoad measures the time from navigation to the explorer
 // showing every service's methods (reflection done), on a cold cache, on
 // the page's own clock, with the built binary (PLAYGROUND_BIN) serving in
-// its own process.
+// its own process: loadsPerRun loads, each after a load of the bare wasm
+// page, and their medians (reportLoadVsBare).
 func BenchmarkExplorerLoad(b *testing.B) {
 	bin := os.Getenv("PLAYGROUND_BIN")
 	if bin == "" {
 		b.Fatal("PLAYGROUND_BIN must name the built playground binary: run `make bench`")
 	}
-	url := startBinary(b, bin)
-	var total float64
-	for b.Loop() {
-		ctx := browser(b)
+	url, bare := startBinary(b, bin), bareWasmPage(b)
+	reportLoadVsBare(b, bare, func(ctx context.Context) float64 {
 		_, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: `
 			new MutationObserver((_, obs) => {
 				const x = document.querySelector("[data-explorer]");
@@ -456,8 +455,6 @@ func BenchmarkExplorerLoad(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		total += ms
-		chromedp.Cancel(ctx)
-	}
-	b.ReportMetric(total/float64(b.N), "ms/load")
+		return ms
+	})
 }

@@ -110,6 +110,32 @@ func (p *muxPool) get(ctx context.Context) (*muxConn, error) {
 	}
 }
 
+// ready returns the socket new streams go on, or nil while none is open:
+// a call that has another way to go (a unary or server-streaming call, as
+// gRPC-Web) takes that rather than wait for a handshake, and calls prepare
+// once it is done.
+func (p *muxPool) ready() *muxConn {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if mc := p.cur; mc != nil && !mc.stopNew.Load() {
+		return mc
+	}
+	return nil
+}
+
+// prepare starts opening a socket for the calls to come, unless one is
+// open or opening or the server declined the mux lately. It does not wait.
+func (p *muxPool) prepare() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if mc := p.cur; (mc != nil && !mc.stopNew.Load()) || p.dialing != nil || time.Now().Before(p.declinedUntil) {
+		return
+	}
+	d := &muxDial{done: make(chan struct{})}
+	p.dialing = d
+	go p.connect(d)
+}
+
 // connect opens a socket for d, and waits for the server's SETTINGS. The
 // handshake is not any one call's: calls that stop waiting leave it be.
 func (p *muxPool) connect(d *muxDial) {

@@ -41,3 +41,16 @@ func navigationProtocol() string {
 	}
 	return v.String()
 }
+
+// prepareMuxAfterTurn starts opening p's socket once the page has had a
+// turn of its event loop. A call ends, and its caller draws the result, in
+// the same turn; creating a WebSocket takes the page's one thread for a
+// while (about 20 ms, in Chromium's profiler, of a page's first call), and
+// a Go timer would not wait for the turn: the scheduler runs an expired
+// timer at its next switch between goroutines.
+func prepareMuxAfterTurn(p *muxPool) {
+	go func() {
+		yieldToPage()
+		p.prepare()
+	}()
+}

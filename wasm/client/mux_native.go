@@ -8,3 +8,7 @@ import "strings"
 // where the multiplexed socket carries unary and server-streaming calls
 // too: an http:// target (an https:// one negotiates HTTP/2).
 func plainHTTP1(target string) bool { return strings.HasPrefix(target, "http://") }
+
+// prepareMuxAfterTurn starts opening p's socket; natively nothing shares a
+// thread with the caller, so it need not wait (the browser's does).
+func prepareMuxAfterTurn(p *muxPool) { p.prepare() }

@@ -71,6 +71,11 @@ func (s *Stream) openMux(required bool) error {
 		}
 		return s.transportError("grpc-mux", err)
 	}
+	return s.openMuxOn(mc)
+}
+
+// openMuxOn starts the call as a stream on mc.
+func (s *Stream) openMuxOn(mc *muxConn) error {
 	ms := &muxStream{
 		pool:          s.c.mux,
 		ctx:           s.ctx,

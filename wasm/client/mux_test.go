@@ -6,15 +6,18 @@ import (
 	"context"
 	"io"
 	"net"
+	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/grpcplay/playground/pb"
 	"github.com/grpcplay/playground/proto/grpcwire"
@@ -310,5 +313,63 @@ func TestMuxNever(t *testing.T) {
 	}
 	if n := srv.upgrades.Load(); n != 0 {
 		t.Errorf("%d multiplexed sockets opened", n)
+	}
+}
+
+// TestMuxAutoCallsDoNotWaitForHandshake: by default, against plain
+// HTTP/1.1, unary calls made while the multiplexed socket is still opening
+// go as gRPC-Web instead of waiting for the handshake (a page's first call
+// would otherwise wait for a WebSocket first), one handshake serves them
+// all, and the calls after it share the socket.
+func TestMuxAutoCallsDoNotWaitForHandshake(t *testing.T) {
+	msrv, _ := startMuxServer(t, grpcwire.DefaultMuxSettings())
+	web := &peer{gates: map[string]chan struct{}{}, up: websocket.Upgrader{Subprotocols: []string{grpcwire.WebSocketProtocol}}}
+	release := make(chan struct{})
+	var releaseOnce sync.Once
+	open := func() { releaseOnce.Do(func() { close(release) }) }
+	var webCalls atomic.Int64
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == grpcwire.MuxPath {
+			<-release // the handshake waits for the test
+			msrv.ServeHTTP(w, r)
+			return
+		}
+		webCalls.Add(1)
+		web.ServeHTTP(w, r)
+	})}
+	go hs.Serve(ln)
+	t.Cleanup(func() { open(); hs.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	c := dial(t, "http://"+ln.Addr().String())
+
+	for i := range 3 {
+		if err := c.Invoke(ctx, peerEcho, &pb.UserRequest{Id: uint32(i)}, new(pb.UserRequest)); err != nil {
+			t.Fatalf("unary call %d while the socket opens: %v", i, err)
+		}
+	}
+	if n := webCalls.Load(); n != 3 {
+		t.Fatalf("%d of 3 calls went as gRPC-Web while the handshake was held", n)
+	}
+	open()
+	// Once the handshake is done, calls take the socket: the mux server
+	// answers muxMethodEcho, the gRPC-Web peer does not know it.
+	for {
+		in, out := &pb.User{Id: 7}, new(pb.User)
+		err := c.Invoke(ctx, muxMethodEcho, in, out)
+		if err == nil && proto.Equal(in, out) {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("no call reached the socket: %v", err)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if n := msrv.upgrades.Load(); n != 1 {
+		t.Errorf("%d sockets opened, want 1", n)
 	}
 }

@@ -41,8 +41,10 @@ const (
 	// Conn's one multiplexed socket, and unary and server-streaming calls
 	// too when the connection is plain HTTP/1.1 (an http:// target; in the
 	// browser, a page fetched over HTTP/1.1), where fetch would hold a
-	// connection per call. Over HTTP/2 those go as gRPC-Web, which HTTP/2
-	// multiplexes already. When the server does not offer the protocol,
+	// connection per call; while the socket is still opening they go as
+	// gRPC-Web rather than wait for its handshake. Over HTTP/2 those go as
+	// gRPC-Web, which HTTP/2 multiplexes already. When the server does not
+	// offer the protocol,
 	// calls go as they would with MultiplexNever, and the Conn tries again
 	// a minute later.
 	MultiplexAuto Multiplexing = iota

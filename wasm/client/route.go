@@ -10,7 +10,8 @@ import "errors"
 //     bidi stream when the server offers no multiplexed socket;
 //   - gRPC-Web over HTTP (post), for unary and server-streaming calls.
 //
-// open chooses, by the Conn's Multiplexing and the call's kind.
+// open chooses, by the Conn's Multiplexing and the call's kind, and under
+// MultiplexAuto by whether the socket is open yet.
 
 // open starts the call on its transport. A gRPC-Web call starts later,
 // when its response is first wanted.
@@ -22,7 +23,19 @@ func (s *Stream) open() error {
 	case MultiplexAlways:
 		mux = true
 	case MultiplexAuto:
-		mux = socket || c.muxAll
+		mux = socket
+		if !socket && c.muxAll {
+			// A call that can go as gRPC-Web does not wait for the
+			// socket's handshake: on a page that has just loaded, its
+			// first call would otherwise wait for a WebSocket to open (or
+			// be refused) before its fetch. It goes as gRPC-Web, and the
+			// socket opens once it is over (end), not while the page's
+			// one thread handles its response; the calls after take it.
+			if mc := c.mux.ready(); mc != nil {
+				return s.openMuxOn(mc)
+			}
+			s.prepareMux = true
+		}
 	}
 	if mux {
 		err := s.openMux(c.opts.multiplex == MultiplexAlways)

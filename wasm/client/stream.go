@@ -38,6 +38,9 @@ type Stream struct {
 	cancel context.CancelFunc
 	reqMD  metadata.MD
 	sender requestSender // the socket's requests (the bridge's or the mux's), or nil for gRPC-Web over HTTP
+	// prepareMux says the call went as gRPC-Web because the multiplexed
+	// socket was not open: end starts opening it (route.go).
+	prepareMux bool
 
 	sendMu   sync.Mutex
 	sendDone bool   // the client has sent its last message
@@ -465,6 +468,9 @@ func (s *Stream) end(trailer metadata.MD, err error) {
 		s.body.Close()
 	}
 	s.cancel()
+	if s.prepareMux {
+		prepareMuxAfterTurn(s.c.mux)
+	}
 }
 
 // readError turns a failure to read the response into the call's status.

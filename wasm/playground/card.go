@@ -190,11 +190,17 @@ func (c *card) queueLocked() {
 	}
 }
 
-// draw puts what arrived since the last frame on the page: new responses
+// draw puts what arrived since the last frame on the page (put), then
+// scrolls the lists that grew to their newest entry.
+func (c *card) draw() { scrollToEnd(c.put()) }
+
+// put puts what arrived since the last frame on the page: new responses
 // and log lines in one DOM call each, the responses past the newest
-// shownResponses hidden, the log trimmed to maxLogLines, both lists
-// scrolled to their newest entry.
-func (c *card) draw() {
+// shownResponses hidden, the log trimmed to maxLogLines. It returns the
+// lists that grew, for the caller to scroll once it has written all it
+// has: reading a list's height lays the page out, so each read between
+// two writes would lay it out again.
+func (c *card) put() (grown []elem) {
 	c.mu.Lock()
 	c.queued = false
 	responses := c.newResponses.String()
@@ -215,16 +221,17 @@ func (c *card) draw() {
 			}
 			c.overflow.setText("showing the newest " + strconv.Itoa(shownResponses) + " of " + strconv.Itoa(c.drawn) + " responses")
 		}
-		c.responses.scrollToEnd()
+		grown = append(grown, c.responses)
 	}
 	if logHTML != "" {
 		c.log.appendHTML(logHTML)
 		c.log.trimFront(maxLogLines)
-		c.log.scrollToEnd()
+		grown = append(grown, c.log)
 	}
 	if progress != "" {
 		c.progress.setText(progress)
 	}
+	return grown
 }
 
 // sentID shows a request sent on a client or bidi stream.
@@ -241,7 +248,7 @@ func (c *card) end(err error, header, trailer metadata.MD) {
 	if errors.Is(err, io.EOF) {
 		err = nil
 	}
-	c.draw() // everything received shows before the status does
+	grown := c.put() // everything received shows before the status does
 	st := status.Convert(err)
 	code := st.Code().String()
 	c.status.setText(code)
@@ -253,7 +260,7 @@ func (c *card) end(err error, header, trailer metadata.MD) {
 	c.headers.setText(formatMD("headers", header))
 	c.trailers.setText(formatMD("trailers", trailer))
 	c.logf("status " + code + messageSuffix(st.Message()))
-	c.draw()
+	scrollToEnd(append(grown, c.put()...))
 	c.page.observe(st.Code())
 	c.mu.Lock()
 	c.cancel = nil

@@ -56,6 +56,14 @@ func (e elem) trimFront(max int) {
 // scrollToEnd scrolls e to its newest child.
 func (e elem) scrollToEnd() { e.v.Set("scrollTop", e.v.Get("scrollHeight")) }
 
+// scrollToEnd scrolls each of es to its newest child, after the caller's
+// writes: the first read lays the page out, and scrolling does not undo it.
+func scrollToEnd(es []elem) {
+	for _, e := range es {
+		e.scrollToEnd()
+	}
+}
+
 // drawer is a view that puts what changed on the page when drawn.
 type drawer interface{ draw() }
 
