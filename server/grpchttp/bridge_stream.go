@@ -61,11 +61,37 @@ func newBridgeStream(b *bridge, conn *websocket.Conn, r *http.Request) *bridgeSt
 
 // serve runs the call from its header message to the close of the socket.
 func (s *bridgeStream) serve() {
+	release, ok := s.begin()
+	if !ok {
+		return
+	}
+	defer release()
+	defer s.closeSocket()
+	err := s.c.run()
+	s.stopPings()
+	if s.c.finish(err) && s.closeHandshake() == nil {
+		// Wait (boundedly) for the client's answer to our close, so
+		// closing does not reset the connection under trailers the client
+		// has still to read.
+		t := time.NewTimer(s.b.h.opts.closeTimeout)
+		select {
+		case <-s.readDone:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+// begin reads the request's headers and makes the call, or refuses it (ok
+// false). It is a function of its own so that the request's parsing, whose
+// locals are large, is off the stack while the handler runs: an idle
+// stream's goroutine then stays at 4 KiB of stack, not 8.
+func (s *bridgeStream) begin() (release func(), ok bool) {
 	method := s.req.URL.Path
 	md, err := s.readRequestHeaders()
 	if err == errClientGone {
 		s.conn.Close()
-		return
+		return nil, false
 	}
 	var req callRequest
 	if err == nil {
@@ -81,14 +107,13 @@ func (s *bridgeStream) serve() {
 	}
 	if err != nil {
 		s.refuse(err)
-		return
+		return nil, false
 	}
 	protocol := ProtocolWebSockets
 	if req.ct.Codec == grpcwire.CodecJSON {
 		protocol += jsonSuffix
 	}
 	parent, release := s.parent()
-	defer release()
 	s.c = newCall(parent, s.b.h.calls, s, method, h, req, protocol, s.peer())
 	s.in = make(chan grpcwire.Frame)
 	s.bigDone = make(chan struct{}, 1)
@@ -96,20 +121,7 @@ func (s *bridgeStream) serve() {
 	s.conn.SetPongHandler(s.onPong)
 	go s.readRequests()
 	s.startPings()
-	defer s.closeSocket()
-	err = s.c.run()
-	s.stopPings()
-	if s.c.finish(err) && s.closeHandshake() == nil {
-		// Wait (boundedly) for the client's answer to our close, so
-		// closing does not reset the connection under trailers the client
-		// has still to read.
-		t := time.NewTimer(s.b.h.opts.closeTimeout)
-		select {
-		case <-s.readDone:
-		case <-t.C:
-		}
-		t.Stop()
-	}
+	return release, true
 }
 
 // refuse answers a call that will not run with err's status and closes the

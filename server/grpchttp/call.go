@@ -286,7 +286,11 @@ func (c *call) sendHeaderLocked(flush bool) error {
 	c.headerSent = true
 	hdr := c.header
 	if c.gzipOut {
-		hdr = metadata.Join(hdr, metadata.MD{grpcwire.HeaderEncoding: {grpcwire.EncodingGzip}})
+		// Copy and Set, not Join with a map literal: the literal's storage
+		// would sit in this frame, on the path of every first send, and grow
+		// an idle stream's goroutine from a 4 KiB stack to 8 KiB.
+		hdr = hdr.Copy()
+		hdr.Set(grpcwire.HeaderEncoding, grpcwire.EncodingGzip)
 	}
 	if err := c.tr.sendHeader(hdr, flush); err != nil {
 		c.fail(err)

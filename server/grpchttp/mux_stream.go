@@ -71,10 +71,24 @@ func newMuxStream(c *muxConn, id uint32, halfClosed bool) *muxStream {
 
 // serve runs the stream's call, from its HEADERS payload to its end.
 func (s *muxStream) serve(open []byte) {
+	defer s.c.m.h.inflight.done()
+	defer s.cancel(errStreamDone)
+	release, ok := s.begin(open)
+	if !ok {
+		return
+	}
+	defer release()
+	s.call.finish(s.call.run())
+	s.over()
+}
+
+// begin parses the stream's opening and makes its call, or refuses it (ok
+// false) with the call's status. It is a function of its own so that the
+// request's parsing, whose locals are large, is off the stack while the
+// handler runs: an idle stream's goroutine then stays at 4 KiB of stack.
+func (s *muxStream) begin(open []byte) (release func(), ok bool) {
 	c := s.c
 	h := c.m.h
-	defer h.inflight.done()
-	defer s.cancel(errStreamDone)
 	method, md, err := grpcwire.ParseMuxOpen(open)
 	var req callRequest
 	if err == nil {
@@ -89,10 +103,7 @@ func (s *muxStream) serve(open []byte) {
 		}
 	}
 	if err == nil {
-		var release func()
-		if release, err = h.opts.limits.acquire(c.client); err == nil {
-			defer release()
-		}
+		release, err = h.opts.limits.acquire(c.client)
 	}
 	protocol := ProtocolMux
 	if req.ct.Codec == grpcwire.CodecJSON {
@@ -104,7 +115,7 @@ func (s *muxStream) serve(open []byte) {
 		s.call = newCall(s.ctx, h.calls, s, method, handler{}, callRequest{}, protocol, c.peer)
 		s.call.finish(err)
 		s.over()
-		return
+		return nil, false
 	}
 	s.call = newCall(s.ctx, h.calls, s, method, hd, req, protocol, c.peer)
 	s.frames = s.newReader()
@@ -114,8 +125,7 @@ func (s *muxStream) serve(open []byte) {
 		s.msgStart = s.call.begin
 		s.msgDeadline = messageDeadline(s.msgStart, h.opts.messageTimeout, 0)
 	}
-	s.call.finish(s.call.run())
-	s.over()
+	return release, true
 }
 
 // over takes the stream off the socket when its call is over, and lets its
@@ -297,9 +307,7 @@ func (s *muxStream) release(p []byte) {
 // sendHeader implements callTransport: the HEADERS frame, held to leave
 // with what follows unless the handler flushes it.
 func (s *muxStream) sendHeader(md metadata.MD, flush bool) error {
-	hdr := outgoingMD(md, len(md)+1)
-	hdr[grpcwire.HeaderContentType] = []string{s.ct}
-	b, err := grpcwire.AppendMuxHeaderBlock(nil, grpcwire.MuxTypeHeaders, s.id, hdr, s.c.peerSettings.MaxHeaderSize)
+	b, err := s.headerBlock(md)
 	if err != nil {
 		st := status.Convert(err)
 		s.cancelStream(st)
@@ -310,6 +318,15 @@ func (s *muxStream) sendHeader(md metadata.MD, flush bool) error {
 		return s.write(nil, nil, s.call.ctx)
 	}
 	return nil
+}
+
+// headerBlock is the HEADERS frame of md. It is a function of its own so
+// that the map it builds sits in its frame, not under the socket writes
+// that follow (see begin).
+func (s *muxStream) headerBlock(md metadata.MD) ([]byte, error) {
+	hdr := outgoingMD(md, len(md)+1)
+	hdr[grpcwire.HeaderContentType] = []string{s.ct}
+	return grpcwire.AppendMuxHeaderBlock(nil, grpcwire.MuxTypeHeaders, s.id, hdr, s.c.peerSettings.MaxHeaderSize)
 }
 
 // send implements callTransport.
