@@ -97,6 +97,7 @@ type callLog struct {
 	nextID int
 }
 
+// begin records a call that starts, and returns its id for end.
 func (l *callLog) begin(ctx context.Context, method string) int {
 	c := muxCall{method: method, protocol: grpchttp.Protocol(ctx)}
 	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
@@ -105,11 +106,15 @@ func (l *callLog) begin(ctx context.Context, method string) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.calls = append(l.calls, c)
+	if l.open == nil {
+		l.open = map[int]muxCall{}
+	}
 	l.nextID++
 	l.open[l.nextID] = c
 	return l.nextID
 }
 
+// end records that the call of id ended.
 func (l *callLog) end(id int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -127,15 +132,16 @@ func (l *callLog) inFlight() []muxCall {
 	return out
 }
 
+// all returns every call seen, in order.
 func (l *callLog) all() []muxCall {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return slices.Clone(l.calls)
 }
 
-// interceptors record every call in l.
+// config is a server's configuration whose interceptors record every
+// call in l.
 func (l *callLog) config() server.Config {
-	l.open = map[int]muxCall{}
 	return server.Config{
 		UnaryInterceptors: []grpc.UnaryServerInterceptor{func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 			defer l.end(l.begin(ctx, info.FullMethod))
