@@ -16,10 +16,11 @@
 // The page's query sets it up: streams (how many, default 200), mux
 // ("never" pins client.MultiplexNever) and wait (ms the barrier waits
 // before giving up, default 0: for ever). The outcome goes to
-// window.manyStreams and to #out, as JSON: streams, reached (how many
-// read their first message before the barrier opened or gave up), ms
-// (from the first stream's start until all reached the barrier), drained
-// (how many then ended Canceled, as asked) and the first few errors.
+// window.manyStreams and to #out, as JSON: streams, reached (how many read
+// their first message before the barrier opened, or gave up and canceled
+// them), ms (from the first stream's start until all reached the
+// barrier), drained (how many then ended Canceled, as asked) and the
+// first few errors.
 package main
 
 import (
@@ -152,10 +153,9 @@ func run(n int, wait time.Duration, opts []client.DialOption) outcome {
 		out.MS = allAt - start
 	case <-giveUp:
 	}
-	out.Reached = int(reached.Load())
 	cancel()
 	ended.Wait()
-	out.Drained = int(drained.Load())
+	out.Reached, out.Drained = int(reached.Load()), int(drained.Load())
 	return out
 }
 
