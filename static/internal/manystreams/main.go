@@ -6,10 +6,12 @@
 //
 // Each stream is a grpc.health.v1.Health/Watch: the server answers its
 // first message at once and keeps the stream open, so a stream holds its
-// transport until the client ends it, as a live feed does. Each stream
-// reads its first message, then waits at a barrier until every stream has
-// read its own (so all were open at once), then is canceled and read to
-// its end. Over fetch, Chromium holds at most 6 connections per host on
+// transport until the client ends it, as a live feed does. (A
+// GetUsersByType of the tutorial's few users is over as soon as the
+// server sent them, and its connection free again, whether or not the
+// page has read them: it would not show the cap.) Each stream reads its
+// first message, then waits at a barrier until every stream has read its
+// own (so all were open at once), then is canceled and read to its end. Over fetch, Chromium holds at most 6 connections per host on
 // HTTP/1.1, so at most 6 such streams can be open at once; over the
 // grpc-mux.v1 socket, all of them.
 //
