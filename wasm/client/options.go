@@ -41,12 +41,12 @@ const (
 	// Conn's one multiplexed socket, and unary and server-streaming calls
 	// too when the connection is plain HTTP/1.1 (an http:// target; in the
 	// browser, a page fetched over HTTP/1.1), where fetch would hold a
-	// connection per call; while the socket is still opening they go as
-	// gRPC-Web rather than wait for its handshake. Over HTTP/2 those go as
-	// gRPC-Web, which HTTP/2 multiplexes already. When the server does not
-	// offer the protocol,
-	// calls go as they would with MultiplexNever, and the Conn tries again
-	// a minute later.
+	// connection per call; while the socket is still opening a unary call
+	// goes as gRPC-Web rather than wait for its handshake (a server stream
+	// waits: over fetch it would hold a connection for its life). Over
+	// HTTP/2 those go as gRPC-Web, which HTTP/2 multiplexes already. When
+	// the server does not offer the protocol, calls go as they would with
+	// MultiplexNever, and the Conn tries again a minute later.
 	MultiplexAuto Multiplexing = iota
 	// MultiplexAlways puts every call on the multiplexed socket; against a
 	// server that does not offer it, calls fail with codes.Unavailable.

@@ -25,16 +25,24 @@ func (s *Stream) open() error {
 	case MultiplexAuto:
 		mux = socket
 		if !socket && c.muxAll {
-			// A call that can go as gRPC-Web does not wait for the
-			// socket's handshake: on a page that has just loaded, its
-			// first call would otherwise wait for a WebSocket to open (or
-			// be refused) before its fetch. It goes as gRPC-Web, and the
-			// socket opens once it is over (end), not while the page's
-			// one thread handles its response; the calls after take it.
+			// A unary call does not wait for the socket's handshake: on
+			// a page that has just loaded, its first call would otherwise
+			// wait for a WebSocket to open (or be refused) before its
+			// fetch. It goes as gRPC-Web, and the socket opens once it is
+			// over (end), not while the page's one thread handles its
+			// response; the calls after take it.
 			if mc := c.mux.ready(); mc != nil {
 				return s.openMuxOn(mc)
 			}
-			s.prepareMux = true
+			if s.desc.ServerStreams {
+				// A server stream may stay open for long: over fetch it
+				// would hold one of the browser's six connections to the
+				// host for its life, and a seventh would stall. It waits
+				// for the socket (and goes as gRPC-Web if declined).
+				mux = true
+			} else {
+				s.prepareMux = true
+			}
 		}
 	}
 	if mux {
