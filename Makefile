@@ -105,7 +105,7 @@ postgres: ## make sure Debian's PostgreSQL is installed for the store tests (the
 # and the baselines: `go test -count N` would run N of one, then N of the
 # next, and slow drift of a shared machine would fall on one side.
 BENCH_ROUNDS ?= 5
-bench: build chromium postgres ## run the benchmarks, servers in their own processes (about 7 minutes), and print the table
+bench: build chromium postgres ## run the benchmarks, servers in their own processes (about 12 minutes), and print the table
 	@mkdir -p .tmp/bench && rm -f .tmp/bench/raw.txt
 	@for i in $$(seq $(BENCH_ROUNDS)); do \
 		echo "round $$i of $(BENCH_ROUNDS)"; \
