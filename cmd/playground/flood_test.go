@@ -296,6 +296,79 @@ func TestStalledBodiesAnswered(t *testing.T) {
 	}
 }
 
+// TestStalledNativeUnaryAnswered: a native gRPC unary call on a
+// connection served by grpc-go's transport whose request stops after three
+// of its bytes gets DeadlineExceeded once the message timeout and the
+// share of the largest allowed message have passed (here 1 s + 1 s), as
+// a stalled request does on every other path, instead of holding its
+// call for ever; a stream whose client waits between messages is not cut.
+func TestStalledNativeUnaryAnswered(t *testing.T) {
+	p := start(t, buildPlayground(t), nil, "-addr", "127.0.0.1:0", "-data", filepath.Join(t.TempDir(), "users.db"),
+		"-message-timeout", "1s", "-max-msg-size", "65536")
+	addr := p.waitLine(t, readyLine)[1]
+	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fr := http2.NewFramer(c, c)
+	c.Write([]byte(http2.ClientPreface))
+	fr.WriteSettings()
+	var hb bytes.Buffer
+	enc := hpack.NewEncoder(&hb)
+	open := func(id uint32, path string) {
+		hb.Reset()
+		for _, f := range [][2]string{{":method", "POST"}, {":scheme", "http"}, {":authority", addr}, {":path", path}, {"content-type", "application/grpc"}, {"te", "trailers"}} {
+			enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+		}
+		fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: hb.Bytes(), EndHeaders: true})
+	}
+	open(1, "/UserManager/GetUser")
+	fr.WriteData(1, false, []byte{0, 0, 0}) // three bytes of the five-byte prefix, then nothing
+	open(3, "/UserManager/GetUsersByIds")   // a bidi stream that sends nothing yet
+	sent := time.Now()
+	c.SetReadDeadline(sent.Add(30 * time.Second))
+	dec := hpack.NewDecoder(4096, nil)
+	statusOf := map[uint32]string{}
+	for statusOf[1] == "" {
+		f, err := fr.ReadFrame()
+		if err != nil {
+			t.Fatalf("no answer to the stalled unary call after %v: %v", time.Since(sent).Round(time.Millisecond), err)
+		}
+		switch f := f.(type) {
+		case *http2.SettingsFrame:
+			if !f.IsAck() {
+				fr.WriteSettingsAck()
+			}
+		case *http2.PingFrame:
+			if !f.IsAck() {
+				fr.WritePing(true, f.Data)
+			}
+		case *http2.HeadersFrame:
+			fields, err := dec.DecodeFull(f.HeaderBlockFragment())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, hf := range fields {
+				if hf.Name == "grpc-status" {
+					statusOf[f.StreamID] = hf.Value
+				}
+			}
+		}
+	}
+	took := time.Since(sent)
+	if statusOf[1] != fmt.Sprint(int(codes.DeadlineExceeded)) {
+		t.Fatalf("the stalled unary call: grpc-status %q; want DeadlineExceeded", statusOf[1])
+	}
+	if took < 2*time.Second {
+		t.Fatalf("the stalled unary call was ended after %v, before its 2 s", took)
+	}
+	if st := statusOf[3]; st != "" {
+		t.Fatalf("the idle bidi stream was ended (grpc-status %s); a stream may wait between messages", st)
+	}
+	t.Logf("answered after %v", took.Round(time.Millisecond))
+}
+
 // TestBinaryNativeFirstPolicy: on the built binary, a native gRPC call that
 // opens its connection (served by grpc-go's transport) gets the policy of
 // every other path: an AddUser for a host the server does not answer to,

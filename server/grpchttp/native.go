@@ -20,7 +20,8 @@ import (
 // policy a Handler made with the same options has: the hosts and origins
 // it answers (refused calls get PermissionDenied, as the Handler's), the
 // interceptor chain with its panic recovery, the stats handlers, the
-// message, header, stream and window limits, keepalive, and what Protocol
+// message, header, stream and window limits, the time a unary request
+// may take to arrive (native_arrival.go), keepalive, and what Protocol
 // says. A program that serves native gRPC on grpc-go's own transport (the
 // fastest there is) beside a Handler makes that grpc.Server with them, so
 // that a call gets the same answers whichever transport serves it.
@@ -49,8 +50,8 @@ func ServerOptions(opts ...Option) []grpc.ServerOption {
 		grpc.NumStreamWorkers(uint32(2 * runtime.GOMAXPROCS(0))),
 		// A connection's write buffer is let go when it is idle.
 		grpc.SharedWriteBuffer(true),
-		grpc.ChainUnaryInterceptor(append([]grpc.UnaryServerInterceptor{stripUnary(o.browserHeaders)}, unaryChain(o.log, o.unary)...)...),
-		grpc.ChainStreamInterceptor(append([]grpc.StreamServerInterceptor{stripStream(o.browserHeaders)}, streamChain(o.log, o.stream)...)...),
+		grpc.ChainUnaryInterceptor(append([]grpc.UnaryServerInterceptor{arrivedUnary, stripUnary(o.browserHeaders)}, unaryChain(o.log, o.unary)...)...),
+		grpc.ChainStreamInterceptor(append([]grpc.StreamServerInterceptor{arrivedStream, stripStream(o.browserHeaders)}, streamChain(o.log, o.stream)...)...),
 		grpc.InTapHandle(func(ctx context.Context, info *tap.Info) (context.Context, error) {
 			if st := p.check(grpcwire.First(info.Header, ":authority"), grpcwire.First(info.Header, "origin")); st != nil {
 				o.log.Debug("call refused", "method", info.FullMethodName, "why", st.Message())
@@ -67,7 +68,13 @@ func ServerOptions(opts ...Option) []grpc.ServerOption {
 			// grpc-go cancels a stream's context when the stream ends, its
 			// handler's return or a reset by the client.
 			context.AfterFunc(ctx, release)
-			return context.WithValue(ctx, protocolKey{}, protocolName(ct)), nil
+			ctx = context.WithValue(ctx, protocolKey{}, protocolName(ct))
+			if o.messageTimeout > 0 {
+				// A unary request has as long to arrive as the largest
+				// allowed on the other paths (native_arrival.go).
+				ctx = withArrivalBound(ctx, time.Until(messageDeadline(time.Now(), o.messageTimeout, o.maxRecvMsgSize)))
+			}
+			return ctx, nil
 		}),
 	}
 	for _, sh := range o.stats {
