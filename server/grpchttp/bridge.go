@@ -85,7 +85,7 @@ func (b *bridge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	b.h.inflight.add()
 	b.mu.Unlock()
 
-	conn, err := b.upgrader.Upgrade(w, r, nil)
+	conn, err := b.upgrader.Upgrade(corkingWriter{w}, r, nil) // the stream corks its replies (bridge_cork.go)
 	if err != nil {
 		// The upgrader has answered with an HTTP error.
 		b.h.opts.log.Debug("grpc-websockets: handshake refused", "path", r.URL.Path, "origin", r.Header.Get("Origin"), "err", err)

@@ -196,17 +196,33 @@ func (s *bridgeStream) send(frames []byte) error { return s.writeGRPC(frames) }
 // write timeout. The call's mutex is held: one data write at a time.
 func (s *bridgeStream) writeGRPC(frames []byte) error {
 	s.conn.SetWriteDeadline(time.Now().Add(s.b.h.opts.writeTimeout))
+	cc, corks := s.conn.NetConn().(*corkConn)
+	corks = corks && len(frames) <= corkLimit // a large reply's writes are few already
+	if corks {
+		cc.cork()
+	}
 	for len(frames) >= grpcwire.PrefixLen {
 		n := grpcwire.PrefixLen + int(binary.BigEndian.Uint32(frames[1:grpcwire.PrefixLen]))
 		if err := s.conn.WriteMessage(websocket.BinaryMessage, frames[:grpcwire.PrefixLen]); err != nil {
+			if corks {
+				cc.uncork()
+			}
 			return writeError(err)
 		}
 		if n > grpcwire.PrefixLen {
 			if err := s.conn.WriteMessage(websocket.BinaryMessage, frames[grpcwire.PrefixLen:n]); err != nil {
+				if corks {
+					cc.uncork()
+				}
 				return writeError(err)
 			}
 		}
 		frames = frames[n:]
+	}
+	if corks {
+		if err := cc.uncork(); err != nil {
+			return writeError(err)
+		}
 	}
 	return nil
 }
