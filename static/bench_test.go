@@ -19,6 +19,29 @@ import (
 	"github.com/grpcplay/playground/static/internal/zstdfile"
 )
 
+// buildWasmProgram builds the Go program pkg (a path under static/) for
+// the browser, with the build flags given, and returns it with the
+// toolchain's wasm_exec.js.
+func buildWasmProgram(tb testing.TB, pkg string, flags ...string) (wasm, execJS []byte) {
+	tb.Helper()
+	out := filepath.Join(tb.TempDir(), "prog.wasm")
+	args := append(append([]string{"build", "-trimpath"}, flags...), "-o", out, pkg)
+	build := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), args...)
+	build.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
+	if b, err := build.CombinedOutput(); err != nil {
+		tb.Fatalf("build %s: %v\n%s", pkg, err, b)
+	}
+	wasm, err := os.ReadFile(out)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	execJS, err = os.ReadFile(filepath.Join(runtime.GOROOT(), "lib", "wasm", "wasm_exec.js"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return wasm, execJS
+}
+
 // bareWasmPage builds the yardstick, a Go program whose main sets one DOM
 // node (static/internal/barewasm), with main.wasm's build flags, and serves
 // it as the playground serves main.wasm (precompressed, with wasm_exec.js
@@ -26,21 +49,7 @@ import (
 // gets main.wasm). It returns the page's URL.
 func bareWasmPage(tb testing.TB) string {
 	tb.Helper()
-	dir := tb.TempDir()
-	out := filepath.Join(dir, "bare.wasm")
-	build := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-trimpath", "-gcflags=all=-l", "-ldflags=-s -w", "-o", out, "./internal/barewasm")
-	build.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
-	if b, err := build.CombinedOutput(); err != nil {
-		tb.Fatalf("build the bare wasm program: %v\n%s", err, b)
-	}
-	wasm, err := os.ReadFile(out)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	execJS, err := os.ReadFile(filepath.Join(runtime.GOROOT(), "lib", "wasm", "wasm_exec.js"))
-	if err != nil {
-		tb.Fatal(err)
-	}
+	wasm, execJS := buildWasmProgram(tb, "./internal/barewasm", "-gcflags=all=-l", "-ldflags=-s -w")
 	const page = `<!doctype html><html><head><meta charset="utf-8"><title>bare</title>
 <script>window.mainWasm = WebAssembly.compileStreaming(fetch("bare.wasm"));</script>
 <script src="wasm_exec.js" defer></script>

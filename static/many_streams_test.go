@@ -3,10 +3,6 @@ package static_test
 import (
 	"context"
 	"encoding/json"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strconv"
 	"sync"
 	"testing"
@@ -66,20 +62,7 @@ func (w *watchPeak) interceptor(srv any, ss grpc.ServerStream, info *grpc.Stream
 // Watch calls.
 func manyStreamsPage(tb testing.TB) (string, *watchPeak) {
 	tb.Helper()
-	out := filepath.Join(tb.TempDir(), "many.wasm")
-	build := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-trimpath", "-o", out, "./internal/manystreams")
-	build.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
-	if b, err := build.CombinedOutput(); err != nil {
-		tb.Fatalf("build static/internal/manystreams: %v\n%s", err, b)
-	}
-	wasm, err := os.ReadFile(out)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	execJS, err := os.ReadFile(filepath.Join(runtime.GOROOT(), "lib", "wasm", "wasm_exec.js"))
-	if err != nil {
-		tb.Fatal(err)
-	}
+	wasm, execJS := buildWasmProgram(tb, "./internal/manystreams")
 	const page = `<!doctype html><html><head><meta charset="utf-8"><title>many streams</title>
 <script src="wasm_exec.js"></script>
 <script>const go = new Go();
