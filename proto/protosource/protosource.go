@@ -23,6 +23,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/bufbuild/protocompile"
 	"github.com/bufbuild/protocompile/ast"
@@ -89,11 +90,20 @@ func Compile(ctx context.Context, names []string, opts Options) ([]*descriptorpb
 	if missing == "" {
 		missing = "was not found"
 	}
-	var reported []error
-	truncated := false
+	// The compiler reports from a goroutine per file, and a file's
+	// goroutine may still report after Compile has returned (one that was
+	// waiting its turn when another file failed): the reports are kept
+	// under a lock and read once, as a copy.
+	var (
+		mu        sync.Mutex
+		reported  []error
+		truncated bool
+	)
 	c := protocompile.Compiler{
 		Resolver: protocompile.WithStandardImports(&protocompile.SourceResolver{Accessor: opts.Open}),
 		Reporter: reporter.NewReporter(func(err reporter.ErrorWithPos) error {
+			mu.Lock()
+			defer mu.Unlock()
 			if len(reported) >= max {
 				truncated = true
 				return errStop
@@ -102,9 +112,17 @@ func Compile(ctx context.Context, names []string, opts Options) ([]*descriptorpb
 			return nil
 		}, nil),
 		SourceInfoMode: protocompile.SourceInfoStandard,
+		// One file at a time: an import cycle is then found once, by the
+		// file that closes it, rather than by one or both of its files
+		// as the goroutines happen to run. Schemas compile in
+		// milliseconds; the browser runs one thread anyway.
+		MaxParallelism: 1,
 	}
 	files, err := c.Compile(ctx, names...)
 	if err != nil {
+		mu.Lock()
+		reported, truncated := slices.Clone(reported), truncated
+		mu.Unlock()
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, ctxErr
 		}
