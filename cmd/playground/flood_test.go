@@ -239,7 +239,10 @@ func TestRapidResetClosed(t *testing.T) {
 
 // TestStalledBodiesAnswered: 2,000 HTTP/1.1 gRPC-Web calls whose bodies
 // stop short of their Content-Length, from eight client addresses, are
-// all answered by the message timeout (plus two seconds): each
+// all answered by the message timeout (plus six seconds: a client's clock
+// starts at its write, the server's when it has accepted the connection and
+// read the headers, and 2,000 connections at once on two busy cores put
+// seconds between them; unfixed, such a call was answered never): each
 // DeadlineExceeded, or ResourceExhausted for those over their client's
 // share, and their connections let go.
 func TestStalledBodiesAnswered(t *testing.T) {
@@ -266,7 +269,7 @@ func TestStalledBodiesAnswered(t *testing.T) {
 				late <- fmt.Sprintf("no answer: %v", err)
 				return
 			}
-			if took := time.Since(sent); took > timeout+2*time.Second {
+			if took := time.Since(sent); took > timeout+6*time.Second {
 				late <- fmt.Sprintf("answered after %v", took.Round(time.Millisecond))
 			}
 			if s := strings.ToLower(string(b[:m])); !strings.Contains(s, "grpc-status: 4\r\n") && !strings.Contains(s, "grpc-status: 8\r\n") {
