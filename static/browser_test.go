@@ -161,7 +161,15 @@ const stepTimeout = 30 * time.Second
 
 func run(ctx context.Context, t testing.TB, what string, steps ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
-	sctx, cancel := context.WithTimeout(ctx, stepTimeout)
+	runWithin(ctx, t, what, stepTimeout, steps...)
+}
+
+// runWithin is run with a step timeout of its own, for a step whose work
+// is long by design (a stream of 100,000 messages): a timeout here finds
+// a hang, it does not measure speed.
+func runWithin(ctx context.Context, t testing.TB, what string, timeout time.Duration, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	sctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	if err := chromedp.Do(sctx, steps...); err != nil {
 		t.Fatalf("%s: %v\npage state:\n%s", what, err, pageState(ctx))

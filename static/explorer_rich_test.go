@@ -300,7 +300,7 @@ func TestStreamsAtFullSpeed(t *testing.T) {
 		exClick("call"), waitJS(`+document.querySelector('[data-explorer] [data-role="responses"]').dataset.count > 1000`),
 		do(`document.querySelector('[data-explorer] [data-role="hint"]').click()`), waitJS(`window.clicks === 1`))
 	midway := evalJS[int](ctx, t, `+document.querySelector('[data-explorer] [data-role="responses"]').dataset.count`)
-	run(ctx, t, "the end", waitHistory(n), do(`window.streamDone = true`))
+	runWithin(ctx, t, "the end", 4*stepTimeout, waitHistory(n), do(`window.streamDone = true`))
 	if code, c := exStatus(ctx, t), attr(ctx, t, ex(`[data-role="responses"]`), "data-count"); code != "OK" || c != "100000" {
 		t.Fatalf("100,000-message stream: status %s, data-count %s", code, c)
 	}
