@@ -436,6 +436,11 @@ func (mc *muxConn) close(cause error, report *status.Status) {
 		mc.ws.close()
 	}()
 	close(mc.done)
+	// A linked program first learns that the socket takes no new streams
+	// (so its next call joins again), then its streams end with cause.
+	for l := range links {
+		l.goAway(linkStatus(cause))
+	}
 	for _, s := range streams {
 		s.abort(cause)
 	}

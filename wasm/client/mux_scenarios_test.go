@@ -112,9 +112,10 @@ func echoed(t *testing.T, s *client.Stream, m *pb.User) {
 	}
 }
 
-// checkMux runs the scenarios; name keeps the gates of runs apart.
-func checkMux(t *testing.T, ctx context.Context, url, name string) {
-	c, err := client.Dial(url, client.WithMultiplexing(client.MultiplexAlways))
+// checkMux runs the scenarios on a Conn dialed with opts; name keeps the
+// gates of runs apart.
+func checkMux(t *testing.T, ctx context.Context, url, name string, opts ...client.DialOption) {
+	c, err := client.Dial(url, append([]client.DialOption{client.WithMultiplexing(client.MultiplexAlways)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

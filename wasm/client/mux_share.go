@@ -232,12 +232,20 @@ func (gs *muxGuestStream) handle(f grpcwire.MuxFrame) *status.Status {
 	return nil
 }
 
-// abort implements muxEndpoint: the guest's stream ends with err's status.
-func (gs *muxGuestStream) abort(err error) {
+// linkStatus is err, why the socket or a stream ended, as the status a
+// linked program's stream ends with: an Unavailable one unless err says
+// otherwise.
+func linkStatus(err error) *status.Status {
 	st := status.Convert(err)
 	if st.Code() == codes.OK || st.Code() == codes.Unknown {
 		st = status.New(codes.Unavailable, err.Error())
 	}
+	return st
+}
+
+// abort implements muxEndpoint: the guest's stream ends with err's status.
+func (gs *muxGuestStream) abort(err error) {
+	st := linkStatus(err)
 	gs.l.queue(func(b []byte) []byte { return grpcwire.AppendMuxCancel(b, gs.gid, st) })
 	gs.l.remove(gs)
 }

@@ -36,7 +36,7 @@ func TestMux(t *testing.T) {
 // through the browser's WebSocket glue.
 func TestJSMuxGlue(t *testing.T) {
 	_, url := startMuxServer(t, grpcwire.DefaultMuxSettings())
-	jstest.Run(t, "^TestJSMux$", []string{envMuxURL + "=" + url},
+	jstest.Run(t, "^TestJSMux(Share)?$", []string{envMuxURL + "=" + url},
 		"--- PASS: TestJSMux ",
 		"--- PASS: TestJSMux/CallTypes ",
 		"--- PASS: TestJSMux/OneSocketForAll ",
@@ -44,6 +44,13 @@ func TestJSMuxGlue(t *testing.T) {
 		"--- PASS: TestJSMux/Cancel ",
 		"--- PASS: TestJSMux/GoAway ",
 		"--- PASS: TestJSMux/SocketDies ",
+		"--- PASS: TestJSMuxShare ",
+		"--- PASS: TestJSMuxShare/Scenarios/StalledStreamDoesNotBlockOthers ",
+		"--- PASS: TestJSMuxShare/Scenarios/SocketDies ",
+		"--- PASS: TestJSMuxShare/StalledGuestDoesNotBlockOwner ",
+		"--- PASS: TestJSMuxShare/SocketDiesForBoth ",
+		"--- PASS: TestJSMuxShare/OwnerGone ",
+		"--- PASS: TestJSMuxShare/OwnerCannotOpen ",
 	)
 }
 
