@@ -348,6 +348,44 @@ func TestPageOneSocket(t *testing.T) {
 	}
 }
 
+// TestPageOneSocketCardsFirst opens the page on the cards: main.wasm opens
+// the page's socket and publishes it, and the explorer, shown while a
+// card's bidi stream is open, reads the schema and streams on it.
+func TestPageOneSocketCardsFirst(t *testing.T) {
+	var calls callLog
+	ts := servertest.Start(t, calls.config())
+	ctx := browser(t)
+	sockets := watchWebSockets(ctx, t)
+
+	run(ctx, t, "load the page", chromedp.Navigate(ts.URL+"/"), waitFor(`body[data-ready="true"]`),
+		click("GetUsersByIds", "open"), waitFor(in("GetUsersByIds", `[data-action="send"]:not([disabled])`)),
+		setField("GetUsersByIds", "id", "2"), click("GetUsersByIds", "send"),
+		waitFor(in("GetUsersByIds", `[data-role="response"][data-user-id="2"]`)))
+	run(ctx, t, "show the explorer", chromedp.Click(`[data-role="explorer-toggle"]`), schemaReady())
+	if state := attr(ctx, t, ex(`[data-role="schema-status"]`), "data-state"); state != "ready" {
+		t.Fatalf("the explorer's schema: %s", text(ctx, t, ex(`[data-role="schema-status"]`)))
+	}
+	run(ctx, t, "explorer GetUsersByIds: open, send 3", exSet("method", "/UserManager/GetUsersByIds"), exClick("open"),
+		waitFor(ex(`[data-action="send"]:not([disabled])`)), exSet("request", `{"id": 3}`), exClick("send"),
+		waitJS(`[...document.querySelectorAll('[data-explorer] [data-role="responses"] > [data-role="response"]')].some(e => JSON.parse(e.dataset.json)?.user?.id === 3)`))
+	if open := calls.inFlight(); countMethod(open, "/UserManager/GetUsersByIds") != 2 {
+		t.Fatalf("in flight: %+v; want both GetUsersByIds", open)
+	}
+	if got := sockets.all(); len(got) != 1 {
+		t.Fatalf("the page opened %d WebSockets: %+v; want one. By peer:\n%s", len(got), got, callsByPeer(calls.all()))
+	}
+	peers := map[string]bool{}
+	for _, c := range calls.all() {
+		if c.protocol != grpchttp.ProtocolMux {
+			t.Errorf("%s came over %s, not the mux", c.method, c.protocol)
+		}
+		peers[c.peer] = true
+	}
+	if len(peers) != 1 {
+		t.Errorf("the calls came from %d peers; want one socket's:\n%s", len(peers), callsByPeer(calls.all()))
+	}
+}
+
 // isReflection reports whether method is a server reflection call.
 func isReflection(method string) bool { return strings.HasSuffix(method, "/ServerReflectionInfo") }
 
