@@ -61,12 +61,22 @@ type muxGuestStream struct {
 
 // serveLink serves a link another program opened to p's socket, until
 // either side ends it. The link gets the server's SETTINGS once the socket
-// is open; a link closed before them tells the guest to open its own.
+// is open and the guest's SETTINGS are the owner's (the server sends the
+// guest's streams what the owner announced); a link closed before them
+// tells the guest to open its own socket.
 func (p *muxPool) serveLink(ws wsConn) {
 	ctx, cancel := context.WithTimeout(context.Background(), muxDialTimeout)
 	mc, err := p.get(ctx)
 	cancel()
 	if err != nil {
+		ws.close()
+		return
+	}
+	// The guest's SETTINGS come first: a program whose differ (another
+	// build of the client) is refused before the server's, and opens a
+	// socket of its own.
+	r := grpcwire.NewMuxServerReader(&wsReader{c: ws}, mc.peer)
+	if f, err := r.Next(); err != nil || f.Settings() != muxOwnSettings {
 		ws.close()
 		return
 	}
@@ -87,7 +97,6 @@ func (p *muxPool) serveLink(ws wsConn) {
 		}
 	}()
 	l.queue(func(b []byte) []byte { return grpcwire.AppendMuxSettings(b, mc.peer) })
-	r := grpcwire.NewMuxServerReader(&wsReader{c: ws}, mc.peer)
 	for {
 		f, err := r.Next()
 		if err != nil {
@@ -116,12 +125,6 @@ func (l *muxLink) queue(fill func([]byte) []byte) {
 func (l *muxLink) handle(f grpcwire.MuxFrame) *status.Status {
 	mc := l.mc
 	switch f.Type {
-	case grpcwire.MuxTypeSettings:
-		// The server sends the guest's streams what the owner announced.
-		if got := f.Settings(); got != muxOwnSettings {
-			return status.Newf(codes.FailedPrecondition, "grpc-mux: the page's socket announced %+v, the linked program %+v", muxOwnSettings, got)
-		}
-		return nil
 	case grpcwire.MuxTypePing:
 		if !f.Ack() {
 			data := f.PingData()

@@ -137,6 +137,36 @@ func TestJSMuxShare(t *testing.T) {
 		}
 	})
 
+	t.Run("OtherSettingsRefused", func(t *testing.T) {
+		// A program of another build, announcing other settings than the
+		// owner told the server, is refused before the server's SETTINGS:
+		// the link closes, and it opens a socket of its own.
+		ch := js.Global().Get("MessageChannel").New()
+		got := make(chan js.Value, 4)
+		onMsg := js.FuncOf(func(_ js.Value, args []js.Value) any {
+			got <- args[0].Get("data")
+			return nil
+		})
+		defer onMsg.Release()
+		ch.Get("port1").Set("onmessage", onMsg)
+		js.Global().Get(client.PageSocketProperty).Call("connect", ch.Get("port2"))
+		other := grpcwire.AppendMuxSettings(nil, grpcwire.MuxSettings{InitialWindow: 1 << 20, MaxFrameSize: 16 << 10, MaxHeaderSize: 64 << 10})
+		a := js.Global().Get("Uint8Array").New(len(other))
+		js.CopyBytesToJS(a, other)
+		ch.Get("port1").Call("postMessage", a)
+		select {
+		case m := <-got:
+			if m.Type() != js.TypeString || m.String() != "close" {
+				t.Fatalf("the owner answered other settings with %v; want the link closed", m)
+			}
+		case <-ctx.Done():
+			t.Fatal("the owner never answered")
+		}
+		if err := owner.Invoke(ctx, muxMethodEcho, &pb.User{Id: 5}, new(pb.User)); err != nil {
+			t.Fatalf("the owner after refusing a link: %v", err)
+		}
+	})
+
 	t.Run("OwnerGone", func(t *testing.T) {
 		// A program that published its socket and exited: calling its
 		// function throws. A Conn that finds it opens its own and

@@ -49,6 +49,7 @@ func TestJSMuxGlue(t *testing.T) {
 		"--- PASS: TestJSMuxShare/Scenarios/SocketDies ",
 		"--- PASS: TestJSMuxShare/StalledGuestDoesNotBlockOwner ",
 		"--- PASS: TestJSMuxShare/SocketDiesForBoth ",
+		"--- PASS: TestJSMuxShare/OtherSettingsRefused ",
 		"--- PASS: TestJSMuxShare/OwnerGone ",
 		"--- PASS: TestJSMuxShare/OwnerCannotOpen ",
 	)
