@@ -386,6 +386,118 @@ func TestPageOneSocketCardsFirst(t *testing.T) {
 	}
 }
 
+// connLog is a listener that keeps the connections it accepted, by the
+// peer's address, for a test to cut one.
+type connLog struct {
+	net.Listener
+	mu    sync.Mutex
+	conns map[string]net.Conn
+}
+
+func (l *connLog) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.mu.Lock()
+		l.conns[c.RemoteAddr().String()] = c
+		l.mu.Unlock()
+	}
+	return c, err
+}
+
+// cut closes the connection from peer, as a network that drops it.
+func (l *connLog) cut(t *testing.T, peer string) {
+	t.Helper()
+	l.mu.Lock()
+	c := l.conns[peer]
+	l.mu.Unlock()
+	if c == nil {
+		t.Fatalf("no connection from %s", peer)
+	}
+	c.Close()
+}
+
+// TestPageSocketDrops cuts the page's one socket while both programs have
+// a stream on it: both streams end with Unavailable and a message saying
+// so, and the next calls of both programs open one new socket.
+func TestPageSocketDrops(t *testing.T) {
+	var calls callLog
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conns := &connLog{Listener: ln, conns: map[string]net.Conn{}}
+	ts := servertest.Start(t, calls.config(), servertest.WithListener(conns))
+	ctx := browser(t)
+	sockets := watchWebSockets(ctx, t)
+
+	run(ctx, t, "load the page, open a card stream", chromedp.Navigate(ts.URL+"/"), waitFor(`body[data-ready="true"]`),
+		click("GetUsersByIds", "open"), waitFor(in("GetUsersByIds", `[data-action="send"]:not([disabled])`)),
+		setField("GetUsersByIds", "id", "2"), click("GetUsersByIds", "send"),
+		waitFor(in("GetUsersByIds", `[data-role="response"][data-user-id="2"]`)))
+	run(ctx, t, "show the explorer", chromedp.Click(`[data-role="explorer-toggle"]`), schemaReady())
+	run(ctx, t, "explorer GetUsersByIds: open, send 3", exSet("method", "/UserManager/GetUsersByIds"), exClick("open"),
+		waitFor(ex(`[data-action="send"]:not([disabled])`)), exSet("request", `{"id": 3}`), exClick("send"),
+		waitJS(`[...document.querySelectorAll('[data-explorer] [data-role="responses"] > [data-role="response"]')].some(e => JSON.parse(e.dataset.json)?.user?.id === 3)`))
+	open := calls.inFlight()
+	if countMethod(open, "/UserManager/GetUsersByIds") != 2 || open[0].peer != open[1].peer {
+		t.Fatalf("in flight: %+v; want both GetUsersByIds on one socket", open)
+	}
+
+	conns.cut(t, open[0].peer)
+	if code := finalStatus(ctx, t, "GetUsersByIds"); code != "Unavailable" {
+		t.Errorf("the card's stream, its socket cut: %q; want Unavailable", code)
+	}
+	msg := text(ctx, t, in("GetUsersByIds", `[data-role="message"]`))
+	t.Logf("the card's stream: %s", msg)
+	if !strings.Contains(msg, "grpc-mux") {
+		t.Errorf("the card's stream ended with %q, which does not say the socket failed", msg)
+	}
+	if code := exStatus(ctx, t); code != "Unavailable" {
+		t.Errorf("the explorer's stream, its socket cut: %q; want Unavailable", code)
+	}
+	msg = text(ctx, t, ex(`[data-role="message"]`))
+	t.Logf("the explorer's stream: %s", msg)
+	if !strings.Contains(msg, "grpc-mux") {
+		t.Errorf("the explorer's stream ended with %q, which does not say the socket failed", msg)
+	}
+
+	// The next calls of both programs dial again, one socket for both (a
+	// unary call may go as gRPC-Web while it opens; a stream waits for it).
+	before := len(calls.all())
+	run(ctx, t, "GetUser 4", setField("GetUser", "id", "4"), click("GetUser", "call"),
+		waitFor(in("GetUser", `[data-role="response"][data-user-id="4"]`)))
+	run(ctx, t, "card GetUsersByIds again", click("GetUsersByIds", "open"), waitFor(in("GetUsersByIds", `[data-action="send"]:not([disabled])`)),
+		setField("GetUsersByIds", "id", "5"), click("GetUsersByIds", "send"),
+		waitFor(in("GetUsersByIds", `[data-role="response"][data-user-id="5"]`)), click("GetUsersByIds", "close-send"))
+	if code := finalStatus(ctx, t, "GetUsersByIds"); code != "OK" {
+		t.Errorf("the card's stream after the cut: %q", code)
+	}
+	n := historyLen(ctx, t)
+	run(ctx, t, "explorer GetUsersByIds again", exClick("open"), waitFor(ex(`[data-action="send"]:not([disabled])`)),
+		exSet("request", `{"id": 6}`), exClick("send"),
+		waitJS(`[...document.querySelectorAll('[data-explorer] [data-role="responses"] > [data-role="response"]')].some(e => JSON.parse(e.dataset.json)?.user?.id === 6)`),
+		exClick("close-send"), waitJS(fmt.Sprintf(`document.querySelectorAll('[data-explorer] [data-role="history"] li').length > %d`, n)))
+	if code := exStatus(ctx, t); code != "OK" {
+		t.Errorf("the explorer's stream after the cut: %q", code)
+	}
+	if got := sockets.all(); len(got) != 2 {
+		t.Errorf("the page opened %d WebSockets in all: %+v; want the first and one after the cut", len(got), got)
+	}
+	peers := map[string]bool{}
+	streams := 0
+	for _, c := range calls.all()[before:] {
+		if c.protocol == grpchttp.ProtocolMux {
+			peers[c.peer] = true
+		}
+		if c.method == "/UserManager/GetUsersByIds" && c.protocol == grpchttp.ProtocolMux {
+			streams++
+		}
+	}
+	if len(peers) != 1 || peers[open[0].peer] || streams != 2 {
+		t.Errorf("after the cut, %d GetUsersByIds over the mux from peers %v; want both programs' on one new socket:\n%s", streams, peers, callsByPeer(calls.all()))
+	}
+}
+
 // isReflection reports whether method is a server reflection call.
 func isReflection(method string) bool { return strings.HasSuffix(method, "/ServerReflectionInfo") }
 
