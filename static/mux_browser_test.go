@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
@@ -384,6 +385,22 @@ func TestPageOneSocketCardsFirst(t *testing.T) {
 	if len(peers) != 1 {
 		t.Errorf("the calls came from %d peers; want one socket's:\n%s", len(peers), callsByPeer(calls.all()))
 	}
+
+	// The explorer's Cancel ends its stream on the server; the card's
+	// stream goes on.
+	run(ctx, t, "explorer: cancel", exClick("cancel"))
+	if code := exStatus(ctx, t); code != "Canceled" {
+		t.Errorf("the explorer's cancelled stream: %q", code)
+	}
+	for countMethod(calls.inFlight(), "/UserManager/GetUsersByIds") != 1 {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the explorer's cancelled stream never ended on the server: in flight %+v", calls.inFlight())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	run(ctx, t, "card GetUsersByIds: send 5", setField("GetUsersByIds", "id", "5"), click("GetUsersByIds", "send"),
+		waitFor(in("GetUsersByIds", `[data-role="response"][data-user-id="5"]`)))
 }
 
 // connLog is a listener that keeps the connections it accepted, by the
