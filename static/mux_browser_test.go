@@ -392,9 +392,10 @@ func TestPageOneSocketCardsFirst(t *testing.T) {
 	if code := exStatus(ctx, t); code != "Canceled" {
 		t.Errorf("the explorer's cancelled stream: %q", code)
 	}
+	giveUp := time.After(time.Minute) // a bound on a hang, not on speed
 	for countMethod(calls.inFlight(), "/UserManager/GetUsersByIds") != 1 {
 		select {
-		case <-ctx.Done():
+		case <-giveUp:
 			t.Fatalf("the explorer's cancelled stream never ended on the server: in flight %+v", calls.inFlight())
 		case <-time.After(10 * time.Millisecond):
 		}
