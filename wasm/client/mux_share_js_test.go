@@ -4,16 +4,12 @@ package client_test
 
 import (
 	"context"
-	"io"
 	"os"
 	"strings"
 	"syscall/js"
 	"testing"
 	"time"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
 
 	"github.com/grpcplay/playground/pb"
 	"github.com/grpcplay/playground/proto/grpcwire"
@@ -31,6 +27,8 @@ func TestJSMuxShare(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	owner := checkMuxShare(t, ctx, url, "js", client.WithPageSocket)
+	upgrades := func(c *client.Conn) uint32 { return muxProbe(t, ctx, c, muxMethodUpgrades, "") }
 	dial := func(opts ...client.DialOption) *client.Conn {
 		c, err := client.Dial(url, append([]client.DialOption{client.WithMultiplexing(client.MultiplexAlways)}, opts...)...)
 		if err != nil {
@@ -39,103 +37,10 @@ func TestJSMuxShare(t *testing.T) {
 		t.Cleanup(func() { c.Close() })
 		return c
 	}
-	upgrades := func(c *client.Conn) uint32 { return muxProbe(t, ctx, c, muxMethodUpgrades, "") }
-
-	owner := dial(client.WithPageSocket())
-	before := upgrades(owner) // the owner opens the socket, and publishes it
 	share := js.Global().Get(client.PageSocketProperty)
 	if share.Type() != js.TypeObject || share.Get("url").String() != strings.Replace(url, "http://", "ws://", 1)+grpcwire.MuxPath {
 		t.Fatalf("globalThis.%s = %v after the owner's socket opened", client.PageSocketProperty, share)
 	}
-	guest := dial(client.WithPageSocket())
-	if got := upgrades(guest); got != before {
-		t.Fatalf("the guest's first call opened %d sockets, want none: it joins the owner's", got-before)
-	}
-
-	t.Run("Scenarios", func(t *testing.T) {
-		// Every scenario of one Conn, on a Conn whose calls cross a link:
-		// its windows, cancels, the GOAWAY and the dead socket.
-		checkMux(t, ctx, url, "js-guest", client.WithPageSocket())
-	})
-
-	t.Run("StalledGuestDoesNotBlockOwner", func(t *testing.T) {
-		gate := "share-stalled"
-		s, err := guest.NewStream(metadata.AppendToOutgoingContext(ctx, "x-test-gate", gate), clientStream, muxMethodSink)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sendDone := make(chan error, 1)
-		go func() {
-			msg := &pb.User{Nickname: strings.Repeat("s", 1000)}
-			for range 200 {
-				if err := s.SendMsg(msg); err != nil {
-					sendDone <- err
-					return
-				}
-			}
-			sendDone <- s.CloseSend()
-		}()
-		window := int(grpcwire.DefaultMuxSettings().InitialWindow)
-		eventually(t, ctx, "the guest fills the server's window", func() bool {
-			return muxProbeIs(t, ctx, owner, muxMethodBuffered, gate, window)
-		})
-		b, err := owner.NewStream(ctx, bidi, muxMethodEcho)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := range 1000 {
-			echoed(t, b, &pb.User{Id: uint32(i)})
-		}
-		b.CloseSend()
-		if err := b.RecvMsg(new(pb.User)); err != io.EOF {
-			t.Fatalf("the owner's stream: %v", err)
-		}
-		if got := int(muxProbe(t, ctx, owner, muxMethodBuffered, gate)); got != window {
-			t.Errorf("the stalled stream: the server holds %d bytes, want its window of %d", got, window)
-		}
-		muxProbe(t, ctx, owner, muxMethodRelease, gate)
-		if err := <-sendDone; err != nil {
-			t.Fatal(err)
-		}
-		count := new(pb.UserRequest)
-		if err := s.RecvMsg(count); err != nil || count.GetId() != 200 {
-			t.Fatalf("the stalled stream: %v, %v; want 200", count, err)
-		}
-	})
-
-	t.Run("SocketDiesForBoth", func(t *testing.T) {
-		before := upgrades(owner)
-		if got := upgrades(guest); got != before {
-			t.Fatalf("owner and guest on %d sockets", got-before+1)
-		}
-		var streams []*client.Stream
-		for _, c := range []*client.Conn{owner, guest} {
-			s, err := c.NewStream(ctx, bidi, muxMethodEcho)
-			if err != nil {
-				t.Fatal(err)
-			}
-			echoed(t, s, &pb.User{Id: 1})
-			streams = append(streams, s)
-		}
-		wantCode(t, guest.Invoke(ctx, muxMethodKill, &pb.User{}, new(pb.User)), codes.Unavailable)
-		for i, s := range streams {
-			err := s.RecvMsg(new(pb.User))
-			wantCode(t, err, codes.Unavailable)
-			if msg := status.Convert(err).Message(); !strings.Contains(msg, "grpc-mux") {
-				t.Errorf("stream %d ended with %q, which does not say the socket failed", i, msg)
-			}
-		}
-		// The next calls dial again, both on one new socket.
-		if err := guest.Invoke(ctx, muxMethodEcho, &pb.User{Id: 3}, new(pb.User)); err != nil {
-			t.Fatalf("the guest's call after the socket died: %v", err)
-		}
-		if got := upgrades(owner); got != before+1 {
-			t.Errorf("after the socket died, %d sockets opened; want 1", got-before)
-		}
-		if got := upgrades(guest); got != before+1 {
-			t.Errorf("the guest on another socket than the owner's")
-		}
-	})
 
 	t.Run("OtherSettingsRefused", func(t *testing.T) {
 		// A program of another build, announcing other settings than the

@@ -381,3 +381,18 @@ func TestMuxAutoCallsDoNotWaitForHandshake(t *testing.T) {
 		t.Errorf("%d sockets opened, want 1", n)
 	}
 }
+
+// TestMuxShare runs the scenarios of the page's one socket natively, with
+// Conns sharing a socket over in-memory links (MemoryBoard), under the
+// race detector when the tests run with it; TestJSMuxShare runs them
+// through the browser's glue.
+func TestMuxShare(t *testing.T) {
+	_, url := startMuxServer(t, grpcwire.DefaultMuxSettings())
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	board := new(client.MemoryBoard)
+	checkMuxShare(t, ctx, url, "native", func() client.DialOption { return client.WithMemoryBoard(board) })
+	if board.Links() == 0 {
+		t.Error("no Conn linked to the published socket")
+	}
+}
