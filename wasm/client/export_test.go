@@ -32,6 +32,7 @@ func (b *MemoryBoard) join(p *muxPool) wsConn {
 	b.mu.Lock()
 	owner := b.owner
 	if owner == nil || owner == p {
+		b.owner = p
 		b.mu.Unlock()
 		return nil
 	}

@@ -144,11 +144,15 @@ func (p *muxPool) connect(d *muxDial) {
 	var mc *muxConn
 	var err error
 	if b := p.o.board; b != nil {
-		// Another program of the page may have the socket open: the
-		// calls go on it, through a link, unless it cannot open one.
+		// Another program of the page may have the socket open, or be
+		// opening it: the calls go on it, through a link, unless its
+		// owner cannot open it. Otherwise p's socket is published before
+		// its handshake, and a program that joins meanwhile waits for it
+		// (serveLink) rather than open a second one.
 		if link := b.join(p); link != nil {
 			if mc, err = p.handshake(ctx, link); err != nil {
 				mc = nil
+				b.publish(p)
 			}
 		}
 	}
@@ -157,9 +161,6 @@ func (p *muxPool) connect(d *muxDial) {
 		ws, err = p.tr.dial(ctx, p.url, grpcwire.MuxProtocol)
 		if err == nil {
 			mc, err = p.handshake(ctx, ws)
-		}
-		if err == nil && p.o.board != nil {
-			p.o.board.publish(p)
 		}
 	}
 	var refused *handshakeRefused

@@ -30,11 +30,14 @@ import (
 // muxBoard is where the programs of a page find the page's socket.
 type muxBoard interface {
 	// join returns a link to the socket another program published for
-	// p's URL, or nil when none is published, it is p's own, or its owner
-	// is gone.
+	// p's URL. When none is published, it is p's own, or its owner is
+	// gone, it publishes p's (which p opens next) and returns nil; the
+	// two as one step, so that of programs that start together one opens
+	// the socket.
 	join(p *muxPool) wsConn
-	// publish offers p's socket to the page's other programs, unless p's
-	// is already the one published: serveLink serves each link they open.
+	// publish offers p's socket to the page's other programs in place of
+	// the one published, unless p's is the one: serveLink serves each
+	// link they open.
 	publish(p *muxPool)
 }
 

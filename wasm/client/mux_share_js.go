@@ -41,7 +41,20 @@ func (b *jsBoard) own(share js.Value) bool {
 	return b.connect.Truthy() && share.Type() == js.TypeObject && share.Get("connect").Equal(b.connect.Value)
 }
 
+// join runs on the page's one thread without yielding to other
+// goroutines (syscall/js calls do not), so it is one step for the page's
+// programs.
 func (b *jsBoard) join(p *muxPool) wsConn {
+	if c := b.link(p); c != nil {
+		return c
+	}
+	b.publish(p)
+	return nil
+}
+
+// link opens a link to the socket another program published for p's URL,
+// or returns nil.
+func (b *jsBoard) link(p *muxPool) wsConn {
 	share := js.Global().Get(PageSocketProperty)
 	if share.Type() != js.TypeObject || share.Get("url").Type() != js.TypeString || share.Get("url").String() != p.url || b.own(share) {
 		return nil

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/grpcplay/playground/pb"
 	"github.com/grpcplay/playground/proto/grpcwire"
 	"github.com/grpcplay/playground/wasm/client"
@@ -27,7 +26,7 @@ func TestJSMuxShare(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	owner := checkMuxShare(t, ctx, url, "js", client.WithPageSocket)
+	conn := checkMuxShare(t, ctx, url, "js", client.WithPageSocket)
 	upgrades := func(c *client.Conn) uint32 { return muxProbe(t, ctx, c, muxMethodUpgrades, "") }
 	dial := func(opts ...client.DialOption) *client.Conn {
 		c, err := client.Dial(url, append([]client.DialOption{client.WithMultiplexing(client.MultiplexAlways)}, opts...)...)
@@ -67,8 +66,8 @@ func TestJSMuxShare(t *testing.T) {
 		case <-ctx.Done():
 			t.Fatal("the owner never answered")
 		}
-		if err := owner.Invoke(ctx, muxMethodEcho, &pb.User{Id: 5}, new(pb.User)); err != nil {
-			t.Fatalf("the owner after refusing a link: %v", err)
+		if err := conn.Invoke(ctx, muxMethodEcho, &pb.User{Id: 5}, new(pb.User)); err != nil {
+			t.Fatalf("the socket after its owner refused a link: %v", err)
 		}
 	})
 
@@ -79,7 +78,7 @@ func TestJSMuxShare(t *testing.T) {
 		dead := js.Global().Get("Object").New()
 		dead.Set("url", share.Get("url"))
 		dead.Set("connect", js.Global().Get("Function").New("throw new Error('Go program has already exited')"))
-		before := upgrades(owner)
+		before := upgrades(conn)
 		js.Global().Set(client.PageSocketProperty, dead)
 		c := dial(client.WithPageSocket())
 		if got := upgrades(c); got != before+1 {
@@ -99,13 +98,13 @@ func TestJSMuxShare(t *testing.T) {
 		refusing := js.Global().Get("Object").New()
 		refusing.Set("url", share.Get("url"))
 		refusing.Set("connect", js.Global().Get("Function").New("port", "port.postMessage('close')"))
-		before := upgrades(owner)
+		before := upgrades(conn)
 		js.Global().Set(client.PageSocketProperty, refusing)
 		c := dial(client.WithPageSocket())
 		if err := c.Invoke(ctx, muxMethodEcho, &pb.User{Id: 4}, new(pb.User)); err != nil {
 			t.Fatalf("with the owner's link closed: %v", err)
 		}
-		if got := upgrades(owner); got != before+1 {
+		if got := upgrades(conn); got != before+1 {
 			t.Errorf("%d sockets opened; want the Conn's own", got-before)
 		}
 	})
