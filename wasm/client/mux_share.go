@@ -13,8 +13,9 @@ import (
 
 // One socket for the page: Go programs of one page (the playground's
 // main.wasm and explorer.wasm) put their calls on one multiplexed socket
-// (WithPageSocket). The first Conn to open its socket publishes it on a
-// muxBoard (in the browser, a property of globalThis: mux_share_js.go). A
+// (WithPageSocket). The first Conn to need the socket publishes it on a
+// muxBoard as it opens it (in the browser, a property of globalThis:
+// mux_share_js.go). A
 // Conn of another program that finds it published opens a link to it
 // instead of a WebSocket: a channel of whole frames that its muxConn runs
 // over as it would over a socket, with its own streams, windows, keepalive
