@@ -28,6 +28,14 @@ import (
 // Flow control stays end to end between each stream's program and the
 // server, so a stalled stream of one program holds up no other stream.
 
+// PageSocketProperty is the property of globalThis where the program that
+// owns the page's multiplexed socket publishes it (WithPageSocket): an
+// object {protocol: "grpc-mux.v1", url, connect(port)}. connect takes one
+// end of a MessageChannel, and the socket's frames for the caller's
+// streams travel over it as ArrayBuffers (transferred, not copied), the
+// string "close" ending the link.
+const PageSocketProperty = "grpcMuxPageSocket"
+
 // muxBoard is where the programs of a page find the page's socket.
 type muxBoard interface {
 	// join returns a link to the socket another program published for

@@ -14,14 +14,6 @@ import (
 	"github.com/grpcplay/playground/proto/grpcwire"
 )
 
-// PageSocketProperty is the property of globalThis where the program that
-// owns the page's multiplexed socket publishes it (WithPageSocket): an
-// object {protocol: "grpc-mux.v1", url, connect(port)}. connect takes one
-// end of a MessageChannel, and the socket's frames for the caller's
-// streams travel over it as ArrayBuffers (transferred, not copied), the
-// string "close" ending the link.
-const PageSocketProperty = "grpcMuxPageSocket"
-
 // linkClose is the message that ends a link.
 const linkClose = "close"
 
