@@ -4,7 +4,10 @@
 // opens on while it downloads (compileStreaming needs application/wasm,
 // which the server sends); opened on the explorer, main.wasm starts once
 // the explorer has read its schema (the event explorer-loaded), or failed.
-// Until a program runs, and if it cannot load, the page says so.
+// Until a program runs, and if it cannot load, the page says so. The two
+// programs' calls share one WebSocket: the first to open it publishes it
+// on window.grpcMuxPageSocket, and the other's go on it (wasm/client's
+// WithPageSocket).
 (function () {
   "use strict";
   const conn = document.getElementById("conn");

@@ -16,6 +16,13 @@
 // carry, over a WebSocket each in improbable-eng's grpc-websockets
 // protocol; WithWebSocketForAll sends every call over a WebSocket.
 //
+// With WithPageSocket the Go programs of one page share one multiplexed
+// socket (the playground's main.wasm and explorer.wasm do): the first to
+// open it publishes it on globalThis (PageSocketProperty), and the others'
+// Conns put their calls on it through a MessageChannel, each program
+// keeping its own streams and their flow control, the owner forwarding
+// their frames (mux_share.go, mux_share_js.go).
+//
 // The protocol core (request headers, framing with package grpcwire, the
 // response state machine, status mapping, the multiplexed socket in
 // mux_conn.go and mux_stream.go) is shared by all builds. Only the

@@ -141,17 +141,26 @@ func (p *muxPool) prepare() {
 func (p *muxPool) connect(d *muxDial) {
 	ctx, cancel := context.WithTimeout(context.Background(), muxDialTimeout)
 	defer cancel()
-	ws, err := p.tr.dial(ctx, p.url, grpcwire.MuxProtocol)
 	var mc *muxConn
-	if err == nil {
-		mc = newMuxConn(p, ws, p.o)
-		select {
-		case <-mc.ready:
-		case <-mc.done:
-			err = mc.err
-		case <-ctx.Done():
-			err = status.Errorf(codes.Unavailable, "grpc-mux: no SETTINGS from the server within %v", muxDialTimeout)
-			mc.close(err, nil)
+	var err error
+	if b := p.o.board; b != nil {
+		// Another program of the page may have the socket open, or be
+		// opening it: the calls go on it, through a link, unless its
+		// owner cannot open it. Otherwise p's socket is published before
+		// its handshake, and a program that joins meanwhile waits for it
+		// (serveLink) rather than open a second one.
+		if link := b.join(p); link != nil {
+			if mc, err = p.handshake(ctx, link); err != nil {
+				mc = nil
+				b.publish(p)
+			}
+		}
+	}
+	if mc == nil {
+		var ws wsConn
+		ws, err = p.tr.dial(ctx, p.url, grpcwire.MuxProtocol)
+		if err == nil {
+			mc, err = p.handshake(ctx, ws)
 		}
 	}
 	var refused *handshakeRefused
@@ -167,6 +176,21 @@ func (p *muxPool) connect(d *muxDial) {
 	p.mu.Unlock()
 	d.mc, d.err = mc, err
 	close(d.done)
+}
+
+// handshake starts a muxConn on ws and waits for the server's SETTINGS.
+func (p *muxPool) handshake(ctx context.Context, ws wsConn) (*muxConn, error) {
+	mc := newMuxConn(p, ws, p.o)
+	select {
+	case <-mc.ready:
+		return mc, nil
+	case <-mc.done:
+		return nil, mc.err
+	case <-ctx.Done():
+		err := status.Errorf(codes.Unavailable, "grpc-mux: no SETTINGS from the server within %v", muxDialTimeout)
+		mc.close(err, nil)
+		return nil, err
+	}
 }
 
 // forget takes mc out of use: the next call opens a new socket.
@@ -210,13 +234,14 @@ type muxConn struct {
 	stopNew  atomic.Bool  // no new streams: draining, or ended
 
 	mu        sync.Mutex
-	streams   map[uint32]*muxStream // the open streams, by id
-	nextID    uint32                // the id of the next stream; every id below it was used
-	changed   chan struct{}         // closed and replaced when a stream ends or the socket stops taking new ones
-	draining  bool                  // GOAWAY, ids used up, or the Conn let it go: close once the streams ended
-	goAway    *status.Status        // a GOAWAY from the server that said why
-	idleSince time.Time             // when the last stream ended (zero while streams are open)
-	err       error                 // why the socket ended; set once
+	streams   map[uint32]muxEndpoint // the open streams, by id
+	links     map[*muxLink]struct{}  // the other programs of the page on the socket (mux_share.go)
+	nextID    uint32                 // the id of the next stream; every id below it was used
+	changed   chan struct{}          // closed and replaced when a stream ends or the socket stops taking new ones
+	draining  bool                   // GOAWAY, ids used up, or the Conn let it go: close once the streams ended
+	goAway    *status.Status         // a GOAWAY from the server that said why
+	idleSince time.Time              // when the last stream ended (zero while streams are open)
+	err       error                  // why the socket ended; set once
 }
 
 func newMuxConn(p *muxPool, ws wsConn, o dialOptions) *muxConn {
@@ -229,7 +254,8 @@ func newMuxConn(p *muxPool, ws wsConn, o dialOptions) *muxConn {
 		ready:     make(chan struct{}),
 		done:      make(chan struct{}),
 		start:     now,
-		streams:   make(map[uint32]*muxStream),
+		streams:   make(map[uint32]muxEndpoint),
+		links:     make(map[*muxLink]struct{}),
 		nextID:    1,
 		changed:   make(chan struct{}),
 		idleSince: now,
@@ -325,15 +351,28 @@ func (mc *muxConn) open(ctx context.Context, s *muxStream, body []byte, end bool
 	return body, nil
 }
 
-// detach takes s out of the open streams, once; it reports whether s was
-// open. A draining socket closes when its last stream is gone.
-func (mc *muxConn) detach(s *muxStream) bool {
+// muxEndpoint is the client's end of a stream on a muxConn: a call of
+// this program (muxStream), or one of another program of the page that
+// shares the socket (muxGuestStream, mux_share.go).
+type muxEndpoint interface {
+	// handle takes a frame of the stream from the connection's reader; it
+	// returns a connection error, for the server.
+	handle(f grpcwire.MuxFrame) *status.Status
+	// abort ends the stream with err, an Unavailable status: the socket
+	// failed, or a GOAWAY refused the stream.
+	abort(err error)
+}
+
+// detach takes s, the stream id, out of the open streams, once; it
+// reports whether s was open. A draining socket closes when its last
+// stream is gone.
+func (mc *muxConn) detach(id uint32, s muxEndpoint) bool {
 	mc.mu.Lock()
-	if mc.streams[s.id] != s {
+	if id == 0 || mc.streams[id] != s {
 		mc.mu.Unlock()
 		return false
 	}
-	delete(mc.streams, s.id)
+	delete(mc.streams, id)
 	mc.signalLocked()
 	closeNow := false
 	if len(mc.streams) == 0 {
@@ -374,6 +413,8 @@ func (mc *muxConn) close(cause error, report *status.Status) {
 	mc.stopNew.Store(true)
 	streams := mc.streams
 	mc.streams = nil
+	links := mc.links
+	mc.links = nil
 	last := uint32(0) // the highest stream the client opened
 	if mc.nextID > 1 {
 		last = mc.nextID - 2
@@ -396,8 +437,16 @@ func (mc *muxConn) close(cause error, report *status.Status) {
 		mc.ws.close()
 	}()
 	close(mc.done)
+	// A linked program first learns that the socket takes no new streams
+	// (so its next call joins again), then its streams end with cause.
+	for l := range links {
+		l.goAway(linkStatus(cause))
+	}
 	for _, s := range streams {
 		s.abort(cause)
+	}
+	for l := range links {
+		l.end(nil)
 	}
 }
 
@@ -483,7 +532,7 @@ func (mc *muxConn) goAwayFrom(last uint32, st *status.Status) {
 	}
 	mc.draining = true
 	mc.stopNew.Store(true)
-	var refused []*muxStream
+	var refused []muxEndpoint
 	for id, s := range mc.streams {
 		if id > last {
 			refused = append(refused, s)
@@ -492,8 +541,15 @@ func (mc *muxConn) goAwayFrom(last uint32, st *status.Status) {
 	}
 	mc.signalLocked()
 	idle := len(mc.streams) == 0
+	links := make([]*muxLink, 0, len(mc.links))
+	for l := range mc.links {
+		links = append(links, l)
+	}
 	mc.mu.Unlock()
 	mc.pool.forget(mc)
+	for _, l := range links {
+		l.goAway(st)
+	}
 	why := "shutting down"
 	if st.Code() != codes.OK {
 		why = st.Message()

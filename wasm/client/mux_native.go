@@ -12,3 +12,7 @@ func plainHTTP1(target string) bool { return strings.HasPrefix(target, "http://"
 // prepareMuxAfterTurn starts opening p's socket; natively nothing shares a
 // thread with the caller, so it need not wait (the browser's does).
 func prepareMuxAfterTurn(p *muxPool) { p.prepare() }
+
+// pageBoard returns where a page's programs share their socket: outside
+// the browser, nowhere.
+func pageBoard() muxBoard { return nil }

@@ -2,6 +2,7 @@ package client_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"strings"
 	"sync"
@@ -112,9 +113,10 @@ func echoed(t *testing.T, s *client.Stream, m *pb.User) {
 	}
 }
 
-// checkMux runs the scenarios; name keeps the gates of runs apart.
-func checkMux(t *testing.T, ctx context.Context, url, name string) {
-	c, err := client.Dial(url, client.WithMultiplexing(client.MultiplexAlways))
+// checkMux runs the scenarios on a Conn dialed with opts; name keeps the
+// gates of runs apart.
+func checkMux(t *testing.T, ctx context.Context, url, name string, opts ...client.DialOption) {
+	c, err := client.Dial(url, append([]client.DialOption{client.WithMultiplexing(client.MultiplexAlways)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -443,4 +445,132 @@ func checkMux(t *testing.T, ctx context.Context, url, name string) {
 			t.Errorf("after the socket died, %d sockets opened; want 1", after-before)
 		}
 	})
+}
+
+// checkMuxShare runs the scenarios of one socket shared between Conns as
+// between the programs of a page: Conns dialed with share() stand for the
+// programs, the first to open the socket owning it, the others linked to
+// it. It returns one of two Conns that share the socket.
+func checkMuxShare(t *testing.T, ctx context.Context, url, name string, share func() client.DialOption) *client.Conn {
+	dial := func(opts ...client.DialOption) *client.Conn {
+		c, err := client.Dial(url, append([]client.DialOption{client.WithMultiplexing(client.MultiplexAlways)}, opts...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	upgrades := func(c *client.Conn) uint32 { return muxProbe(t, ctx, c, muxMethodUpgrades, "") }
+
+	// Two Conns whose first calls go together open one socket: one owns
+	// it, the other joins it while it opens.
+	before := upgrades(dial())
+	first, second := dial(share()), dial(share())
+	var wg sync.WaitGroup
+	for _, c := range []*client.Conn{first, second} {
+		wg.Go(func() {
+			if err := c.Invoke(ctx, muxMethodEcho, &pb.User{Id: 1}, new(pb.User)); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if got := upgrades(first); got != before+1 {
+		t.Fatalf("two Conns starting together opened %d sockets; want one", got-before)
+	}
+	if got := upgrades(second); got != before+1 {
+		t.Fatalf("the second Conn on a socket of its own")
+	}
+
+	t.Run("Scenarios", func(t *testing.T) {
+		// Every scenario of one Conn, on a Conn whose calls cross a link:
+		// its windows, cancels, the GOAWAY and the dead socket.
+		checkMux(t, ctx, url, name+"-guest", share())
+	})
+
+	// One Conn's stream stalled at its window holds up nothing of the
+	// other's: each way, whichever of the two owns the socket.
+	for i, pair := range [][2]*client.Conn{{first, second}, {second, first}} {
+		stalled, other := pair[0], pair[1]
+		t.Run("StalledStreamDoesNotBlockTheOtherConn", func(t *testing.T) {
+			gate := fmt.Sprintf("%s-share-stalled-%d", name, i)
+			s, err := stalled.NewStream(metadata.AppendToOutgoingContext(ctx, "x-test-gate", gate), clientStream, muxMethodSink)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sendDone := make(chan error, 1)
+			go func() {
+				msg := &pb.User{Nickname: strings.Repeat("s", 1000)}
+				for range 200 {
+					if err := s.SendMsg(msg); err != nil {
+						sendDone <- err
+						return
+					}
+				}
+				sendDone <- s.CloseSend()
+			}()
+			window := int(grpcwire.DefaultMuxSettings().InitialWindow)
+			eventually(t, ctx, "the stalled stream fills the server's window", func() bool {
+				return muxProbeIs(t, ctx, other, muxMethodBuffered, gate, window)
+			})
+			b, err := other.NewStream(ctx, bidi, muxMethodEcho)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range 1000 {
+				echoed(t, b, &pb.User{Id: uint32(i)})
+			}
+			b.CloseSend()
+			if err := b.RecvMsg(new(pb.User)); err != io.EOF {
+				t.Fatalf("the other Conn's stream: %v", err)
+			}
+			if got := int(muxProbe(t, ctx, other, muxMethodBuffered, gate)); got != window {
+				t.Errorf("the stalled stream: the server holds %d bytes, want its window of %d", got, window)
+			}
+			muxProbe(t, ctx, other, muxMethodRelease, gate)
+			if err := <-sendDone; err != nil {
+				t.Fatal(err)
+			}
+			count := new(pb.UserRequest)
+			if err := s.RecvMsg(count); err != nil || count.GetId() != 200 {
+				t.Fatalf("the stalled stream: %v, %v; want 200", count, err)
+			}
+		})
+	}
+
+	t.Run("SocketDiesForBoth", func(t *testing.T) {
+		before := upgrades(first)
+		if got := upgrades(second); got != before {
+			t.Fatalf("the two Conns on %d sockets", got-before+1)
+		}
+		var streams []*client.Stream
+		for _, c := range []*client.Conn{first, second} {
+			s, err := c.NewStream(ctx, bidi, muxMethodEcho)
+			if err != nil {
+				t.Fatal(err)
+			}
+			echoed(t, s, &pb.User{Id: 1})
+			streams = append(streams, s)
+		}
+		wantCode(t, second.Invoke(ctx, muxMethodKill, &pb.User{}, new(pb.User)), codes.Unavailable)
+		for i, s := range streams {
+			err := s.RecvMsg(new(pb.User))
+			wantCode(t, err, codes.Unavailable)
+			if msg := status.Convert(err).Message(); !strings.Contains(msg, "grpc-mux") {
+				t.Errorf("stream %d ended with %q, which does not say the socket failed", i, msg)
+			}
+		}
+		// The next calls dial again, both on one new socket.
+		if err := second.Invoke(ctx, muxMethodEcho, &pb.User{Id: 3}, new(pb.User)); err != nil {
+			t.Fatalf("the second Conn's call after the socket died: %v", err)
+		}
+		if got := upgrades(first); got != before+1 {
+			t.Errorf("after the socket died, %d sockets opened; want 1", got-before)
+		}
+		if got := upgrades(second); got != before+1 {
+			t.Errorf("the two Conns on two sockets after the socket died")
+		}
+	})
+
+	return first
 }

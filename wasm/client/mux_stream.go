@@ -294,7 +294,7 @@ func (s *muxStream) handle(f grpcwire.MuxFrame) *status.Status {
 	case streamErr != nil:
 		s.cancelOn(mc, codes.Internal)
 	case ended:
-		mc.detach(s)
+		mc.detach(s.id, s)
 	}
 	return nil
 }
@@ -302,7 +302,7 @@ func (s *muxStream) handle(f grpcwire.MuxFrame) *status.Status {
 // cancelOn takes the stream off mc and, if it was still open there, tells
 // the server with a CANCEL.
 func (s *muxStream) cancelOn(mc *muxConn, code codes.Code) {
-	if mc.detach(s) {
+	if mc.detach(s.id, s) {
 		st := status.New(code, "the client cancelled the call")
 		mc.queue(func(b []byte) []byte { return grpcwire.AppendMuxCancel(b, s.id, st) })
 	}

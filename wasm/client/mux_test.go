@@ -36,7 +36,7 @@ func TestMux(t *testing.T) {
 // through the browser's WebSocket glue.
 func TestJSMuxGlue(t *testing.T) {
 	_, url := startMuxServer(t, grpcwire.DefaultMuxSettings())
-	jstest.Run(t, "^TestJSMux$", []string{envMuxURL + "=" + url},
+	jstest.Run(t, "^TestJSMux(Share)?$", []string{envMuxURL + "=" + url},
 		"--- PASS: TestJSMux ",
 		"--- PASS: TestJSMux/CallTypes ",
 		"--- PASS: TestJSMux/OneSocketForAll ",
@@ -44,6 +44,15 @@ func TestJSMuxGlue(t *testing.T) {
 		"--- PASS: TestJSMux/Cancel ",
 		"--- PASS: TestJSMux/GoAway ",
 		"--- PASS: TestJSMux/SocketDies ",
+		"--- PASS: TestJSMuxShare ",
+		"--- PASS: TestJSMuxShare/Scenarios/StalledStreamDoesNotBlockOthers ",
+		"--- PASS: TestJSMuxShare/Scenarios/SocketDies ",
+		"--- PASS: TestJSMuxShare/StalledStreamDoesNotBlockTheOtherConn ",
+		"--- PASS: TestJSMuxShare/StalledStreamDoesNotBlockTheOtherConn#01 ",
+		"--- PASS: TestJSMuxShare/SocketDiesForBoth ",
+		"--- PASS: TestJSMuxShare/OtherSettingsRefused ",
+		"--- PASS: TestJSMuxShare/OwnerGone ",
+		"--- PASS: TestJSMuxShare/OwnerCannotOpen ",
 	)
 }
 
@@ -371,5 +380,20 @@ func TestMuxAutoCallsDoNotWaitForHandshake(t *testing.T) {
 	}
 	if n := msrv.upgrades.Load(); n != 1 {
 		t.Errorf("%d sockets opened, want 1", n)
+	}
+}
+
+// TestMuxShare runs the scenarios of the page's one socket natively, with
+// Conns sharing a socket over in-memory links (MemoryBoard), under the
+// race detector when the tests run with it; TestJSMuxShare runs them
+// through the browser's glue.
+func TestMuxShare(t *testing.T) {
+	_, url := startMuxServer(t, grpcwire.DefaultMuxSettings())
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	board := new(client.MemoryBoard)
+	checkMuxShare(t, ctx, url, "native", func() client.DialOption { return client.WithMemoryBoard(board) })
+	if board.Links() == 0 {
+		t.Error("no Conn linked to the published socket")
 	}
 }

@@ -21,6 +21,7 @@ type dialOptions struct {
 	keepalive time.Duration // grpc-mux: ping after this long without a frame
 	pongWait  time.Duration // grpc-mux: the socket is dead after this long without an answer
 	maxSize   int
+	board     muxBoard      // WithPageSocket: where the page's programs share one socket; nil: not shared
 	native    nativeOptions // the native build's own settings; empty in the browser
 }
 
@@ -86,6 +87,21 @@ func WithMuxKeepalive(interval, pongWait time.Duration) DialOption {
 			o.pongWait = pongWait
 		}
 	}}
+}
+
+// WithPageSocket shares the Conn's multiplexed socket with the other Go
+// programs of the page whose Conns dial the same target with this option:
+// the playground's main.wasm and explorer.wasm put every call on one
+// WebSocket. The first of them to open the socket owns it and publishes it
+// on globalThis under PageSocketProperty; the others' calls go on it
+// through a MessageChannel, each program keeping its own streams, flow
+// control and keepalive, the owner forwarding their frames (mux_share.go).
+// A program that finds none published, or whose owner cannot open the
+// socket (or has exited), opens its own, and publishes it. When the socket
+// drops, the calls of every program on it end with codes.Unavailable and
+// the next call dials again. Outside the browser the option does nothing.
+func WithPageSocket() DialOption {
+	return DialOption{func(o *dialOptions) { o.board = pageBoard() }}
 }
 
 // WithMaxMessageSize bounds one message, in bytes, in both directions: a

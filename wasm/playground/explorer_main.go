@@ -13,7 +13,7 @@ import (
 )
 
 func main() {
-	conn, err := client.Dial("")
+	conn, err := client.Dial("", client.WithPageSocket()) // one socket for the page: shared with main.wasm
 	x := newExplorerView(conn)
 	if err != nil {
 		x.setSchemaStatus("error", "", "The explorer could not start: "+err.Error())

@@ -19,7 +19,7 @@ import (
 )
 
 func main() {
-	conn, err := client.Dial("")
+	conn, err := client.Dial("", client.WithPageSocket()) // one socket for the page: shared with explorer.wasm
 	if err != nil {
 		p := &page{conn: byID("conn")}
 		p.down("The Go client could not start: " + err.Error())

@@ -1,0 +1,205 @@
+//go:build js && wasm
+
+package client
+
+import (
+	"errors"
+	"io"
+	"sync"
+	"syscall/js"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/grpcplay/playground/proto/grpcwire"
+)
+
+// linkClose is the message that ends a link.
+const linkClose = "close"
+
+// jsBoard publishes and finds the page's socket on globalThis, for one
+// Conn.
+type jsBoard struct {
+	mu      sync.Mutex
+	connect js.Func // the Conn's connect function, once published
+}
+
+func pageBoard() muxBoard { return new(jsBoard) }
+
+// own reports whether share is this Conn's publication.
+func (b *jsBoard) own(share js.Value) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.connect.Truthy() && share.Type() == js.TypeObject && share.Get("connect").Equal(b.connect.Value)
+}
+
+// join runs on the page's one thread without yielding to other
+// goroutines (syscall/js calls do not), so it is one step for the page's
+// programs.
+func (b *jsBoard) join(p *muxPool) wsConn {
+	if c := b.link(p); c != nil {
+		return c
+	}
+	b.publish(p)
+	return nil
+}
+
+// link opens a link to the socket another program published for p's URL,
+// or returns nil.
+func (b *jsBoard) link(p *muxPool) wsConn {
+	share := js.Global().Get(PageSocketProperty)
+	if share.Type() != js.TypeObject || share.Get("url").Type() != js.TypeString || share.Get("url").String() != p.url || b.own(share) {
+		return nil
+	}
+	connect := share.Get("connect")
+	ctor := js.Global().Get("MessageChannel")
+	if connect.Type() != js.TypeFunction || ctor.Type() != js.TypeFunction {
+		return nil
+	}
+	ch := ctor.New()
+	c := newPortConn(ch.Get("port1"))
+	if _, err := jsCall(func() js.Value { return connect.Invoke(ch.Get("port2")) }); err != nil {
+		c.close() // the owner has exited
+		return nil
+	}
+	return c
+}
+
+func (b *jsBoard) publish(p *muxPool) {
+	if b.own(js.Global().Get(PageSocketProperty)) {
+		return
+	}
+	b.mu.Lock()
+	if !b.connect.Truthy() {
+		b.connect = js.FuncOf(func(_ js.Value, args []js.Value) any {
+			if len(args) == 0 || args[0].Type() != js.TypeObject {
+				return nil
+			}
+			c := newPortConn(args[0])
+			go p.serveLink(c)
+			return nil
+		})
+	}
+	fn := b.connect
+	b.mu.Unlock()
+	share := js.Global().Get("Object").New()
+	share.Set("protocol", grpcwire.MuxProtocol)
+	share.Set("url", p.url)
+	share.Set("connect", fn)
+	js.Global().Set(PageSocketProperty, share)
+}
+
+// portConn is one end of a MessagePort as a wsConn. Its event handler
+// never blocks: incoming messages queue until recv takes them.
+type portConn struct {
+	port  js.Value
+	onMsg js.Func
+
+	mu     sync.Mutex
+	queue  [][]byte
+	ended  error         // io.EOF once the other end closed the link
+	wake   chan struct{} // signals recv that queue or ended changed
+	closed bool
+	pace   pacer // recv only
+}
+
+func newPortConn(port js.Value) *portConn {
+	c := &portConn{port: port, wake: make(chan struct{}, 1)}
+	c.onMsg = js.FuncOf(func(_ js.Value, args []js.Value) any {
+		if len(args) > 0 {
+			c.onMessage(args[0].Get("data"))
+		}
+		return nil
+	})
+	port.Set("onmessage", c.onMsg) // starts the port
+	return c
+}
+
+func (c *portConn) signal() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (c *portConn) onMessage(data js.Value) {
+	var b []byte
+	var end error
+	switch {
+	case data.Type() == js.TypeString && data.String() == linkClose:
+		end = io.EOF
+	case data.Type() == js.TypeObject && data.InstanceOf(js.Global().Get("ArrayBuffer")):
+		a := js.Global().Get("Uint8Array").New(data)
+		b = make([]byte, a.Get("length").Int())
+		js.CopyBytesToGo(b, a)
+	default:
+		end = status.Error(codes.Internal, "grpc-mux: a message on the page's socket link that is neither frames nor its end")
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ended != nil {
+		return
+	}
+	if end != nil {
+		c.ended = end
+	} else {
+		c.queue = append(c.queue, b)
+	}
+	c.signal()
+}
+
+func (c *portConn) send(b []byte) error {
+	c.mu.Lock()
+	closed := c.closed || c.ended != nil
+	c.mu.Unlock()
+	if closed {
+		return errors.New("the link to the page's socket is closed")
+	}
+	a := bytesToJS(b)
+	buf := a.Get("buffer")
+	_, err := jsCall(func() js.Value { return c.port.Call("postMessage", buf, []any{buf}) })
+	return err
+}
+
+func (c *portConn) recv() ([]byte, error) {
+	c.pace.check()
+	for {
+		c.mu.Lock()
+		if len(c.queue) > 0 {
+			b := c.queue[0]
+			c.queue[0] = nil
+			c.queue = c.queue[1:]
+			c.mu.Unlock()
+			return b, nil
+		}
+		if c.ended != nil {
+			err := c.ended
+			c.mu.Unlock()
+			return nil, err
+		}
+		c.mu.Unlock()
+		<-c.wake
+	}
+}
+
+// close tells the other end the link is over, detaches the handler and
+// releases it.
+func (c *portConn) close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	if c.ended == nil {
+		c.ended = errors.New("the link to the page's socket was closed")
+	}
+	c.signal()
+	c.mu.Unlock()
+	jsCall(func() js.Value { return c.port.Call("postMessage", linkClose) })
+	// The port is left open, for the message to arrive; unreferenced, it
+	// is collected.
+	c.port.Set("onmessage", js.Null())
+	c.onMsg.Release()
+	return nil
+}
