@@ -1,7 +1,6 @@
 package grpchttp
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"net/http"
@@ -300,7 +299,7 @@ func (c *muxConn) open(f grpcwire.MuxFrame) (*status.Status, int) {
 	c.streams[f.Stream] = s
 	c.m.h.inflight.add()
 	c.mu.Unlock()
-	go s.serve(bytes.Clone(f.Payload))
+	go s.serve(string(f.Payload))
 	return nil, 0
 }
 
