@@ -27,6 +27,7 @@ type muxStream struct {
 	c *muxConn
 	// ctx and cancel are the call's own context (newCallOn), made with the
 	// stream so that the client's CANCEL can end the call before it starts.
+	// cancel wakes recvWake too: see waitRequests.
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 	call   *call
@@ -67,7 +68,12 @@ func newMuxStream(c *muxConn, id uint32, halfClosed bool) *muxStream {
 		recvWin:    grpcwire.NewMuxRecvWindow(c.own.InitialWindow),
 		sendWin:    grpcwire.NewMuxSendWindow(c.peerSettings.InitialWindow),
 	}
-	s.ctx, s.cancel = context.WithCancelCause(c.ctx)
+	ctx, cancel := context.WithCancelCause(c.ctx)
+	s.ctx = ctx
+	s.cancel = func(cause error) {
+		cancel(cause)
+		wake(s.recvWake)
+	}
 	return s
 }
 
@@ -253,7 +259,19 @@ func (s *muxStream) Read(p []byte) (int, error) {
 
 // waitRequests waits for requests to arrive, until the call ends or the
 // message being read is late (a client that sends it too slowly).
+//
+// A call whose context only the stream's cancel and the socket's end can
+// end (no deadline, no stats handler that may have made a context of its
+// own) waits on recvWake alone, which both wake: an idle stream then
+// holds neither a done channel nor a second waiter in the runtime.
 func (s *muxStream) waitRequests() error {
+	if s.msgDeadline.IsZero() && s.call.stopTimeout == nil && len(s.call.srv.stats) == 0 {
+		if s.call.ctx.Err() != nil {
+			return s.call.ctxStatus()
+		}
+		<-s.recvWake // requests, or the end: Read looks again
+		return nil
+	}
 	var late <-chan time.Time
 	if !s.msgDeadline.IsZero() {
 		d := time.Until(s.msgDeadline)
