@@ -502,3 +502,58 @@ func TestMuxShutdownCancels(t *testing.T) {
 	raw.ws.Close()
 	bridgeWaitGoroutines(t, base)
 }
+
+// TestMuxIdleRecvEnds: a handler waiting in Recv on a stream without a
+// deadline (which waits on its stream's wake-up alone) returns when its
+// call ends: the client's CANCEL, the socket's loss, the end of Shutdown's
+// grace period.
+func TestMuxIdleRecvEnds(t *testing.T) {
+	recvErr := make(chan error, 1)
+	desc := &grpc.ServiceDesc{
+		ServiceName: "muxtest.Idle",
+		HandlerType: (*any)(nil),
+		Streams: []grpc.StreamDesc{{StreamName: "Wait", ClientStreams: true, ServerStreams: true, Handler: func(_ any, ss grpc.ServerStream) error {
+			var in pb.UserRequest
+			if err := ss.RecvMsg(&in); err != nil {
+				return err
+			}
+			if err := ss.SendMsg(&pb.UserResponse{Message: "waiting"}); err != nil {
+				return err
+			}
+			err := ss.RecvMsg(&in) // idle: nothing more comes
+			recvErr <- err
+			return err
+		}}},
+	}
+	for _, tc := range []struct {
+		name string
+		end  func(ts *servertest.Server, c *muxRaw)
+		want codes.Code
+	}{
+		{"cancel", func(_ *servertest.Server, c *muxRaw) {
+			c.write(grpcwire.AppendMuxCancel(nil, 1, status.New(codes.Canceled, "enough")))
+		}, codes.Canceled},
+		{"socket lost", func(_ *servertest.Server, c *muxRaw) { c.ws.NetConn().Close() }, codes.Canceled},
+		{"shutdown", func(ts *servertest.Server, _ *muxRaw) {
+			ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+			defer cancel()
+			ts.Shutdown(ctx)
+		}, codes.Unavailable},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := bridgeStart(t, server.Config{}, servertest.WithService(desc, struct{}{}))
+			c := muxRawDial(t, ts.Addr)
+			c.write(muxOpenFrame(t, 1, "/muxtest.Idle/Wait", false), muxDataFrame(t, 1, &pb.UserRequest{Id: 1}, false))
+			muxReadUntil(t, c, grpcwire.MuxTypeData) // the handler waits in Recv
+			tc.end(ts, c)
+			select {
+			case err := <-recvErr:
+				if status.Code(err) != tc.want {
+					t.Fatalf("Recv ended with %v; want %v", err, tc.want)
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatal("the handler still waits in Recv after its call ended")
+			}
+		})
+	}
+}

@@ -64,7 +64,18 @@ func ParseContentType(s string) (ct ContentType, ok bool) {
 }
 
 // String returns the content type's canonical form, as responses carry it.
+// The forms of protobuf messages are constants: a call's response content
+// type costs nothing to keep.
 func (ct ContentType) String() string {
+	if ct.Codec == CodecProto {
+		switch {
+		case ct.Text:
+			return ContentTypeTextProto
+		case ct.Web:
+			return ContentTypeProto
+		}
+		return ContentTypeGRPC + "+" + CodecProto
+	}
 	s := "application/grpc"
 	switch {
 	case ct.Text:

@@ -71,9 +71,13 @@ func AppendHeaderBlock(dst []byte, md metadata.MD) []byte {
 // the header and trailer blocks of gRPC-Web and the first message of a
 // grpc-websockets stream carry them. Names are lower-cased, values trimmed,
 // "-bin" values base64-decoded (padded or not).
-func ParseHeaderBlock(b []byte) (metadata.MD, error) {
+func ParseHeaderBlock(b []byte) (metadata.MD, error) { return parseHeaderLines(string(b)) }
+
+// parseHeaderLines is ParseHeaderBlock of a string, whose values are
+// substrings of b.
+func parseHeaderLines(b string) (metadata.MD, error) {
 	md := metadata.MD{}
-	for line := range strings.SplitSeq(string(b), "\n") {
+	for line := range strings.SplitSeq(b, "\n") {
 		line = strings.TrimSuffix(line, "\r")
 		if line == "" {
 			continue

@@ -304,13 +304,15 @@ func AppendMuxSettings(dst []byte, s MuxSettings) []byte {
 
 // ParseMuxOpen parses the payload of a client's HEADERS: the method, then
 // the request header block. Its errors are InvalidArgument statuses, for
-// the call that the stream was to carry.
-func ParseMuxOpen(p []byte) (method string, md metadata.MD, err error) {
+// the call that the stream was to carry. The method and the metadata's
+// values share one copy of p (none when p is a string): a stream keeps
+// them for as long as it is open.
+func ParseMuxOpen[T string | []byte](p T) (method string, md metadata.MD, err error) {
 	line, block, ok := strings.Cut(string(p), "\r\n")
 	if !ok || !validMuxMethod(line) {
 		return "", nil, status.Errorf(codes.InvalidArgument, "grpc-mux: HEADERS must start with the method and CRLF; got %q", truncate(line))
 	}
-	md, err = ParseHeaderBlock([]byte(block))
+	md, err = parseHeaderLines(block)
 	if err != nil {
 		return "", nil, status.Errorf(codes.InvalidArgument, "grpc-mux: request %v", err)
 	}

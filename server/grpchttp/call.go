@@ -107,6 +107,15 @@ type callServer struct {
 // own cause. The stats handlers see the events grpc-go's transport emits,
 // in its order: TagRPC, InHeader, Begin.
 func newCall(parent context.Context, srv *callServer, tr callTransport, method string, h handler, req callRequest, protocol string, p *peer.Peer) *call {
+	ctx, cancel := context.WithCancelCause(parent)
+	return newCallOn(ctx, cancel, srv, tr, method, h, req, protocol, p)
+}
+
+// newCallOn is newCall on a context of the call's own that cancel ends:
+// a transport that needs to end the call before it is made (a
+// grpc-mux.v1 stream cancelled while its call starts) makes it, and the
+// call adds no second one.
+func newCallOn(ctx context.Context, cancel context.CancelCauseFunc, srv *callServer, tr callTransport, method string, h handler, req callRequest, protocol string, p *peer.Peer) *call {
 	c := &call{srv: srv, tr: tr, method: method, h: h, codec: req.codec, begin: time.Now(), gzipIn: req.gzip, gzipOut: req.gzip}
 	if c.codec == nil {
 		c.codec = protoCodec{}
@@ -114,7 +123,6 @@ func newCall(parent context.Context, srv *callServer, tr callTransport, method s
 	if h.stream != nil {
 		c.clientStreams, c.serverStreams = h.stream.ClientStreams, h.stream.ServerStreams
 	}
-	ctx, cancel := context.WithCancelCause(parent)
 	c.cancel = cancel
 	if !req.deadline.IsZero() {
 		var stop context.CancelFunc

@@ -1,7 +1,6 @@
 package grpchttp
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"net/http"
@@ -83,7 +82,7 @@ func newMuxConn(m *muxServer, ws *websocket.Conn, r *http.Request) *muxConn {
 	// context ends them.
 	stop := m.h.calls.stop
 	c.ctx, c.cancel = context.WithCancelCause(context.WithoutCancel(r.Context()))
-	c.unwatch = context.AfterFunc(stop, func() { c.cancel(context.Cause(stop)) })
+	c.unwatch = context.AfterFunc(stop, func() { c.end(context.Cause(stop)) })
 	c.w = grpcwire.NewBatchWriter(c.write, muxWriteQueue, nil)
 	c.lastRecv.Store(time.Now().UnixNano())
 	return c
@@ -99,10 +98,22 @@ func (c *muxConn) write(batch []byte) error {
 		return c.ws.WriteMessage(websocket.BinaryMessage, msg)
 	})
 	if err != nil {
-		c.cancel(writeError(err))
+		c.end(writeError(err))
 		c.ws.NetConn().Close() // the reader ends too
 	}
 	return err
+}
+
+// end ends the socket's context, and with it every stream's call, with
+// cause, and wakes the streams' handlers that wait for requests: they wait
+// on their stream's wake-up alone (muxStream.waitRequests).
+func (c *muxConn) end(cause error) {
+	c.cancel(cause)
+	c.mu.Lock()
+	for _, s := range c.streams {
+		wake(s.recvWake)
+	}
+	c.mu.Unlock()
 }
 
 // control queues control frames (SETTINGS, PING, WINDOW_UPDATE, CANCEL,
@@ -300,7 +311,7 @@ func (c *muxConn) open(f grpcwire.MuxFrame) (*status.Status, int) {
 	c.streams[f.Stream] = s
 	c.m.h.inflight.add()
 	c.mu.Unlock()
-	go s.serve(bytes.Clone(f.Payload))
+	go s.serve(string(f.Payload))
 	return nil, 0
 }
 
@@ -385,7 +396,7 @@ func (c *muxConn) closeSocket(code int, text string) {
 // (the client is gone), the writer stops, the connection closes.
 func (c *muxConn) teardown() {
 	c.pingTimer.Stop()
-	c.cancel(errClientGone)
+	c.end(errClientGone)
 	c.w.Stop()
 	c.ws.Close()
 	c.unwatch()

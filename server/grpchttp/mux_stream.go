@@ -24,9 +24,11 @@ const muxKeepBuf = 4 << 10
 // Replies leave as DATA within the client's window (write), so a client
 // that does not read one stream stalls that stream's handler only.
 type muxStream struct {
-	c      *muxConn
-	id     uint32
-	ctx    context.Context // the call's parent: the socket's, ended by the client's CANCEL
+	c *muxConn
+	// ctx and cancel are the call's own context (newCallOn), made with the
+	// stream so that the client's CANCEL can end the call before it starts.
+	// cancel wakes recvWake too: see waitRequests.
+	ctx    context.Context
 	cancel context.CancelCauseFunc
 	call   *call
 	ct     string // the response's content type: the request's
@@ -34,25 +36,27 @@ type muxStream struct {
 	// header is the HEADERS frame the handler set, held (not flushed) to
 	// leave in the same message as what follows it. Call's mutex.
 	header []byte
-	// msgStart is when the request message being read began, msgDeadline
-	// when it must have arrived in full (zero: no message is being read).
-	// The handler's goroutine's.
-	msgStart, msgDeadline time.Time
+	// msgDeadline is when the request message being read must have
+	// arrived in full (zero: no message is being read). The handler's
+	// goroutine's.
+	msgDeadline time.Time
 
 	// recvWake and sendWake say (without blocking the reader) that
 	// requests arrived or window was granted, or that the stream ended:
 	// one for the handler's receiving, one for its sending, which may be
-	// on two goroutines.
+	// on two goroutines. sendWake is made (under mu) by the first write
+	// that waits for window: most streams never do.
 	recvWake chan struct{}
 	sendWake chan struct{}
 
 	mu         sync.Mutex
 	in         []byte // requests received, not yet read, from off
 	off        int
-	halfClosed bool // the client's END_STREAM arrived
-	closed     bool // TRAILERS or CANCEL went or came: the stream is off the socket
 	recvWin    grpcwire.MuxRecvWindow
 	sendWin    grpcwire.MuxSendWindow
+	id         uint32 // beside the flags, which fill its word: an idle stream's size counts
+	halfClosed bool   // the client's END_STREAM arrived
+	closed     bool   // TRAILERS or CANCEL went or came: the stream is off the socket
 }
 
 func newMuxStream(c *muxConn, id uint32, halfClosed bool) *muxStream {
@@ -60,17 +64,21 @@ func newMuxStream(c *muxConn, id uint32, halfClosed bool) *muxStream {
 		c:          c,
 		id:         id,
 		recvWake:   make(chan struct{}, 1),
-		sendWake:   make(chan struct{}, 1),
 		halfClosed: halfClosed,
 		recvWin:    grpcwire.NewMuxRecvWindow(c.own.InitialWindow),
 		sendWin:    grpcwire.NewMuxSendWindow(c.peerSettings.InitialWindow),
 	}
-	s.ctx, s.cancel = context.WithCancelCause(c.ctx)
+	ctx, cancel := context.WithCancelCause(c.ctx)
+	s.ctx = ctx
+	s.cancel = func(cause error) {
+		cancel(cause)
+		wake(s.recvWake)
+	}
 	return s
 }
 
 // serve runs the stream's call, from its HEADERS payload to its end.
-func (s *muxStream) serve(open []byte) {
+func (s *muxStream) serve(open string) {
 	defer s.c.m.h.inflight.done()
 	defer s.cancel(errStreamDone)
 	release, ok := s.begin(open)
@@ -86,7 +94,7 @@ func (s *muxStream) serve(open []byte) {
 // false) with the call's status. It is a function of its own so that the
 // request's parsing, whose locals are large, is off the stack while the
 // handler runs: an idle stream's goroutine then stays at 4 KiB of stack.
-func (s *muxStream) begin(open []byte) (release func(), ok bool) {
+func (s *muxStream) begin(open string) (release func(), ok bool) {
 	c := s.c
 	h := c.m.h
 	method, md, err := grpcwire.ParseMuxOpen(open)
@@ -112,18 +120,17 @@ func (s *muxStream) begin(open []byte) (release func(), ok bool) {
 	s.ct = req.ct.String()
 	if err != nil {
 		h.opts.log.Debug("grpc-mux: call refused", "method", method, "err", err)
-		s.call = newCall(s.ctx, h.calls, s, method, handler{}, callRequest{}, protocol, c.peer)
+		s.call = newCallOn(s.ctx, s.cancel, h.calls, s, method, handler{}, callRequest{}, protocol, c.peer)
 		s.call.finish(err)
 		s.over()
 		return nil, false
 	}
-	s.call = newCall(s.ctx, h.calls, s, method, hd, req, protocol, c.peer)
+	s.call = newCallOn(s.ctx, s.cancel, h.calls, s, method, hd, req, protocol, c.peer)
 	s.frames = s.newReader()
 	if !s.call.clientStreams {
 		// The one request message comes at once: all of it, and the
 		// half-close, within the message timeout.
-		s.msgStart = s.call.begin
-		s.msgDeadline = messageDeadline(s.msgStart, h.opts.messageTimeout, 0)
+		s.msgDeadline = messageDeadline(s.call.begin, h.opts.messageTimeout, 0)
 	}
 	return release, true
 }
@@ -173,8 +180,9 @@ func (s *muxStream) receive(p []byte, end bool) error {
 func (s *muxStream) grant(inc uint32) error {
 	s.mu.Lock()
 	err := s.sendWin.Grant(inc)
+	sendWake := s.sendWake
 	s.mu.Unlock()
-	wake(s.sendWake)
+	wake(sendWake)
 	return err
 }
 
@@ -184,10 +192,11 @@ func (s *muxStream) cancelledByClient() {
 	s.mu.Lock()
 	s.closed = true
 	s.in, s.off = nil, 0
+	sendWake := s.sendWake
 	s.mu.Unlock()
 	s.cancel(errClientGone)
 	wake(s.recvWake)
-	wake(s.sendWake)
+	wake(sendWake)
 	s.c.remove(s)
 }
 
@@ -250,7 +259,19 @@ func (s *muxStream) Read(p []byte) (int, error) {
 
 // waitRequests waits for requests to arrive, until the call ends or the
 // message being read is late (a client that sends it too slowly).
+//
+// A call whose context only the stream's cancel and the socket's end can
+// end (no deadline, no stats handler that may have made a context of its
+// own) waits on recvWake alone, which both wake: an idle stream then
+// holds neither a done channel nor a second waiter in the runtime.
 func (s *muxStream) waitRequests() error {
+	if s.msgDeadline.IsZero() && s.call.stopTimeout == nil && len(s.call.srv.stats) == 0 {
+		if s.call.ctx.Err() != nil {
+			return s.call.ctxStatus()
+		}
+		<-s.recvWake // requests, or the end: Read looks again
+		return nil
+	}
 	var late <-chan time.Time
 	if !s.msgDeadline.IsZero() {
 		d := time.Until(s.msgDeadline)
@@ -279,11 +300,12 @@ func (s *muxStream) newReader() *grpcwire.Reader {
 	timeout := s.c.m.h.opts.messageTimeout
 	r.Started = func() {
 		if s.call.clientStreams {
-			s.msgStart = time.Now()
-			s.msgDeadline = messageDeadline(s.msgStart, timeout, 0)
+			s.msgDeadline = messageDeadline(time.Now(), timeout, 0)
 		}
 	}
-	r.Begin = func(n int) { s.msgDeadline = messageDeadline(s.msgStart, timeout, n) }
+	// The message's start plus the timeout is the deadline already: its
+	// size adds the time its bytes may take.
+	r.Begin = func(n int) { s.msgDeadline = messageDeadline(s.msgDeadline, 0, n) }
 	return r
 }
 
@@ -366,10 +388,17 @@ func (s *muxStream) write(data, tail []byte, ctx context.Context) error {
 			return errClientGone
 		}
 		k := s.sendWin.Take(len(data))
-		s.mu.Unlock()
+		var sendWake chan struct{}
 		if k == 0 && len(data) > 0 {
+			if s.sendWake == nil {
+				s.sendWake = make(chan struct{}, 1)
+			}
+			sendWake = s.sendWake
+		}
+		s.mu.Unlock()
+		if sendWake != nil {
 			select {
-			case <-s.sendWake:
+			case <-sendWake:
 				continue
 			case <-ctx.Done():
 				return s.stopped(ctx)
