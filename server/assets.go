@@ -66,6 +66,11 @@ func newAssets(fsys fs.FS) (*assets, error) {
 			return err
 		}
 		a.files["/"+name] = f
+		if f.gzip.name != "" {
+			// NAME.gz as it is stored, for a page that inflates it itself
+			// (index.html's compileWasm).
+			a.files["/"+f.gzip.name] = &asset{plain: f.gzip, ctype: "application/gzip"}
+		}
 		return nil
 	})
 	return a, err

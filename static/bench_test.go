@@ -1,7 +1,11 @@
 package static_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
+	"fmt"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,6 +20,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/grpcplay/playground/server/servertest/explorertest"
+	"github.com/grpcplay/playground/static"
 	"github.com/grpcplay/playground/static/internal/zstdfile"
 )
 
@@ -44,25 +49,28 @@ func buildWasmProgram(tb testing.TB, pkg string, flags ...string) (wasm, execJS 
 
 // bareWasmPage builds the yardstick, a Go program whose main sets one DOM
 // node (static/internal/barewasm), with main.wasm's build flags, and serves
-// it as the playground serves main.wasm (precompressed, with wasm_exec.js
-// and a page that compiles it while it downloads, zstd-encoded as Chromium
-// gets main.wasm). It returns the page's URL.
+// it as the playground serves main.wasm: gzip-compressed, with wasm_exec.js,
+// from a page that compiles it while it downloads with index.html's own
+// compileWasm (which fetches NAME.gz and inflates it in the page). It
+// returns the page's URL.
 func bareWasmPage(tb testing.TB) string {
 	tb.Helper()
 	wasm, execJS := buildWasmProgram(tb, "./internal/barewasm", "-gcflags=all=-l", "-ldflags=-s -w")
 	const page = `<!doctype html><html><head><meta charset="utf-8"><title>bare</title>
-<script>window.mainWasm = WebAssembly.compileStreaming(fetch("bare.wasm"));</script>
-<script src="wasm_exec.js" defer></script>
+<script>%s
+window.mainWasm = compileWasm("bare.wasm");</script>
+<script src="wasm/wasm_exec.js" defer></script>
 <script defer>addEventListener("DOMContentLoaded", () => { const go = new Go();
-  window.mainWasm.then(m => WebAssembly.instantiate(m, go.importObject)).then(i => go.run(i)); });</script>
+  window.mainWasm.then(m => { performance.mark("bare-compiled"); return WebAssembly.instantiate(m, go.importObject); })
+    .then(i => { performance.mark("bare-instantiated"); go.run(i); }); });</script>
 </head><body><p id="out">loading</p></body></html>`
 	files := map[string]struct {
-		ctype string
-		body  []byte
+		ctype, encoding string
+		body            []byte
 	}{
-		"/":             {"text/html; charset=utf-8", []byte(page)},
-		"/wasm_exec.js": {"text/javascript; charset=utf-8", zstded(tb, execJS)},
-		"/bare.wasm":    {"application/wasm", zstded(tb, wasm)},
+		"/":                  {"text/html; charset=utf-8", "", []byte(fmt.Sprintf(page, compileWasmJS(tb)))},
+		"/wasm/wasm_exec.js": {"text/javascript; charset=utf-8", "zstd", zstded(tb, execJS)}, // as the playground serves it to Chromium
+		"/wasm/bare.wasm.gz": {"application/gzip", "", gzipped(tb, wasm)},
 	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f, ok := files[r.URL.Path]
@@ -72,13 +80,45 @@ func bareWasmPage(tb testing.TB) string {
 		}
 		w.Header().Set("Content-Type", f.ctype)
 		w.Header().Set("Cache-Control", "no-cache")
-		if r.URL.Path != "/" {
-			w.Header().Set("Content-Encoding", "zstd") // as the playground serves its wasm to Chromium
+		if f.encoding != "" {
+			w.Header().Set("Content-Encoding", f.encoding)
 		}
 		w.Write(f.body)
 	}))
 	tb.Cleanup(srv.Close)
 	return srv.URL + "/"
+}
+
+// compileWasmJS is the statement of index.html's first script that
+// defines compileWasm, how the page fetches and compiles its programs.
+func compileWasmJS(tb testing.TB) string {
+	html, err := fs.ReadFile(static.FS, "index.html")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	const start, end = "window.compileWasm = ", "\n  };\n"
+	i := bytes.Index(html, []byte(start))
+	j := bytes.Index(html[max(i, 0):], []byte(end))
+	if i < 0 || j < 0 {
+		tb.Fatalf("index.html defines no %s...%q", start, end)
+	}
+	return string(html[i : i+j+len(end)])
+}
+
+// gzipped is b compressed as make wasm compresses main.wasm.gz (gzip -9).
+func gzipped(tb testing.TB, b []byte) []byte {
+	var buf bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := zw.Write(b); err != nil {
+		tb.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	return buf.Bytes()
 }
 
 func zstded(tb testing.TB, b []byte) []byte {

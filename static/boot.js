@@ -1,8 +1,7 @@
 // Runs the page's Go programs: main.wasm (the cards and the banner) and the
 // explorer's, explorer.wasm, which runs when the explorer is first shown
 // (#explorer). The page's first script started compiling the one the page
-// opens on while it downloads (compileStreaming needs application/wasm,
-// which the server sends); opened on the explorer, main.wasm starts once
+// opens on while it downloads (compileWasm, in index.html); opened on the explorer, main.wasm starts once
 // the explorer has read its schema (the event explorer-loaded), or failed.
 // Until a program runs, and if it cannot load, the page says so. The two
 // programs' calls share one WebSocket: the first to open it publishes it
@@ -38,14 +37,19 @@
     explorerFail("this browser has no WebAssembly");
     return;
   }
-  function run(compiled, mark) {
+  // run instantiates a compiled program and runs it, marking the two steps
+  // (NAME-compiled, NAME-instantiated) on the page's timeline.
+  function run(compiled, name) {
     const go = new Go();
     return compiled
       .then((module) => {
-        performance.mark(mark);
+        performance.mark(name + "-compiled");
         return WebAssembly.instantiate(module, go.importObject);
       })
-      .then((instance) => go.run(instance));
+      .then((instance) => {
+        performance.mark(name + "-instantiated");
+        return go.run(instance);
+      });
   }
   let mainStarted = false;
   function startMain() {
@@ -53,7 +57,7 @@
       return;
     }
     mainStarted = true;
-    run(window.mainWasm || WebAssembly.compileStreaming(fetch("wasm/main.wasm")), "playground-wasm-compiled")
+    run(window.mainWasm || compileWasm("main.wasm"), "playground-wasm")
       .then(() => fail("the Go program exited"))
       .catch((err) => fail(message(err)));
   }
@@ -69,7 +73,7 @@
       schemaStatus.dataset.state = "loading";
       schemaStatus.textContent = "Loading the explorer (explorer.wasm)…";
     }
-    run(window.explorerWasm || WebAssembly.compileStreaming(fetch("wasm/explorer.wasm")), "explorer-wasm-compiled")
+    run(window.explorerWasm || compileWasm("explorer.wasm"), "explorer-wasm")
       .then(() => explorerFail("the explorer's Go program exited"))
       .catch((err) => {
         explorerFail(message(err));

@@ -19,6 +19,9 @@ import (
 )
 
 func main() {
+	// The Go runtime and every package's init have run: the page's timeline
+	// tells them from the instantiation before and the wiring after.
+	js.Global().Get("performance").Call("mark", "playground-main")
 	conn, err := client.Dial("", client.WithPageSocket()) // one socket for the page: shared with explorer.wasm
 	if err != nil {
 		p := &page{conn: byID("conn")}
