@@ -45,4 +45,20 @@ func TestAssetsEncodings(t *testing.T) {
 	if w.Header().Get("Content-Encoding") != "" || w.Body.String() != "css" {
 		t.Errorf("a file without siblings: %q %q", w.Header().Get("Content-Encoding"), w.Body.String())
 	}
+
+	// NAME.gz is also served as it is stored, whatever the client accepts,
+	// for the page, which inflates it itself (index.html's compileWasm).
+	r = httptest.NewRequest(http.MethodGet, "/wasm/main.wasm.gz", nil)
+	r.Header.Set("Accept-Encoding", "gzip, zstd")
+	w = httptest.NewRecorder()
+	a.ServeHTTP(w, r)
+	if w.Code != http.StatusOK || w.Header().Get("Content-Encoding") != "" || w.Header().Get("Content-Type") != "application/gzip" || w.Body.String() != "gzip" {
+		t.Errorf("main.wasm.gz: %d, encoding %q, type %q, body %q", w.Code, w.Header().Get("Content-Encoding"), w.Header().Get("Content-Type"), w.Body.String())
+	}
+	r = httptest.NewRequest(http.MethodGet, "/wasm/main.wasm.zst", nil)
+	w = httptest.NewRecorder()
+	a.ServeHTTP(w, r)
+	if w.Code != http.StatusNotFound {
+		t.Errorf("main.wasm.zst: %d, want 404 (only the gzip files are served by name)", w.Code)
+	}
 }
