@@ -55,7 +55,14 @@ func buildWasmProgram(tb testing.TB, pkg string, flags ...string) (wasm, execJS 
 // returns the page's URL.
 func bareWasmPage(tb testing.TB) string {
 	tb.Helper()
-	wasm, execJS := buildWasmProgram(tb, "./internal/barewasm", "-gcflags=all=-l", "-ldflags=-s -w")
+	return wasmProgramPage(tb, "./internal/barewasm")
+}
+
+// wasmProgramPage is bareWasmPage for the program pkg (a path under
+// static/), which must set window.bareReady when it is done.
+func wasmProgramPage(tb testing.TB, pkg string) string {
+	tb.Helper()
+	wasm, execJS := buildWasmProgram(tb, pkg, "-gcflags=all=-l", "-ldflags=-s -w")
 	const page = `<!doctype html><html><head><meta charset="utf-8"><title>bare</title>
 <script>%s
 window.mainWasm = compileWasm("bare.wasm");</script>
@@ -198,6 +205,16 @@ func loadBare(ctx context.Context, b *testing.B, url string) float64 {
 func BenchmarkBareWasm(b *testing.B) {
 	url := bareWasmPage(b)
 	reportMedianLoad(b, func(ctx context.Context) float64 { return loadBare(ctx, b, url) })
+}
+
+// BenchmarkProtobufLinkCost measures the yardstick with protobuf-go linked
+// (static/internal/barewasmproto: one message marshaled and unmarshaled)
+// against the yardstick itself, loaded just before each of its loads: what
+// protobuf-go alone costs a page's load, the floor of any page that links
+// it. Not in `make bench`: it measures a choice, not the page.
+func BenchmarkProtobufLinkCost(b *testing.B) {
+	bare, withProto := bareWasmPage(b), wasmProgramPage(b, "./internal/barewasmproto")
+	reportLoadVsBare(b, bare, func(ctx context.Context) float64 { return loadBare(ctx, b, withProto) })
 }
 
 // streamRequest is the stream both sides of BenchmarkStreamRender ask
