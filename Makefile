@@ -70,7 +70,8 @@ proto-check: ## fail if pb/ differs from what make proto would write
 # explorer.wasm, the same package built with the tag explorer, is the
 # explorer, which boot.js loads when it is first shown; protocompiler.wasm
 # compiles .proto files given to the explorer, loaded only then. Each is
-# served precompressed: zstd (NAME.zst) to browsers that take it, else gzip.
+# served precompressed: zstd (NAME.zst) to browsers that take it, else gzip;
+# the page itself fetches NAME.gz and inflates it (index.html's compileWasm).
 WASM_BUILD := GOOS=js GOARCH=wasm $(GO) build -trimpath -gcflags=all=-l -ldflags='-s -w'
 wasm: ## build static/wasm/main.wasm, explorer.wasm and protocompiler.wasm (+ .gz, .zst) and copy the toolchain's wasm_exec.js
 	$(WASM_BUILD) -o $(WASM_DIR)/main.wasm ./wasm/playground
