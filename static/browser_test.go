@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -415,12 +416,13 @@ func screenshot(ctx context.Context, t *testing.T, name string) {
 	t.Logf("screenshot: %s", path)
 }
 
-// TestPlaygroundWithoutWasm serves the page without main.wasm: the page
-// must say plainly that the Go client could not start.
-func TestPlaygroundWithoutWasm(t *testing.T) {
+// assetsWithout is the page's assets less those whose names start with
+// one of prefixes.
+func assetsWithout(t *testing.T, prefixes ...string) fstest.MapFS {
+	t.Helper()
 	assets := fstest.MapFS{}
 	err := fs.WalkDir(static.FS, ".", func(name string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || strings.HasPrefix(name, "wasm/main.wasm") {
+		if err != nil || d.IsDir() || slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(name, p) }) {
 			return err
 		}
 		b, err := fs.ReadFile(static.FS, name)
@@ -430,6 +432,39 @@ func TestPlaygroundWithoutWasm(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return assets
+}
+
+// TestPlaygroundWithoutWasmGz serves the page without main.wasm.gz, the
+// file the page fetches and inflates itself: it must fall back to
+// main.wasm, and work.
+func TestPlaygroundWithoutWasmGz(t *testing.T) {
+	st, err := server.OpenStore(context.Background(), filepath.Join(t.TempDir(), "users.db"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	srv, err := server.New(server.Config{Assets: assetsWithout(t, "wasm/main.wasm.gz")}, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	defer srv.Shutdown(context.Background())
+
+	ctx := browser(t)
+	run(ctx, t, "load the page and call GetUser", chromedp.Navigate("http://"+ln.Addr().String()+"/"),
+		waitFor(`body[data-ready="true"]`), setField("GetUser", "id", "1"), click("GetUser", "call"),
+		waitFor(in("GetUser", `[data-role="response"][data-user-id="1"]`)))
+}
+
+// TestPlaygroundWithoutWasm serves the page without main.wasm: the page
+// must say plainly that the Go client could not start.
+func TestPlaygroundWithoutWasm(t *testing.T) {
+	assets := assetsWithout(t, "wasm/main.wasm")
 	st, err := server.OpenStore(context.Background(), filepath.Join(t.TempDir(), "users.db"), "")
 	if err != nil {
 		t.Fatal(err)
