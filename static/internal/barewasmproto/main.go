@@ -1,8 +1,9 @@
 //go:build js && wasm
 
 // Command barewasmproto is the yardstick (static/internal/barewasm) with
-// protobuf-go linked and used once: it marshals and unmarshals one of
-// user.proto's messages before it sets its DOM node. Measured against the
+// protobuf-go linked and used once: it marshals and unmarshals a message
+// (a well-known wrapper: user.proto's browser copy is the page's alone,
+// TestProtoCopies) before it sets its DOM node. Measured against the
 // yardstick (BenchmarkProtobufLinkCost), it is what linking protobuf-go
 // alone costs a page's load, before any code of the page's own.
 package main
@@ -11,14 +12,13 @@ import (
 	"syscall/js"
 
 	"google.golang.org/protobuf/proto"
-
-	pb "github.com/grpcplay/playground/pb/browserpb"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 )
 
 func main() {
-	b, err := proto.Marshal(&pb.UserRequest{Id: 1})
+	b, err := proto.Marshal(wrapperspb.UInt32(1))
 	if err == nil {
-		err = proto.Unmarshal(b, new(pb.UserRequest))
+		err = proto.Unmarshal(b, new(wrapperspb.UInt32Value))
 	}
 	text := "ready"
 	if err != nil {
