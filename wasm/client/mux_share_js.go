@@ -94,17 +94,12 @@ func (b *jsBoard) publish(p *muxPool) {
 type portConn struct {
 	port  js.Value
 	onMsg js.Func
-
-	mu     sync.Mutex
-	queue  [][]byte
-	ended  error         // io.EOF once the other end closed the link
-	wake   chan struct{} // signals recv that queue or ended changed
-	closed bool
-	pace   pacer // recv only
+	inbox // ended: io.EOF once the other end closed the link
 }
 
 func newPortConn(port js.Value) *portConn {
-	c := &portConn{port: port, wake: make(chan struct{}, 1)}
+	c := &portConn{port: port}
+	c.wake = make(chan struct{}, 1)
 	c.onMsg = js.FuncOf(func(_ js.Value, args []js.Value) any {
 		if len(args) > 0 {
 			c.onMessage(args[0].Get("data"))
@@ -115,44 +110,22 @@ func newPortConn(port js.Value) *portConn {
 	return c
 }
 
-func (c *portConn) signal() {
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
-}
-
 func (c *portConn) onMessage(data js.Value) {
-	var b []byte
-	var end error
 	switch {
 	case data.Type() == js.TypeString && data.String() == linkClose:
-		end = io.EOF
+		c.end(io.EOF)
 	case data.Type() == js.TypeObject && data.InstanceOf(js.Global().Get("ArrayBuffer")):
 		a := js.Global().Get("Uint8Array").New(data)
-		b = make([]byte, a.Get("length").Int())
+		b := make([]byte, a.Get("length").Int())
 		js.CopyBytesToGo(b, a)
+		c.push(b)
 	default:
-		end = status.Error(codes.Internal, "grpc-mux: a message on the page's socket link that is neither frames nor its end")
+		c.end(status.Error(codes.Internal, "grpc-mux: a message on the page's socket link that is neither frames nor its end"))
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.ended != nil {
-		return
-	}
-	if end != nil {
-		c.ended = end
-	} else {
-		c.queue = append(c.queue, b)
-	}
-	c.signal()
 }
 
 func (c *portConn) send(b []byte) error {
-	c.mu.Lock()
-	closed := c.closed || c.ended != nil
-	c.mu.Unlock()
-	if closed {
+	if !c.open() {
 		return errors.New("the link to the page's socket is closed")
 	}
 	a := bytesToJS(b)
@@ -161,41 +134,12 @@ func (c *portConn) send(b []byte) error {
 	return err
 }
 
-func (c *portConn) recv() ([]byte, error) {
-	c.pace.check()
-	for {
-		c.mu.Lock()
-		if len(c.queue) > 0 {
-			b := c.queue[0]
-			c.queue[0] = nil
-			c.queue = c.queue[1:]
-			c.mu.Unlock()
-			return b, nil
-		}
-		if c.ended != nil {
-			err := c.ended
-			c.mu.Unlock()
-			return nil, err
-		}
-		c.mu.Unlock()
-		<-c.wake
-	}
-}
-
 // close tells the other end the link is over, detaches the handler and
 // releases it.
 func (c *portConn) close() error {
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
+	if !c.closeOnce(errors.New("the link to the page's socket was closed")) {
 		return nil
 	}
-	c.closed = true
-	if c.ended == nil {
-		c.ended = errors.New("the link to the page's socket was closed")
-	}
-	c.signal()
-	c.mu.Unlock()
 	jsCall(func() js.Value { return c.port.Call("postMessage", linkClose) })
 	// The port is left open, for the message to arrive; unreferenced, it
 	// is collected.

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"io"
 	"strconv"
-	"sync"
 	"syscall/js"
 
 	"google.golang.org/grpc/codes"
@@ -24,7 +23,8 @@ func (jsTransport) dial(ctx context.Context, url, subprotocol string) (wsConn, e
 		return nil, err
 	}
 	ws.Set("binaryType", "arraybuffer")
-	c := &jsWS{ws: ws, wake: make(chan struct{}, 1)}
+	c := &jsWS{ws: ws}
+	c.wake = make(chan struct{}, 1)
 	opened := make(chan struct{})
 	c.handle("onopen", func(js.Value) { close(opened) })
 	c.handle("onmessage", c.onMessage)
@@ -52,13 +52,7 @@ func (jsTransport) dial(ctx context.Context, url, subprotocol string) (wsConn, e
 type jsWS struct {
 	ws    js.Value
 	funcs []js.Func
-
-	mu     sync.Mutex
-	queue  [][]byte
-	ended  error         // set when the socket closed: io.EOF after a normal close
-	wake   chan struct{} // signals recv that queue or ended changed
-	closed bool
-	pace   pacer // recv only
+	inbox // ended: io.EOF after a normal close
 }
 
 func (c *jsWS) handle(event string, f func(js.Value)) {
@@ -74,28 +68,16 @@ func (c *jsWS) handle(event string, f func(js.Value)) {
 	c.ws.Set(event, fn)
 }
 
-func (c *jsWS) signal() {
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
-}
-
 func (c *jsWS) onMessage(ev js.Value) {
 	data := ev.Get("data")
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	if data.Type() == js.TypeString {
-		if c.ended == nil {
-			c.ended = status.Error(codes.Internal, "websocket: a text message; gRPC travels in binary messages")
-		}
-	} else {
-		a := js.Global().Get("Uint8Array").New(data)
-		b := make([]byte, a.Get("length").Int())
-		js.CopyBytesToGo(b, a)
-		c.queue = append(c.queue, b)
+		c.end(status.Error(codes.Internal, "websocket: a text message; gRPC travels in binary messages"))
+		return
 	}
-	c.signal()
+	a := js.Global().Get("Uint8Array").New(data)
+	b := make([]byte, a.Get("length").Int())
+	js.CopyBytesToGo(b, a)
+	c.push(b)
 }
 
 // onError ends the stream. Browsers follow an error with a close event, but
@@ -105,73 +87,31 @@ func (c *jsWS) onError(ev js.Value) {
 	if m := ev.Get("message"); m.Type() == js.TypeString {
 		msg += ": " + m.String()
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.ended == nil {
-		c.ended = errors.New(msg)
-	}
-	c.signal()
+	c.end(errors.New(msg))
 }
 
 func (c *jsWS) onClose(ev js.Value) {
 	code := ev.Get("code").Int()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.ended == nil {
-		if code == 1000 || code == 1005 {
-			c.ended = io.EOF
-		} else {
-			c.ended = errors.New("websocket closed with code " + strconv.Itoa(code) + " " + ev.Get("reason").String())
-		}
+	if code == 1000 || code == 1005 {
+		c.end(io.EOF)
+		return
 	}
-	c.signal()
+	c.end(errors.New("websocket closed with code " + strconv.Itoa(code) + " " + ev.Get("reason").String()))
 }
 
 func (c *jsWS) send(b []byte) error {
-	c.mu.Lock()
-	closed := c.closed || c.ended != nil
-	c.mu.Unlock()
-	if closed || c.ws.Get("readyState").Int() != 1 {
+	if !c.open() || c.ws.Get("readyState").Int() != 1 {
 		return errors.New("websocket is not open")
 	}
 	_, err := jsCall(func() js.Value { return c.ws.Call("send", bytesToJS(b)) })
 	return err
 }
 
-func (c *jsWS) recv() ([]byte, error) {
-	c.pace.check()
-	for {
-		c.mu.Lock()
-		if len(c.queue) > 0 {
-			b := c.queue[0]
-			c.queue[0] = nil
-			c.queue = c.queue[1:]
-			c.mu.Unlock()
-			return b, nil
-		}
-		if c.ended != nil {
-			err := c.ended
-			c.mu.Unlock()
-			return nil, err
-		}
-		c.mu.Unlock()
-		<-c.wake
-	}
-}
-
 // close closes the socket, detaches the handlers and releases them.
 func (c *jsWS) close() error {
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
+	if !c.closeOnce(errors.New("websocket closed by the client")) {
 		return nil
 	}
-	c.closed = true
-	if c.ended == nil {
-		c.ended = errors.New("websocket closed by the client")
-	}
-	c.signal()
-	c.mu.Unlock()
 	for _, event := range []string{"onopen", "onmessage", "onclose", "onerror"} {
 		c.ws.Set(event, js.Null())
 	}
