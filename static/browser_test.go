@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -439,24 +438,9 @@ func assetsWithout(t *testing.T, prefixes ...string) fstest.MapFS {
 // file the page fetches and inflates itself: it must fall back to
 // main.wasm, and work.
 func TestPlaygroundWithoutWasmGz(t *testing.T) {
-	st, err := server.OpenStore(context.Background(), filepath.Join(t.TempDir(), "users.db"), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	srv, err := server.New(server.Config{Assets: assetsWithout(t, "wasm/main.wasm.gz")}, st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	defer srv.Shutdown(context.Background())
-
+	ts := servertest.Start(t, server.Config{Assets: assetsWithout(t, "wasm/main.wasm.gz")})
 	ctx := browser(t)
-	run(ctx, t, "load the page and call GetUser", chromedp.Navigate("http://"+ln.Addr().String()+"/"),
+	run(ctx, t, "load the page and call GetUser", chromedp.Navigate(ts.URL+"/"),
 		waitFor(`body[data-ready="true"]`), setField("GetUser", "id", "1"), click("GetUser", "call"),
 		waitFor(in("GetUser", `[data-role="response"][data-user-id="1"]`)))
 }
@@ -464,25 +448,9 @@ func TestPlaygroundWithoutWasmGz(t *testing.T) {
 // TestPlaygroundWithoutWasm serves the page without main.wasm: the page
 // must say plainly that the Go client could not start.
 func TestPlaygroundWithoutWasm(t *testing.T) {
-	assets := assetsWithout(t, "wasm/main.wasm")
-	st, err := server.OpenStore(context.Background(), filepath.Join(t.TempDir(), "users.db"), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	srv, err := server.New(server.Config{Assets: assets}, st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	defer srv.Shutdown(context.Background())
-
+	ts := servertest.Start(t, server.Config{Assets: assetsWithout(t, "wasm/main.wasm")})
 	ctx := browser(t)
-	run(ctx, t, "load the page", chromedp.Navigate("http://"+ln.Addr().String()+"/"),
+	run(ctx, t, "load the page", chromedp.Navigate(ts.URL+"/"),
 		waitFor(`body[data-ready="error"]`))
 	if banner := text(ctx, t, `#conn`); !strings.Contains(banner, "could not start") {
 		t.Fatalf("banner without main.wasm = %q", banner)
