@@ -99,6 +99,23 @@ func eventually(t *testing.T, ctx context.Context, what string, cond func() bool
 }
 
 // echoed sends m on s and checks the echo.
+// roundTrips opens an echo stream on c, makes n round trips on it and
+// ends it cleanly.
+func roundTrips(t *testing.T, ctx context.Context, c *client.Conn, n int) {
+	t.Helper()
+	s, err := c.NewStream(ctx, bidi, muxMethodEcho)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		echoed(t, s, &pb.User{Id: uint32(i)})
+	}
+	s.CloseSend()
+	if err := s.RecvMsg(new(pb.User)); err != io.EOF {
+		t.Fatalf("the round-trip stream's end: %v", err)
+	}
+}
+
 func echoed(t *testing.T, s *client.Stream, m *pb.User) {
 	t.Helper()
 	if err := s.SendMsg(m); err != nil {
@@ -327,17 +344,7 @@ func checkMux(t *testing.T, ctx context.Context, url, name string, opts ...clien
 		})
 
 		// B: 1,000 round trips on the same socket meanwhile.
-		b, err := c.NewStream(ctx, bidi, muxMethodEcho)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := range 1000 {
-			echoed(t, b, &pb.User{Id: uint32(i)})
-		}
-		b.CloseSend()
-		if err := b.RecvMsg(new(pb.User)); err != io.EOF {
-			t.Fatalf("round-trip stream end: %v", err)
-		}
+		roundTrips(t, ctx, c, 1000)
 
 		// A and C are still at their windows, not a byte beyond.
 		if got := int(muxProbe(t, ctx, c, muxMethodBuffered, gateA)); got != serverWindow {
@@ -513,17 +520,7 @@ func checkMuxShare(t *testing.T, ctx context.Context, url, name string, share fu
 			eventually(t, ctx, "the stalled stream fills the server's window", func() bool {
 				return muxProbeIs(t, ctx, other, muxMethodBuffered, gate, window)
 			})
-			b, err := other.NewStream(ctx, bidi, muxMethodEcho)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for i := range 1000 {
-				echoed(t, b, &pb.User{Id: uint32(i)})
-			}
-			b.CloseSend()
-			if err := b.RecvMsg(new(pb.User)); err != io.EOF {
-				t.Fatalf("the other Conn's stream: %v", err)
-			}
+			roundTrips(t, ctx, other, 1000)
 			if got := int(muxProbe(t, ctx, other, muxMethodBuffered, gate)); got != window {
 				t.Errorf("the stalled stream: the server holds %d bytes, want its window of %d", got, window)
 			}
