@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/IBM/pgxpoolprometheus v1.1.3
+	github.com/aperturerobotics/protobuf-go-lite v0.14.0
 	github.com/bufbuild/protocompile v0.14.1
 	github.com/chromedp/cdproto v0.159.0
 	github.com/chromedp/chromedp v0.23.0
@@ -67,6 +68,7 @@ require (
 )
 
 tool (
+	github.com/aperturerobotics/protobuf-go-lite/cmd/protoc-gen-go-lite
 	google.golang.org/grpc/cmd/protoc-gen-go-grpc
 	google.golang.org/protobuf/cmd/protoc-gen-go
 )
