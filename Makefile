@@ -116,9 +116,10 @@ bench: build chromium postgres ## run the benchmarks, servers in their own proce
 	@echo; $(GO) run ./cmd/benchtable -wasm $(WASM_DIR)/main.wasm .tmp/bench/raw.txt | tee .tmp/bench/table.md
 
 FUZZTIME ?= 30s
-fuzz: ## fuzz the client's response parser (frames, header and trailer blocks) and the grpc-mux frame reader, each for $(FUZZTIME)
+fuzz: ## fuzz the client's response parser (frames, header and trailer blocks), the grpc-mux frame reader and the page's messages against pb's, each for $(FUZZTIME)
 	$(GO) test -run '^$$' -fuzz FuzzResponseParser -fuzztime $(FUZZTIME) ./wasm/client
 	$(GO) test -run '^$$' -fuzz FuzzMuxReader -fuzztime $(FUZZTIME) ./proto/grpcwire
+	$(GO) test -run '^$$' -fuzz FuzzWireAgreement -fuzztime $(FUZZTIME) ./pb/browserpb
 
 clean: ## remove build outputs
 	rm -rf bin .tmp $(WASM_DIR)/main.wasm* $(WASM_DIR)/explorer.wasm* $(WASM_DIR)/protocompiler.wasm* $(WASM_DIR)/wasm_exec.js*
