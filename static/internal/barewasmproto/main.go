@@ -2,8 +2,8 @@
 
 // Command barewasmproto is the yardstick (static/internal/barewasm) with
 // protobuf-go linked and used once: it marshals and unmarshals a message
-// (a well-known wrapper: user.proto's browser copy is the page's alone,
-// TestProtoCopies) before it sets its DOM node. Measured against the
+// (a well-known wrapper: user.proto's browser copy, pb/browserpb, is not
+// protobuf-go's) before it sets its DOM node. Measured against the
 // yardstick (BenchmarkProtobufLinkCost), it is what linking protobuf-go
 // alone costs a page's load, before any code of the page's own.
 package main
