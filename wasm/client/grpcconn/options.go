@@ -5,6 +5,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	"github.com/grpcplay/playground/wasm/client"
+	"github.com/grpcplay/playground/wasm/client/protocodec"
 )
 
 // callOptions are the grpc.CallOptions that take effect here (see the
@@ -20,7 +21,9 @@ type callOptions struct {
 
 // callOptionsOf maps opts onto callOptions, ignoring the rest.
 func callOptionsOf(opts []grpc.CallOption) callOptions {
-	var o callOptions
+	// Messages are protobuf-go's, which DefaultCodec leaves to
+	// protocodec in the browser build.
+	o := callOptions{core: []client.CallOption{client.ForceCodec(protocodec.Codec{})}}
 	for _, opt := range opts {
 		switch v := opt.(type) {
 		case grpc.HeaderCallOption:
