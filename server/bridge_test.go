@@ -236,7 +236,7 @@ func (c *bridgeClient) recv(m proto.Message) bool {
 			continue
 		}
 		c.trailer = md
-		c.st = grpcwire.StatusFromTrailers(md)
+		c.st = grpcwire.StatusFromTrailers(md).GRPC()
 		_, c.end = c.nextMessage()
 		return false
 	}

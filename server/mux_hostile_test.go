@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/grpcplay/playground/pb"
+	"github.com/grpcplay/playground/proto/grpcstatus"
 	"github.com/grpcplay/playground/proto/grpcwire"
 	"github.com/grpcplay/playground/server"
 	"github.com/grpcplay/playground/server/servertest"
@@ -248,7 +249,7 @@ func TestMuxThousandsOfStreams(t *testing.T) {
 	for range 10 {
 		var frames [][]byte
 		for _, id := range open {
-			frames = append(frames, grpcwire.AppendMuxCancel(nil, id, status.New(codes.Canceled, "storm")))
+			frames = append(frames, grpcwire.AppendMuxCancel(nil, id, grpcstatus.New(codes.Canceled, "storm")))
 		}
 		open = open[:0]
 		for range maxStreams {

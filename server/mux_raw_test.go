@@ -10,9 +10,9 @@ import (
 	"github.com/gorilla/websocket"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/grpcplay/playground/proto/grpcstatus"
 	"github.com/grpcplay/playground/proto/grpcwire"
 )
 
@@ -162,7 +162,7 @@ func (c *muxRaw) wantGoAway(code codes.Code, msg string, closeCode int) {
 
 // wantEnd reads stream id's frames until its TRAILERS or CANCEL and
 // returns its status and the messages it carried.
-func (c *muxRaw) wantEnd(id uint32) (*status.Status, [][]byte) {
+func (c *muxRaw) wantEnd(id uint32) (*grpcstatus.Status, [][]byte) {
 	c.t.Helper()
 	var data []byte
 	for {

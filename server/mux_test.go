@@ -24,6 +24,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/grpcplay/playground/pb"
+	"github.com/grpcplay/playground/proto/grpcstatus"
 	"github.com/grpcplay/playground/proto/grpcwire"
 	"github.com/grpcplay/playground/server"
 	"github.com/grpcplay/playground/server/grpchttp"
@@ -531,7 +532,7 @@ func TestMuxIdleRecvEnds(t *testing.T) {
 		want codes.Code
 	}{
 		{"cancel", func(_ *servertest.Server, c *muxRaw) {
-			c.write(grpcwire.AppendMuxCancel(nil, 1, status.New(codes.Canceled, "enough")))
+			c.write(grpcwire.AppendMuxCancel(nil, 1, grpcstatus.New(codes.Canceled, "enough")))
 		}, codes.Canceled},
 		{"socket lost", func(_ *servertest.Server, c *muxRaw) { c.ws.NetConn().Close() }, codes.Canceled},
 		{"shutdown", func(ts *servertest.Server, _ *muxRaw) {

@@ -10,7 +10,8 @@ import (
 	"sync"
 
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
+
+	"github.com/grpcplay/playground/proto/grpcstatus"
 )
 
 // Message encodings (grpc-encoding, grpc-accept-encoding). gzip is the one
@@ -57,7 +58,7 @@ func (g *GzipWriters) AppendFrame(b, msg []byte) ([]byte, error) {
 	zw.Reset(io.Discard) // let go of buf
 	g.pool.Put(zw)
 	if err != nil {
-		return b, status.Errorf(codes.Internal, "grpc: error while compressing: %v", err)
+		return b, grpcstatus.Errorf(codes.Internal, "grpc: error while compressing: %v", err)
 	}
 	out := buf.Bytes()
 	binary.BigEndian.PutUint32(out[start+1:], uint32(len(out)-start-PrefixLen))
@@ -84,7 +85,7 @@ func (d *GzipReader) Decompress(p []byte, limit int) ([]byte, error) {
 		err = d.zr.Reset(bytes.NewReader(p))
 	}
 	if err != nil {
-		return nil, status.Errorf(codes.Internal, "grpc: failed to decompress the received message: %v", err)
+		return nil, grpcstatus.Errorf(codes.Internal, "grpc: failed to decompress the received message: %v", err)
 	}
 	out := d.out[:0]
 	for {
@@ -97,13 +98,13 @@ func (d *GzipReader) Decompress(p []byte, limit int) ([]byte, error) {
 		out = out[:len(out)+n]
 		if len(out) > limit {
 			d.out = out[:0]
-			return nil, status.Errorf(codes.ResourceExhausted, "grpc: received message after decompression larger than max (more than %d)", limit)
+			return nil, grpcstatus.Errorf(codes.ResourceExhausted, "grpc: received message after decompression larger than max (more than %d)", limit)
 		}
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return nil, status.Errorf(codes.Internal, "grpc: failed to decompress the received message: %v", err)
+			return nil, grpcstatus.Errorf(codes.Internal, "grpc: failed to decompress the received message: %v", err)
 		}
 	}
 	d.out = out

@@ -4,8 +4,8 @@ import (
 	"testing"
 
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
+	"github.com/grpcplay/playground/proto/grpcstatus"
 	"github.com/grpcplay/playground/proto/grpcwire"
 )
 
@@ -47,7 +47,7 @@ func TestFrameMessage(t *testing.T) {
 		t.Errorf("data frame: %q, %v", p, err)
 	}
 	for flag, want := range map[byte]codes.Code{grpcwire.FlagCompressed: codes.Unimplemented, grpcwire.FlagTrailer: codes.InvalidArgument, 0x02: codes.InvalidArgument} {
-		if _, err := (grpcwire.Frame{Flag: flag}).Message(); status.Code(err) != want {
+		if _, err := (grpcwire.Frame{Flag: flag}).Message(); grpcstatus.Code(err) != want {
 			t.Errorf("flag %#x: %v; want %v", flag, err, want)
 		}
 	}

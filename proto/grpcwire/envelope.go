@@ -6,7 +6,8 @@ import (
 	"slices"
 
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
+
+	"github.com/grpcplay/playground/proto/grpcstatus"
 )
 
 // Frame flags: the first byte of the 5-byte prefix.
@@ -42,9 +43,9 @@ func (f Frame) Message() ([]byte, error) {
 	case FlagData:
 		return f.Payload, nil
 	case FlagCompressed:
-		return nil, status.Error(codes.Unimplemented, "compressed messages are not supported: send grpc-encoding identity")
+		return nil, grpcstatus.Error(codes.Unimplemented, "compressed messages are not supported: send grpc-encoding identity")
 	}
-	return nil, status.Errorf(codes.InvalidArgument, "request frame with flag 0x%02x; requests are data frames (0x00)", f.Flag)
+	return nil, grpcstatus.Errorf(codes.InvalidArgument, "request frame with flag 0x%02x; requests are data frames (0x00)", f.Flag)
 }
 
 // AppendFrame appends a frame with flag and payload to dst.
@@ -117,14 +118,14 @@ func (r *Reader) Next() (Frame, error) {
 	if n, err := io.ReadFull(r.r, r.prefix[first:]); err != nil {
 		n += first
 		if err == io.ErrUnexpectedEOF || (err == io.EOF && n > 0) {
-			return Frame{}, status.Errorf(r.malformed, "the stream ends inside a frame prefix (%d of %d bytes)", n, PrefixLen)
+			return Frame{}, grpcstatus.Errorf(r.malformed, "the stream ends inside a frame prefix (%d of %d bytes)", n, PrefixLen)
 		}
 		return Frame{}, err
 	}
 	flag := r.prefix[0]
 	n := binary.BigEndian.Uint32(r.prefix[1:])
 	if uint64(n) > uint64(r.max) {
-		return Frame{}, status.Errorf(codes.ResourceExhausted, "grpc: received message larger than max (%d vs. %d)", n, r.max)
+		return Frame{}, grpcstatus.Errorf(codes.ResourceExhausted, "grpc: received message larger than max (%d vs. %d)", n, r.max)
 	}
 	if r.Begin != nil {
 		r.Begin(int(n))
@@ -132,7 +133,7 @@ func (r *Reader) Next() (Frame, error) {
 	payload, err := r.readPayload(int(n))
 	if err != nil {
 		if err == io.EOF || err == io.ErrUnexpectedEOF {
-			return Frame{}, status.Errorf(r.malformed, "the stream ends inside a frame: its prefix announced %d bytes, %d arrived", n, len(payload))
+			return Frame{}, grpcstatus.Errorf(r.malformed, "the stream ends inside a frame: its prefix announced %d bytes, %d arrived", n, len(payload))
 		}
 		return Frame{}, err
 	}

@@ -7,8 +7,8 @@ import (
 	"testing/iotest"
 
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
+	"github.com/grpcplay/playground/proto/grpcstatus"
 	"github.com/grpcplay/playground/proto/grpcwire"
 )
 
@@ -46,7 +46,7 @@ func TestReaderGrowsWithTheBytes(t *testing.T) {
 	before := m.TotalAlloc
 	_, err = grpcwire.NewRequestReader(bytes.NewReader(lying), 4<<20).Next()
 	runtime.ReadMemStats(&m)
-	if status.Code(err) != codes.InvalidArgument {
+	if grpcstatus.Code(err) != codes.InvalidArgument {
 		t.Fatalf("truncated frame: %v; want InvalidArgument", err)
 	}
 	if grew := m.TotalAlloc - before; grew > 64<<10 {

@@ -10,7 +10,8 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
+
+	"github.com/grpcplay/playground/proto/grpcstatus"
 )
 
 // The grpc-mux.v1 protocol carries many calls on one WebSocket; MUX.md in
@@ -116,13 +117,13 @@ func (s MuxSettings) Validate() error {
 func (s MuxSettings) check(code codes.Code) error {
 	switch {
 	case s.InitialWindow < muxMinLimit || s.InitialWindow > MuxMaxWindow:
-		return status.Errorf(code, "grpc-mux: INITIAL_WINDOW %d is outside %d to %d", s.InitialWindow, muxMinLimit, MuxMaxWindow)
+		return grpcstatus.Errorf(code, "grpc-mux: INITIAL_WINDOW %d is outside %d to %d", s.InitialWindow, muxMinLimit, MuxMaxWindow)
 	case s.MaxFrameSize < muxMinLimit || s.MaxFrameSize > muxMaxLimit:
-		return status.Errorf(code, "grpc-mux: MAX_FRAME_SIZE %d is outside %d to %d", s.MaxFrameSize, muxMinLimit, muxMaxLimit)
+		return grpcstatus.Errorf(code, "grpc-mux: MAX_FRAME_SIZE %d is outside %d to %d", s.MaxFrameSize, muxMinLimit, muxMaxLimit)
 	case s.MaxHeaderSize < muxMinLimit || s.MaxHeaderSize > muxMaxLimit:
-		return status.Errorf(code, "grpc-mux: MAX_HEADER_SIZE %d is outside %d to %d", s.MaxHeaderSize, muxMinLimit, muxMaxLimit)
+		return grpcstatus.Errorf(code, "grpc-mux: MAX_HEADER_SIZE %d is outside %d to %d", s.MaxHeaderSize, muxMinLimit, muxMaxLimit)
 	case s.MaxStreams > MuxMaxStreamID:
-		return status.Errorf(code, "grpc-mux: MAX_STREAMS %d is over %d", s.MaxStreams, MuxMaxStreamID)
+		return grpcstatus.Errorf(code, "grpc-mux: MAX_STREAMS %d is over %d", s.MaxStreams, MuxMaxStreamID)
 	}
 	return nil
 }
@@ -177,14 +178,14 @@ func (f MuxFrame) Settings() MuxSettings {
 
 // Status returns what a CANCEL frame carries as a status. A code beyond
 // gRPC's is Unknown.
-func (f MuxFrame) Status() *status.Status {
-	return status.New(muxCode(binary.BigEndian.Uint32(f.Payload)), muxText(f.Payload[4:]))
+func (f MuxFrame) Status() *grpcstatus.Status {
+	return grpcstatus.New(muxCode(binary.BigEndian.Uint32(f.Payload)), muxText(f.Payload[4:]))
 }
 
 // GoAway returns a GOAWAY frame's last stream id, and its code and message
 // as a status.
-func (f MuxFrame) GoAway() (last uint32, st *status.Status) {
-	return binary.BigEndian.Uint32(f.Payload), status.New(muxCode(binary.BigEndian.Uint32(f.Payload[4:])), muxText(f.Payload[8:]))
+func (f MuxFrame) GoAway() (last uint32, st *grpcstatus.Status) {
+	return binary.BigEndian.Uint32(f.Payload), grpcstatus.New(muxCode(binary.BigEndian.Uint32(f.Payload[4:])), muxText(f.Payload[8:]))
 }
 
 func muxCode(c uint32) codes.Code {
@@ -215,7 +216,7 @@ func AppendMuxFrame(dst []byte, t MuxType, flags byte, stream uint32, payload []
 // ResourceExhausted, and a malformed method InvalidArgument.
 func AppendMuxOpen(dst []byte, stream uint32, method string, md metadata.MD, endStream bool, maxSize uint32) ([]byte, error) {
 	if !validMuxMethod(method) {
-		return dst, status.Errorf(codes.InvalidArgument, "grpc-mux: malformed method %q", truncate(method))
+		return dst, grpcstatus.Errorf(codes.InvalidArgument, "grpc-mux: malformed method %q", truncate(method))
 	}
 	var flags byte
 	if endStream {
@@ -243,7 +244,7 @@ func AppendMuxHeaderBlock(dst []byte, t MuxType, stream uint32, md metadata.MD, 
 func patchMuxLength(out []byte, start int, maxSize uint32, what string) ([]byte, error) {
 	n := len(out) - start - MuxHeaderLen
 	if uint64(n) > uint64(maxSize) {
-		return out[:start], status.Errorf(codes.ResourceExhausted, "grpc-mux: %s of %d bytes are over the peer's limit of %d", what, n, maxSize)
+		return out[:start], grpcstatus.Errorf(codes.ResourceExhausted, "grpc-mux: %s of %d bytes are over the peer's limit of %d", what, n, maxSize)
 	}
 	out[start], out[start+1], out[start+2] = byte(n>>16), byte(n>>8), byte(n)
 	return out, nil
@@ -251,7 +252,7 @@ func patchMuxLength(out []byte, start int, maxSize uint32, what string) ([]byte,
 
 // AppendMuxCancel appends a CANCEL frame for stream with st's code and
 // message (cut to fit).
-func AppendMuxCancel(dst []byte, stream uint32, st *status.Status) []byte {
+func AppendMuxCancel(dst []byte, stream uint32, st *grpcstatus.Status) []byte {
 	msg := cutText(st.Message(), MuxMaxControlPayload-4)
 	dst = AppendMuxHeader(dst, MuxTypeCancel, 0, stream, 4+len(msg))
 	dst = binary.BigEndian.AppendUint32(dst, uint32(st.Code()))
@@ -260,7 +261,7 @@ func AppendMuxCancel(dst []byte, stream uint32, st *status.Status) []byte {
 
 // AppendMuxGoAway appends a GOAWAY frame: last is the highest stream the
 // sender processed, st why it goes away (OK for a shutdown).
-func AppendMuxGoAway(dst []byte, last uint32, st *status.Status) []byte {
+func AppendMuxGoAway(dst []byte, last uint32, st *grpcstatus.Status) []byte {
 	msg := cutText(st.Message(), MuxMaxControlPayload-8)
 	dst = AppendMuxHeader(dst, MuxTypeGoAway, 0, 0, 8+len(msg))
 	dst = binary.BigEndian.AppendUint32(dst, last)
@@ -310,11 +311,11 @@ func AppendMuxSettings(dst []byte, s MuxSettings) []byte {
 func ParseMuxOpen[T string | []byte](p T) (method string, md metadata.MD, err error) {
 	line, block, ok := strings.Cut(string(p), "\r\n")
 	if !ok || !validMuxMethod(line) {
-		return "", nil, status.Errorf(codes.InvalidArgument, "grpc-mux: HEADERS must start with the method and CRLF; got %q", truncate(line))
+		return "", nil, grpcstatus.Errorf(codes.InvalidArgument, "grpc-mux: HEADERS must start with the method and CRLF; got %q", truncate(line))
 	}
 	md, err = parseHeaderLines(block)
 	if err != nil {
-		return "", nil, status.Errorf(codes.InvalidArgument, "grpc-mux: request %v", err)
+		return "", nil, grpcstatus.Errorf(codes.InvalidArgument, "grpc-mux: request %v", err)
 	}
 	return line, md, nil
 }
@@ -414,7 +415,7 @@ func (r *MuxReader) Next() (MuxFrame, error) {
 		r.msgBytes += MuxHeaderLen + n
 		r.msgFrames++
 		if r.msgFrames > 1 && r.msgBytes > MuxMaxBatch {
-			return MuxFrame{}, status.Errorf(codes.ResourceExhausted, "grpc-mux: a WebSocket message holds several frames in more than %d bytes", MuxMaxBatch)
+			return MuxFrame{}, grpcstatus.Errorf(codes.ResourceExhausted, "grpc-mux: a WebSocket message holds several frames in more than %d bytes", MuxMaxBatch)
 		}
 	}
 	p, err := r.readPayload(n)
@@ -435,7 +436,7 @@ func (r *MuxReader) Next() (MuxFrame, error) {
 }
 
 func (r *MuxReader) errorf(format string, a ...any) error {
-	return status.Errorf(r.malformed, "grpc-mux: "+format, a...)
+	return grpcstatus.Errorf(r.malformed, "grpc-mux: "+format, a...)
 }
 
 // checkHeader checks what a frame header alone can break.
@@ -506,7 +507,7 @@ func (r *MuxReader) checkHeader(f MuxFrame, n int) error {
 	case n < least:
 		return r.errorf("%v payload of %d bytes; it has at least %d", f.Type, n, least)
 	case exact == 0 && n > limit:
-		return status.Errorf(codes.ResourceExhausted, "grpc-mux: %v payload of %d bytes is over the limit of %d", f.Type, n, limit)
+		return grpcstatus.Errorf(codes.ResourceExhausted, "grpc-mux: %v payload of %d bytes is over the limit of %d", f.Type, n, limit)
 	}
 	return nil
 }

@@ -2,7 +2,8 @@ package grpcwire
 
 import (
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
+
+	"github.com/grpcplay/playground/proto/grpcstatus"
 )
 
 // A grpc-mux stream has a window in each direction (MUX.md, "Flow
@@ -39,9 +40,9 @@ func (w *MuxSendWindow) Take(n int) int {
 func (w *MuxSendWindow) Grant(inc uint32) error {
 	switch {
 	case inc == 0 || inc > MuxMaxWindow:
-		return status.Errorf(codes.InvalidArgument, "grpc-mux: WINDOW_UPDATE of %d; increments are 1 to %d", inc, MuxMaxWindow)
+		return grpcstatus.Errorf(codes.InvalidArgument, "grpc-mux: WINDOW_UPDATE of %d; increments are 1 to %d", inc, MuxMaxWindow)
 	case w.n+int64(inc) > MuxMaxWindow:
-		return status.Errorf(codes.ResourceExhausted, "grpc-mux: WINDOW_UPDATE of %d takes the window from %d past %d", inc, w.n, MuxMaxWindow)
+		return grpcstatus.Errorf(codes.ResourceExhausted, "grpc-mux: WINDOW_UPDATE of %d takes the window from %d past %d", inc, w.n, MuxMaxWindow)
 	}
 	w.n += int64(inc)
 	return nil
@@ -71,7 +72,7 @@ func NewMuxRecvWindow(initial uint32) MuxRecvWindow {
 // as it was.
 func (w *MuxRecvWindow) Receive(n int) error {
 	if int64(n) > w.window {
-		return status.Errorf(codes.ResourceExhausted, "grpc-mux: DATA of %d bytes on a stream whose window holds %d", n, w.window)
+		return grpcstatus.Errorf(codes.ResourceExhausted, "grpc-mux: DATA of %d bytes on a stream whose window holds %d", n, w.window)
 	}
 	w.window -= int64(n)
 	return nil

@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
+	"github.com/grpcplay/playground/proto/grpcstatus"
 	"github.com/grpcplay/playground/proto/grpcwire"
 )
 
@@ -33,7 +33,7 @@ func TestMuxSendWindow(t *testing.T) {
 		{1<<32 - 1, codes.InvalidArgument},
 		{grpcwire.MuxMaxWindow - 5, codes.ResourceExhausted}, // 10 + that > 2^31-1
 	} {
-		if err := w.Grant(tc.inc); status.Code(err) != tc.want {
+		if err := w.Grant(tc.inc); grpcstatus.Code(err) != tc.want {
 			t.Errorf("Grant(%d) = %v; want %v", tc.inc, err, tc.want)
 		}
 		if w.Available() != 10 {
@@ -50,7 +50,7 @@ func TestMuxRecvWindow(t *testing.T) {
 	if err := w.Receive(1000); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.Receive(1); status.Code(err) != codes.ResourceExhausted {
+	if err := w.Receive(1); grpcstatus.Code(err) != codes.ResourceExhausted {
 		t.Fatalf("one byte past the window: %v", err)
 	}
 	if inc := w.Consume(499); inc != 0 {

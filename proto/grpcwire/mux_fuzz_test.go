@@ -7,8 +7,8 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
 
+	"github.com/grpcplay/playground/proto/grpcstatus"
 	"github.com/grpcplay/playground/proto/grpcwire"
 )
 
@@ -26,17 +26,17 @@ func muxSeeds() [][]byte {
 	client = grpcwire.AppendMuxFrame(client, grpcwire.MuxTypeData, grpcwire.MuxFlagEndStream, 1, msg[3:])
 	client = grpcwire.AppendMuxWindowUpdate(client, 1, 512)
 	client = grpcwire.AppendMuxPing(client, false, [8]byte{1})
-	client = grpcwire.AppendMuxCancel(client, 1, status.New(codes.Canceled, "gone"))
-	client = grpcwire.AppendMuxGoAway(client, 0, status.New(codes.Internal, "bad"))
+	client = grpcwire.AppendMuxCancel(client, 1, grpcstatus.New(codes.Canceled, "gone"))
+	client = grpcwire.AppendMuxGoAway(client, 0, grpcstatus.New(codes.Internal, "bad"))
 
 	tr := metadata.MD{}
-	grpcwire.AppendStatus(tr, status.New(codes.OK, ""))
+	grpcwire.AppendStatus(tr, grpcstatus.New(codes.OK, ""))
 	server := grpcwire.AppendMuxSettings(nil, grpcwire.DefaultMuxSettings())
 	server, _ = grpcwire.AppendMuxHeaderBlock(server, grpcwire.MuxTypeHeaders, 1, md, 1<<10)
 	server = grpcwire.AppendMuxFrame(server, grpcwire.MuxTypeData, 0, 1, msg)
 	server, _ = grpcwire.AppendMuxHeaderBlock(server, grpcwire.MuxTypeTrailers, 1, tr, 1<<10)
 	server = grpcwire.AppendMuxPing(server, true, [8]byte{1})
-	server = grpcwire.AppendMuxGoAway(server, 1, status.New(codes.OK, ""))
+	server = grpcwire.AppendMuxGoAway(server, 1, grpcstatus.New(codes.OK, ""))
 	return [][]byte{client, server, settingsFrame, cat(settingsFrame, header(1<<20, grpcwire.MuxTypeData, 0, 1))}
 }
 
@@ -72,7 +72,7 @@ func FuzzMuxReader(f *testing.F) {
 				return
 			}
 			if err != nil {
-				st, ok := status.FromError(err)
+				st, ok := grpcstatus.FromError(err)
 				if !ok || (st.Code() != malformed && st.Code() != codes.ResourceExhausted) {
 					t.Fatalf("error %v is neither %v nor ResourceExhausted", err, malformed)
 				}

@@ -11,8 +11,8 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
 
+	"github.com/grpcplay/playground/proto/grpcstatus"
 	"github.com/grpcplay/playground/proto/grpcwire"
 )
 
@@ -53,9 +53,9 @@ func TestMuxRoundTrip(t *testing.T) {
 	b = grpcwire.AppendMuxFrame(b, grpcwire.MuxTypeData, grpcwire.MuxFlagEndStream, 1, nil)
 	b, _ = grpcwire.AppendMuxOpen(b, 3, "/pkg.Svc/Other", nil, true, 1<<10)
 	b = grpcwire.AppendMuxWindowUpdate(b, 3, 1000)
-	b = grpcwire.AppendMuxCancel(b, 3, status.New(codes.Canceled, "user left"))
+	b = grpcwire.AppendMuxCancel(b, 3, grpcstatus.New(codes.Canceled, "user left"))
 	b = grpcwire.AppendMuxPing(b, false, ping)
-	b = grpcwire.AppendMuxGoAway(b, 3, status.New(codes.Internal, "bad trailers"))
+	b = grpcwire.AppendMuxGoAway(b, 3, grpcstatus.New(codes.Internal, "bad trailers"))
 
 	frames := readAll(t, grpcwire.NewMuxServerReader(bytes.NewReader(b), grpcwire.DefaultMuxSettings()))
 	if len(frames) != 9 {
@@ -95,7 +95,7 @@ func TestMuxRoundTrip(t *testing.T) {
 	b, _ = grpcwire.AppendMuxHeaderBlock(b, grpcwire.MuxTypeHeaders, 1, metadata.MD{"x-h": {"1"}}, 1<<10)
 	b = grpcwire.AppendMuxFrame(b, grpcwire.MuxTypeData, 0, 1, msg)
 	tr := metadata.MD{}
-	grpcwire.AppendStatus(tr, status.New(codes.NotFound, "no such user"))
+	grpcwire.AppendStatus(tr, grpcstatus.New(codes.NotFound, "no such user"))
 	b, _ = grpcwire.AppendMuxHeaderBlock(b, grpcwire.MuxTypeTrailers, 1, tr, 1<<10)
 	b = grpcwire.AppendMuxPing(b, true, ping)
 	frames = readAll(t, grpcwire.NewMuxClientReader(bytes.NewReader(b), own))
@@ -132,7 +132,7 @@ func TestMuxSettingsDefaults(t *testing.T) {
 	}
 	bad := want
 	bad.MaxFrameSize = 100
-	if status.Code(bad.Validate()) != codes.InvalidArgument {
+	if grpcstatus.Code(bad.Validate()) != codes.InvalidArgument {
 		t.Errorf("MaxFrameSize 100 validates")
 	}
 }
@@ -211,7 +211,7 @@ func TestMuxReaderRefuses(t *testing.T) {
 		for err == nil {
 			_, err = r.Next()
 		}
-		if st, ok := status.FromError(err); !ok || st.Code() != want || !strings.HasPrefix(st.Message(), "grpc-mux: ") {
+		if st, ok := grpcstatus.FromError(err); !ok || st.Code() != want || !strings.HasPrefix(st.Message(), "grpc-mux: ") {
 			t.Errorf("%s: %v; want a %v status", tc.name, err, want)
 		}
 	}
@@ -236,11 +236,11 @@ func TestMuxReaderMessages(t *testing.T) {
 	}
 	r.Reset(bytes.NewReader(cat(big, big)))
 	r.Next()
-	if _, err := r.Next(); status.Code(err) != codes.ResourceExhausted {
+	if _, err := r.Next(); grpcstatus.Code(err) != codes.ResourceExhausted {
 		t.Fatalf("two 40 KiB frames in a message: %v", err)
 	}
 	r.Reset(bytes.NewReader(big[:100]))
-	if _, err := r.Next(); status.Code(err) != codes.InvalidArgument {
+	if _, err := r.Next(); grpcstatus.Code(err) != codes.InvalidArgument {
 		t.Fatalf("a frame cut by the message's end: %v", err)
 	}
 }
@@ -249,14 +249,14 @@ func TestMuxOpen(t *testing.T) {
 	md := metadata.MD{"x-big": {strings.Repeat("v", 2000)}}
 	b := []byte("before")
 	out, err := grpcwire.AppendMuxOpen(b, 1, "/a.B/C", md, false, 1<<10)
-	if status.Code(err) != codes.ResourceExhausted || string(out) != "before" {
+	if grpcstatus.Code(err) != codes.ResourceExhausted || string(out) != "before" {
 		t.Errorf("over the limit: %q, %v; want the input back and ResourceExhausted", out, err)
 	}
-	if _, err := grpcwire.AppendMuxOpen(nil, 1, "no-slash", nil, false, 1<<10); status.Code(err) != codes.InvalidArgument {
+	if _, err := grpcwire.AppendMuxOpen(nil, 1, "no-slash", nil, false, 1<<10); grpcstatus.Code(err) != codes.InvalidArgument {
 		t.Errorf("bad method: %v", err)
 	}
 	for _, p := range []string{"/a.B/C", "/a.B/C\r\nx y: z\r\n", "\r\n", "/a b/C\r\n", "/a.B/C\r\nbad-bin: !!\r\n"} {
-		if _, _, err := grpcwire.ParseMuxOpen([]byte(p)); status.Code(err) != codes.InvalidArgument {
+		if _, _, err := grpcwire.ParseMuxOpen([]byte(p)); grpcstatus.Code(err) != codes.InvalidArgument {
 			t.Errorf("ParseMuxOpen(%q) = %v; want InvalidArgument", p, err)
 		}
 	}
@@ -270,8 +270,8 @@ func TestMuxOpen(t *testing.T) {
 func TestMuxControlText(t *testing.T) {
 	long := strings.Repeat("é", 1000) // 2,000 bytes
 	b := cat(settingsFrame,
-		grpcwire.AppendMuxCancel(nil, 1, status.New(codes.Internal, long)),
-		grpcwire.AppendMuxGoAway(nil, 1, status.New(codes.Internal, long)))
+		grpcwire.AppendMuxCancel(nil, 1, grpcstatus.New(codes.Internal, long)),
+		grpcwire.AppendMuxGoAway(nil, 1, grpcstatus.New(codes.Internal, long)))
 	frames := readAll(t, grpcwire.NewMuxServerReader(bytes.NewReader(b), grpcwire.DefaultMuxSettings()))
 	for _, msg := range []string{frames[1].Status().Message(), func() string { _, st := frames[2].GoAway(); return st.Message() }()} {
 		if !utf8.ValidString(msg) || !strings.HasPrefix(long, msg) || len(msg) < 1000 {

@@ -5,46 +5,36 @@ import (
 	"strconv"
 	"strings"
 
-	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/proto"
+
+	"github.com/grpcplay/playground/proto/grpcstatus"
 )
 
 // StatusFromTrailers reads the call's status from trailers (or, for a
 // trailers-only response, headers). A missing grpc-status is itself an
 // error: the response ended without saying how the call went.
-func StatusFromTrailers(md metadata.MD) *status.Status {
+func StatusFromTrailers(md metadata.MD) *grpcstatus.Status {
 	raw := First(md, HeaderStatus)
 	if raw == "" {
-		return status.New(codes.Internal, "server closed the stream without sending trailers")
+		return grpcstatus.New(codes.Internal, "server closed the stream without sending trailers")
 	}
 	code, err := strconv.ParseUint(raw, 10, 32)
 	if err != nil {
-		return status.Newf(codes.Internal, "malformed grpc-status %q", truncate(raw))
+		return grpcstatus.Newf(codes.Internal, "malformed grpc-status %q", truncate(raw))
 	}
-	msg := decodeMessage(First(md, HeaderMessage))
-	if details := First(md, HeaderStatusDetails); details != "" {
-		p := new(spb.Status)
-		if err := proto.Unmarshal([]byte(details), p); err == nil && p.GetCode() == int32(code) {
-			return status.FromProto(p)
-		}
-	}
-	return status.New(codes.Code(code), msg)
+	return grpcstatus.FromWire(codes.Code(code), decodeMessage(First(md, HeaderMessage)), []byte(First(md, HeaderStatusDetails)))
 }
 
 // AppendStatus adds st to trailers md: grpc-status, grpc-message
 // (percent-encoded) and, when st carries details, grpc-status-details-bin.
-func AppendStatus(md metadata.MD, st *status.Status) {
+func AppendStatus(md metadata.MD, st *grpcstatus.Status) {
 	md[HeaderStatus] = []string{strconv.Itoa(int(st.Code()))}
 	if msg := st.Message(); msg != "" {
 		md[HeaderMessage] = []string{encodeMessage(msg)}
 	}
-	if p := st.Proto(); len(p.GetDetails()) > 0 {
-		if b, err := proto.Marshal(p); err == nil {
-			md[HeaderStatusDetails] = []string{string(b)}
-		}
+	if d := st.Details(); len(d) > 0 {
+		md[HeaderStatusDetails] = []string{string(d)}
 	}
 }
 

@@ -10,8 +10,8 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
 
+	"github.com/grpcplay/playground/proto/grpcstatus"
 	"github.com/grpcplay/playground/proto/grpcwire"
 )
 
@@ -79,7 +79,7 @@ func TestReaderErrors(t *testing.T) {
 			{"response", grpcwire.NewResponseReader(bytes.NewReader(b), tc.max), tc.resp},
 		} {
 			_, err := side.r.Next()
-			if st, ok := status.FromError(err); !ok || st.Code() != side.want || st.Message() == "" {
+			if st, ok := grpcstatus.FromError(err); !ok || st.Code() != side.want || st.Message() == "" {
 				t.Errorf("%s, %s reader: err = %v; want a %v status with a message", tc.name, side.name, err, side.want)
 			}
 		}
@@ -114,10 +114,10 @@ func TestHeaderBlockRoundTrip(t *testing.T) {
 }
 
 func TestStatusRoundTrip(t *testing.T) {
-	for _, st := range []*status.Status{
-		status.New(codes.OK, ""),
-		status.New(codes.InvalidArgument, "id: must be greater than 0"),
-		status.New(codes.Internal, "100% broken\nnext line, ünïcode"),
+	for _, st := range []*grpcstatus.Status{
+		grpcstatus.New(codes.OK, ""),
+		grpcstatus.New(codes.InvalidArgument, "id: must be greater than 0"),
+		grpcstatus.New(codes.Internal, "100% broken\nnext line, ünïcode"),
 	} {
 		md := metadata.MD{}
 		grpcwire.AppendStatus(md, st)

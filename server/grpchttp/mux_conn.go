@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 
+	"github.com/grpcplay/playground/proto/grpcstatus"
 	"github.com/grpcplay/playground/proto/grpcwire"
 )
 
@@ -302,7 +303,7 @@ func (c *muxConn) open(f grpcwire.MuxFrame) (*status.Status, int) {
 	if uint32(len(c.streams)) >= c.own.MaxStreams {
 		c.mu.Unlock()
 		st := status.Newf(codes.ResourceExhausted, "grpc-mux: the socket has %d streams open, the server's MAX_STREAMS", c.own.MaxStreams)
-		if c.control(func(b []byte) []byte { return grpcwire.AppendMuxCancel(b, f.Stream, st) }) == grpcwire.ErrBacklog {
+		if c.control(func(b []byte) []byte { return grpcwire.AppendMuxCancel(b, f.Stream, grpcstatus.FromGRPC(st)) }) == grpcwire.ErrBacklog {
 			return muxBacklog, websocket.ClosePolicyViolation
 		}
 		return nil, 0
@@ -349,7 +350,7 @@ func (c *muxConn) goAway() {
 	c.goingAway = true
 	last := c.last
 	c.control(func(b []byte) []byte {
-		return grpcwire.AppendMuxGoAway(b, last, status.New(codes.OK, "server is shutting down"))
+		return grpcwire.AppendMuxGoAway(b, last, grpcstatus.New(codes.OK, "server is shutting down"))
 	})
 	idle := len(c.streams) == 0
 	c.mu.Unlock()
@@ -366,7 +367,7 @@ func (c *muxConn) fail(st *status.Status, closeCode int) {
 	last := c.last
 	c.goingAway = true
 	c.mu.Unlock()
-	c.control(func(b []byte) []byte { return grpcwire.AppendMuxGoAway(b, last, st) })
+	c.control(func(b []byte) []byte { return grpcwire.AppendMuxGoAway(b, last, grpcstatus.FromGRPC(st)) })
 	c.closeSocket(closeCode, "")
 	for {
 		if _, _, err := c.ws.NextReader(); err != nil {

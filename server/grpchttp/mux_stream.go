@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/grpcplay/playground/proto/grpcstatus"
 	"github.com/grpcplay/playground/proto/grpcwire"
 )
 
@@ -210,7 +211,7 @@ func (s *muxStream) cancelStream(st *status.Status) {
 	}
 	s.closed = true
 	s.mu.Unlock()
-	s.c.control(func(b []byte) []byte { return grpcwire.AppendMuxCancel(b, s.id, st) })
+	s.c.control(func(b []byte) []byte { return grpcwire.AppendMuxCancel(b, s.id, grpcstatus.FromGRPC(st)) })
 	s.c.remove(s)
 }
 

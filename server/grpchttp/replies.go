@@ -7,6 +7,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/grpcplay/playground/proto/grpcstatus"
 	"github.com/grpcplay/playground/proto/grpcwire"
 )
 
@@ -29,7 +30,7 @@ func newReplies(maxMsgSize int) *replies {
 	r.headerFrame = grpcwire.AppendFrame(nil, grpcwire.FlagTrailer,
 		grpcwire.AppendHeaderBlock(nil, metadata.MD{grpcwire.HeaderContentType: {grpcwire.ContentTypeProto}}))
 	ok := metadata.MD{}
-	grpcwire.AppendStatus(ok, r.okStatus)
+	grpcwire.AppendStatus(ok, grpcstatus.FromGRPC(r.okStatus))
 	r.okTrailerFrame = grpcwire.AppendFrame(nil, grpcwire.FlagTrailer, grpcwire.AppendHeaderBlock(nil, ok))
 	return r
 }
@@ -57,7 +58,7 @@ func (r *replies) appendTrailer(out []byte, md metadata.MD, st *status.Status) [
 // status's own fields.
 func trailerMD(md metadata.MD, st *status.Status) metadata.MD {
 	t := outgoingMD(md, len(md)+3)
-	grpcwire.AppendStatus(t, st)
+	grpcwire.AppendStatus(t, grpcstatus.FromGRPC(st))
 	return t
 }
 

@@ -13,9 +13,9 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
 
 	"github.com/grpcplay/playground/pb"
+	"github.com/grpcplay/playground/proto/grpcstatus"
 	"github.com/grpcplay/playground/proto/grpcwire"
 	"github.com/grpcplay/playground/wasm/client"
 )
@@ -72,8 +72,8 @@ func TestTrailersOnly(t *testing.T) {
 	var hdr, tr metadata.MD
 	_, err := getUser(ctx, conn, 0, client.Header(&hdr), client.Trailer(&tr))
 	wantCode(t, err, codes.InvalidArgument)
-	if !strings.Contains(status.Convert(err).Message(), "id") {
-		t.Errorf("message %q does not name the id", status.Convert(err).Message())
+	if !strings.Contains(grpcstatus.Convert(err).Message(), "id") {
+		t.Errorf("message %q does not name the id", grpcstatus.Convert(err).Message())
 	}
 	if grpcwire.First(tr, grpcwire.HeaderStatus) != "3" {
 		t.Errorf("trailers %v, want grpc-status 3", tr)
@@ -160,7 +160,7 @@ func TestMaxMessageSize(t *testing.T) {
 
 func TestDialAndCallErrors(t *testing.T) {
 	for _, target := range []string{"", "127.0.0.1:1", "ftp://x", "http://"} {
-		if _, err := client.Dial(target); status.Code(err) != codes.InvalidArgument {
+		if _, err := client.Dial(target); grpcstatus.Code(err) != codes.InvalidArgument {
 			t.Errorf("Dial(%q) = %v, want InvalidArgument", target, err)
 		}
 	}

@@ -2,8 +2,8 @@ package client
 
 import (
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
+	"github.com/grpcplay/playground/proto/grpcstatus"
 	"github.com/grpcplay/playground/proto/grpcwire"
 )
 
@@ -49,7 +49,7 @@ func checkCompressor(o callOptions) (string, error) {
 	case o.compress != nil:
 		return o.compressor, nil
 	}
-	return "", status.Errorf(codes.Internal, "grpc: Compressor is not installed for requested grpc-encoding %q", o.compressor)
+	return "", grpcstatus.Errorf(codes.Internal, "grpc: Compressor is not installed for requested grpc-encoding %q", o.compressor)
 }
 
 // appendGzipFrame appends msg to b as a gzip-compressed message frame,
@@ -70,9 +70,9 @@ type decompressor struct {
 func (d *decompressor) decompress(p []byte, limit int) ([]byte, error) {
 	switch d.encoding {
 	case "", identity:
-		return nil, status.Error(codes.Internal, "grpc: compressed frame in a response whose grpc-encoding is identity")
+		return nil, grpcstatus.Error(codes.Internal, "grpc: compressed frame in a response whose grpc-encoding is identity")
 	case Gzip:
 		return d.gzip.Decompress(p, limit)
 	}
-	return nil, status.Errorf(codes.Internal, "grpc: Decompressor is not installed for grpc-encoding %q", d.encoding)
+	return nil, grpcstatus.Errorf(codes.Internal, "grpc: Decompressor is not installed for grpc-encoding %q", d.encoding)
 }

@@ -10,8 +10,8 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
 
+	"github.com/grpcplay/playground/proto/grpcstatus"
 	"github.com/grpcplay/playground/proto/grpcwire"
 )
 
@@ -83,7 +83,7 @@ func TestParserGzipBomb(t *testing.T) {
 	p.dec.encoding = Gzip
 	_, err := p.next()
 	runtime.ReadMemStats(&after)
-	if status.Code(err) != codes.ResourceExhausted {
+	if grpcstatus.Code(err) != codes.ResourceExhausted {
 		t.Fatalf("1 GiB in %d KiB of gzip: got %v, want ResourceExhausted", len(bomb)>>10, err)
 	}
 	if alloc := after.TotalAlloc - before.TotalAlloc - uint64(len(body)); alloc > 3*limit {

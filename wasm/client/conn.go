@@ -6,9 +6,8 @@ import (
 	"strings"
 
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/proto"
 
+	"github.com/grpcplay/playground/proto/grpcstatus"
 	"github.com/grpcplay/playground/proto/grpcwire"
 )
 
@@ -33,7 +32,7 @@ type Conn struct {
 // the browser "" means the page's own origin. Dial opens no connection;
 // calls do.
 func Dial(target string, opts ...DialOption) (*Conn, error) {
-	o := dialOptions{maxSize: DefaultMaxMessageSize, keepalive: DefaultMuxKeepalive, pongWait: DefaultMuxPongWait}
+	o := dialOptions{codec: DefaultCodec, maxSize: DefaultMaxMessageSize, keepalive: DefaultMuxKeepalive, pongWait: DefaultMuxPongWait}
 	for _, opt := range opts {
 		if opt.apply != nil {
 			opt.apply(&o)
@@ -54,7 +53,7 @@ func Dial(target string, opts ...DialOption) (*Conn, error) {
 	case strings.HasPrefix(target, "https://") && len(target) > len("https://"):
 		wsBase = "wss://" + target[len("https://"):]
 	default:
-		return nil, status.Errorf(codes.InvalidArgument, "client: target %q is not an http:// or https:// URL", target)
+		return nil, grpcstatus.Errorf(codes.InvalidArgument, "client: target %q is not an http:// or https:// URL", target)
 	}
 	c := &Conn{base: target, wsBase: wsBase, opts: o, tr: newTransport(o), muxAll: plainHTTP1(target)}
 	c.mux = newMuxPool(wsBase+grpcwire.MuxPath, c.tr, o)
@@ -75,7 +74,7 @@ func (c *Conn) Close() error {
 
 // Invoke makes a unary call of method ("/UserManager/GetUser") with req and
 // stores the reply in resp. It returns a status error when the call fails.
-func (c *Conn) Invoke(ctx context.Context, method string, req, resp proto.Message, opts ...CallOption) error {
+func (c *Conn) Invoke(ctx context.Context, method string, req, resp any, opts ...CallOption) error {
 	s, err := c.NewStream(ctx, StreamDesc{}, method, opts...)
 	if err != nil {
 		return err

@@ -29,12 +29,18 @@
 // transport glue differs: syscall/js fetch (fetch_js.go) and WebSocket
 // (websocket_js.go), with the promise glue (glue_js.go) and the scheduler
 // that keeps the page responsive (scheduler_js.go), in the browser;
-// net/http and a WebSocket client in transport_native.go. The browser build
-// imports neither net/http nor package google.golang.org/grpc, which keeps
-// the page's wasm small; failures are still grpc status errors
-// (status.FromError and status.Code work on them), and metadata is grpc-go's
-// metadata.MD: metadata.NewOutgoingContext sends it, Header and Trailer
-// receive it.
+// net/http and a WebSocket client in transport_native.go.
+//
+// The browser build links neither net/http, package google.golang.org/grpc,
+// grpc-go's status nor protobuf-go, which keeps the page's wasm small (a
+// third of main.wasm's code was protobuf-go). Failures are status errors of
+// package grpcstatus (grpcstatus.Code and FromError read them; outside the
+// browser they are grpc-go status errors too). Messages are encoded by a
+// Codec: DefaultCodec takes messages with generated marshalling code
+// (VTMessage, as pb/browserpb's) and, outside the browser, protobuf-go's;
+// a browser program that sends protobuf-go's dials WithCodec(protocodec.Codec{}).
+// Metadata is grpc-go's metadata.MD: metadata.NewOutgoingContext sends it,
+// Header and Trailer receive it.
 //
 // In the browser every call blocks its goroutine until the network answers,
 // so call from a goroutine of your own, never from inside a js.Func

@@ -8,7 +8,8 @@ import (
 	"syscall/js"
 
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
+
+	"github.com/grpcplay/playground/proto/grpcstatus"
 )
 
 // nativeOptions are the native build's own DialOptions; the browser has none.
@@ -22,7 +23,7 @@ func pageOrigin() (string, error) {
 			return o.String(), nil
 		}
 	}
-	return "", status.Error(codes.InvalidArgument, "client: this JavaScript environment has no http(s) page origin; pass Dial a target URL")
+	return "", grpcstatus.Error(codes.InvalidArgument, "client: this JavaScript environment has no http(s) page origin; pass Dial a target URL")
 }
 
 // jsTransport carries gRPC-Web over fetch and the bridge over WebSocket.

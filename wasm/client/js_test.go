@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/grpcplay/playground/wasm/client"
+	"github.com/grpcplay/playground/wasm/client/protocodec"
 )
 
 // TestJSCalls runs the native tests' scenarios through the browser glue:
@@ -34,7 +35,7 @@ func TestJSCalls(t *testing.T) {
 		{"improbable-websocket", improbableURL, []client.DialOption{client.WithWebSocketForAll()}},
 	} {
 		t.Run(tr.name, func(t *testing.T) {
-			c, err := client.Dial(tr.url, tr.opts...)
+			c, err := client.Dial(tr.url, append([]client.DialOption{client.WithCodec(protocodec.Codec{})}, tr.opts...)...)
 			if err != nil {
 				t.Fatal(err)
 			}

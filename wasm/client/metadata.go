@@ -7,8 +7,8 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
 
+	"github.com/grpcplay/playground/proto/grpcstatus"
 	"github.com/grpcplay/playground/proto/grpcwire"
 )
 
@@ -48,7 +48,7 @@ func requestMetadata(ctx context.Context) (metadata.MD, error) {
 	if deadline, ok := ctx.Deadline(); ok {
 		d := time.Until(deadline)
 		if d <= 0 {
-			return nil, status.Error(codes.DeadlineExceeded, context.DeadlineExceeded.Error())
+			return nil, grpcstatus.Error(codes.DeadlineExceeded, context.DeadlineExceeded.Error())
 		}
 		md[grpcwire.HeaderTimeout] = []string{grpcwire.EncodeTimeout(d)}
 	}

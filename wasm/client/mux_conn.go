@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
+	"github.com/grpcplay/playground/proto/grpcstatus"
 	"github.com/grpcplay/playground/proto/grpcwire"
 )
 
@@ -106,7 +106,7 @@ func (p *muxPool) get(ctx context.Context) (*muxConn, error) {
 	case <-d.done:
 		return d.mc, d.err
 	case <-ctx.Done():
-		return nil, status.FromContextError(ctx.Err()).Err()
+		return nil, grpcstatus.FromContextError(ctx.Err()).Err()
 	}
 }
 
@@ -187,7 +187,7 @@ func (p *muxPool) handshake(ctx context.Context, ws wsConn) (*muxConn, error) {
 	case <-mc.done:
 		return nil, mc.err
 	case <-ctx.Done():
-		err := status.Errorf(codes.Unavailable, "grpc-mux: no SETTINGS from the server within %v", muxDialTimeout)
+		err := grpcstatus.Errorf(codes.Unavailable, "grpc-mux: no SETTINGS from the server within %v", muxDialTimeout)
 		mc.close(err, nil)
 		return nil, err
 	}
@@ -239,7 +239,7 @@ type muxConn struct {
 	nextID    uint32                 // the id of the next stream; every id below it was used
 	changed   chan struct{}          // closed and replaced when a stream ends or the socket stops taking new ones
 	draining  bool                   // GOAWAY, ids used up, or the Conn let it go: close once the streams ended
-	goAway    *status.Status         // a GOAWAY from the server that said why
+	goAway    *grpcstatus.Status     // a GOAWAY from the server that said why
 	idleSince time.Time              // when the last stream ended (zero while streams are open)
 	err       error                  // why the socket ended; set once
 }
@@ -266,7 +266,7 @@ func newMuxConn(p *muxPool, ws wsConn, o dialOptions) *muxConn {
 	mc.w = grpcwire.NewBatchWriter(func(b []byte) error { return grpcwire.WriteMuxMessages(b, ws.send) }, muxQueueLimit, nil)
 	go func() {
 		if err := mc.w.Wait(); err != nil {
-			mc.close(status.Errorf(codes.Unavailable, "grpc-mux: write: %v", err), nil)
+			mc.close(grpcstatus.Errorf(codes.Unavailable, "grpc-mux: write: %v", err), nil)
 		}
 	}()
 	mc.queue(func(b []byte) []byte { return grpcwire.AppendMuxSettings(b, muxOwnSettings) })
@@ -302,7 +302,7 @@ func (mc *muxConn) open(ctx context.Context, s *muxStream, body []byte, end bool
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			return body, status.FromContextError(ctx.Err()).Err()
+			return body, grpcstatus.FromContextError(ctx.Err()).Err()
 		}
 	}
 	defer mc.mu.Unlock()
@@ -357,7 +357,7 @@ func (mc *muxConn) open(ctx context.Context, s *muxStream, body []byte, end bool
 type muxEndpoint interface {
 	// handle takes a frame of the stream from the connection's reader; it
 	// returns a connection error, for the server.
-	handle(f grpcwire.MuxFrame) *status.Status
+	handle(f grpcwire.MuxFrame) *grpcstatus.Status
 	// abort ends the stream with err, an Unavailable status: the socket
 	// failed, or a GOAWAY refused the stream.
 	abort(err error)
@@ -402,7 +402,7 @@ func (mc *muxConn) drain() {
 // close ends the socket, once: cause is what its open streams fail with
 // (an Unavailable status). report, when not nil, is a connection error the
 // client found, which a GOAWAY tells the server before the socket closes.
-func (mc *muxConn) close(cause error, report *status.Status) {
+func (mc *muxConn) close(cause error, report *grpcstatus.Status) {
 	mc.mu.Lock()
 	if mc.err != nil {
 		mc.mu.Unlock()
@@ -452,7 +452,7 @@ func (mc *muxConn) close(cause error, report *status.Status) {
 
 // unavailable is the status a call fails with when its socket does.
 func unavailable(format string, a ...any) error {
-	return status.Errorf(codes.Unavailable, "grpc-mux: "+format, a...)
+	return grpcstatus.Errorf(codes.Unavailable, "grpc-mux: "+format, a...)
 }
 
 // readLoop reads the server's frames until the socket ends.
@@ -475,7 +475,7 @@ func (mc *muxConn) readLoop() {
 // readFailed ends the socket for a read error: the server broke the
 // protocol (a status from the frame reader), or the socket closed.
 func (mc *muxConn) readFailed(err error) {
-	if st, ok := status.FromError(err); ok {
+	if st, ok := grpcstatus.FromError(err); ok {
 		mc.close(unavailable("the server broke the protocol: %s", st.Message()), st)
 		return
 	}
@@ -493,7 +493,7 @@ func (mc *muxConn) readFailed(err error) {
 }
 
 // handle acts on one frame. It returns a connection error, for the server.
-func (mc *muxConn) handle(f grpcwire.MuxFrame) *status.Status {
+func (mc *muxConn) handle(f grpcwire.MuxFrame) *grpcstatus.Status {
 	switch f.Type {
 	case grpcwire.MuxTypeSettings:
 		mc.peer = f.Settings()
@@ -516,7 +516,7 @@ func (mc *muxConn) handle(f grpcwire.MuxFrame) *status.Status {
 	mc.mu.Unlock()
 	if s == nil {
 		if !opened {
-			return status.Newf(codes.Internal, "grpc-mux: %v frame for stream %d, which the client never opened", f.Type, f.Stream)
+			return grpcstatus.Newf(codes.Internal, "grpc-mux: %v frame for stream %d, which the client never opened", f.Type, f.Stream)
 		}
 		return nil // a stream that ended while this frame was on its way
 	}
@@ -525,7 +525,7 @@ func (mc *muxConn) handle(f grpcwire.MuxFrame) *status.Status {
 
 // goAwayFrom acts on the server's GOAWAY: streams after last were refused,
 // and fail; the others go on, and the socket takes no new ones.
-func (mc *muxConn) goAwayFrom(last uint32, st *status.Status) {
+func (mc *muxConn) goAwayFrom(last uint32, st *grpcstatus.Status) {
 	mc.mu.Lock()
 	if st.Code() != codes.OK {
 		mc.goAway = st

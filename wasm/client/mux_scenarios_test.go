@@ -16,8 +16,10 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/grpcplay/playground/pb"
+	"github.com/grpcplay/playground/proto/grpcstatus"
 	"github.com/grpcplay/playground/proto/grpcwire"
 	"github.com/grpcplay/playground/wasm/client"
+	"github.com/grpcplay/playground/wasm/client/protocodec"
 )
 
 // The multiplexed socket's scenarios, against the test mux server
@@ -80,7 +82,7 @@ func muxProbeErr(ctx context.Context, c *client.Conn, method, gate string) (uint
 func muxProbeIs(t *testing.T, ctx context.Context, c *client.Conn, method, gate string, want int) bool {
 	t.Helper()
 	n, err := muxProbeErr(ctx, c, method, gate)
-	if err != nil && status.Code(err) != codes.NotFound {
+	if err != nil && grpcstatus.Code(err) != codes.NotFound {
 		t.Fatalf("%s(%s): %v", method, gate, err)
 	}
 	return err == nil && int(n) == want
@@ -133,7 +135,7 @@ func echoed(t *testing.T, s *client.Stream, m *pb.User) {
 // checkMux runs the scenarios on a Conn dialed with opts; name keeps the
 // gates of runs apart.
 func checkMux(t *testing.T, ctx context.Context, url, name string, opts ...client.DialOption) {
-	c, err := client.Dial(url, append([]client.DialOption{client.WithMultiplexing(client.MultiplexAlways)}, opts...)...)
+	c, err := client.Dial(url, append([]client.DialOption{client.WithMultiplexing(client.MultiplexAlways), client.WithCodec(protocodec.Codec{})}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -406,7 +408,7 @@ func checkMux(t *testing.T, ctx context.Context, url, name string, opts ...clien
 		}
 		err := c.Invoke(ctx, muxMethodCancel, &pb.User{}, new(pb.User))
 		wantCode(t, err, codes.ResourceExhausted)
-		if status.Convert(err).Message() != "the server cancelled" {
+		if grpcstatus.Convert(err).Message() != "the server cancelled" {
 			t.Errorf("server's CANCEL: %v", err)
 		}
 	})
@@ -421,7 +423,7 @@ func checkMux(t *testing.T, ctx context.Context, url, name string, opts ...clien
 		// The server goes away, refusing the stream that asked it to.
 		err = c.Invoke(ctx, muxMethodGoAway, &pb.User{}, new(pb.User))
 		wantCode(t, err, codes.Unavailable)
-		if !strings.Contains(status.Convert(err).Message(), "GOAWAY") {
+		if !strings.Contains(grpcstatus.Convert(err).Message(), "GOAWAY") {
 			t.Errorf("refused stream: %v", err)
 		}
 		// The stream in flight goes on to its end.
@@ -460,7 +462,7 @@ func checkMux(t *testing.T, ctx context.Context, url, name string, opts ...clien
 // it. It returns one of two Conns that share the socket.
 func checkMuxShare(t *testing.T, ctx context.Context, url, name string, share func() client.DialOption) *client.Conn {
 	dial := func(opts ...client.DialOption) *client.Conn {
-		c, err := client.Dial(url, append([]client.DialOption{client.WithMultiplexing(client.MultiplexAlways)}, opts...)...)
+		c, err := client.Dial(url, append([]client.DialOption{client.WithMultiplexing(client.MultiplexAlways), client.WithCodec(protocodec.Codec{})}, opts...)...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -553,7 +555,7 @@ func checkMuxShare(t *testing.T, ctx context.Context, url, name string, share fu
 		for i, s := range streams {
 			err := s.RecvMsg(new(pb.User))
 			wantCode(t, err, codes.Unavailable)
-			if msg := status.Convert(err).Message(); !strings.Contains(msg, "grpc-mux") {
+			if msg := grpcstatus.Convert(err).Message(); !strings.Contains(msg, "grpc-mux") {
 				t.Errorf("stream %d ended with %q, which does not say the socket failed", i, msg)
 			}
 		}

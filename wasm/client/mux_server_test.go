@@ -22,6 +22,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/grpcplay/playground/pb"
+	"github.com/grpcplay/playground/proto/grpcstatus"
 	"github.com/grpcplay/playground/proto/grpcwire"
 )
 
@@ -50,7 +51,7 @@ type muxServer struct {
 	named         map[string]*muxServerStream // streams by x-test-gate
 	cancels       map[string]chan codes.Code  // a Hang stream's cancel, by gate
 	violations    []string
-	clientGoAways []*status.Status
+	clientGoAways []*grpcstatus.Status
 	maxOpen       int // the most streams open at once on one connection
 }
 
@@ -104,7 +105,7 @@ func (srv *muxServer) takeViolations() []string {
 	return v
 }
 
-func (srv *muxServer) goAways() []*status.Status {
+func (srv *muxServer) goAways() []*grpcstatus.Status {
 	srv.mu.Lock()
 	defer srv.mu.Unlock()
 	return srv.clientGoAways
@@ -227,7 +228,7 @@ func (c *muxServerConn) serve() {
 // GOAWAY and closes the socket.
 func (c *muxServerConn) fail(st *status.Status) {
 	c.srv.violation("%v", st.Message())
-	c.write(grpcwire.AppendMuxGoAway(nil, c.last, st))
+	c.write(grpcwire.AppendMuxGoAway(nil, c.last, grpcstatus.FromGRPC(st)))
 	c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseProtocolError, ""), time.Now().Add(time.Second))
 }
 
@@ -254,7 +255,7 @@ func (c *muxServerConn) goAway(last uint32) {
 	c.goAwaySent, c.goAwayLast = true, last
 	idle := len(c.streams) == 0
 	c.mu.Unlock()
-	c.write(grpcwire.AppendMuxGoAway(nil, last, status.New(codes.OK, "")))
+	c.write(grpcwire.AppendMuxGoAway(nil, last, grpcstatus.New(codes.OK, "")))
 	if idle {
 		c.closeGoingAway()
 	}
@@ -333,7 +334,7 @@ func (c *muxServerConn) openStream(f grpcwire.MuxFrame) *status.Status {
 	}
 	if full {
 		c.srv.violation("stream %d opened with %d streams open", f.Stream, c.srv.settings.MaxStreams)
-		c.write(grpcwire.AppendMuxCancel(nil, f.Stream, status.New(codes.ResourceExhausted, "too many streams")))
+		c.write(grpcwire.AppendMuxCancel(nil, f.Stream, grpcstatus.New(codes.ResourceExhausted, "too many streams")))
 		return nil
 	}
 	method, md, err := grpcwire.ParseMuxOpen(f.Payload)
@@ -520,7 +521,7 @@ func (s *muxServerStream) finish(err error) {
 		return
 	}
 	tr := echoMD(s.md)
-	st := status.Convert(err)
+	st := grpcstatus.Convert(err)
 	grpcwire.AppendStatus(tr, st)
 	if !s.headerSent {
 		tr[grpcwire.HeaderContentType] = []string{grpcwire.ContentTypeProto}
@@ -590,7 +591,7 @@ func (srv *muxServer) serve(s *muxServerStream) error {
 		code, _ := strconv.Atoi(grpcwire.First(s.md, "x-test-code"))
 		return status.Error(codes.Code(code), "failed as asked")
 	case muxMethodCancel:
-		s.c.write(grpcwire.AppendMuxCancel(nil, s.id, status.New(codes.ResourceExhausted, "the server cancelled")))
+		s.c.write(grpcwire.AppendMuxCancel(nil, s.id, grpcstatus.New(codes.ResourceExhausted, "the server cancelled")))
 		return errStreamEnded
 	case muxMethodHang:
 		<-s.ctx.Done()

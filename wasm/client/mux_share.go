@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
+	"github.com/grpcplay/playground/proto/grpcstatus"
 	"github.com/grpcplay/playground/proto/grpcwire"
 )
 
@@ -112,7 +112,7 @@ func (p *muxPool) serveLink(ws wsConn) {
 	for {
 		f, err := r.Next()
 		if err != nil {
-			if st, ok := status.FromError(err); ok {
+			if st, ok := grpcstatus.FromError(err); ok {
 				l.end(st)
 			} else {
 				l.end(nil)
@@ -134,7 +134,7 @@ func (l *muxLink) queue(fill func([]byte) []byte) {
 
 // handle acts on a frame from the guest. It returns a connection error,
 // for the guest.
-func (l *muxLink) handle(f grpcwire.MuxFrame) *status.Status {
+func (l *muxLink) handle(f grpcwire.MuxFrame) *grpcstatus.Status {
 	mc := l.mc
 	switch f.Type {
 	case grpcwire.MuxTypePing:
@@ -157,7 +157,7 @@ func (l *muxLink) handle(f grpcwire.MuxFrame) *status.Status {
 	l.mu.Unlock()
 	if gs == nil {
 		if !opened {
-			return status.Newf(codes.InvalidArgument, "grpc-mux: %v frame for stream %d, which the program never opened", f.Type, f.Stream)
+			return grpcstatus.Newf(codes.InvalidArgument, "grpc-mux: %v frame for stream %d, which the program never opened", f.Type, f.Stream)
 		}
 		return nil // a stream that ended while this frame was on its way
 	}
@@ -187,7 +187,7 @@ func (l *muxLink) handle(f grpcwire.MuxFrame) *status.Status {
 
 // open puts a stream the guest opened on the socket, or refuses it with a
 // CANCEL when the socket takes no new streams or has all it may.
-func (l *muxLink) open(f grpcwire.MuxFrame) *status.Status {
+func (l *muxLink) open(f grpcwire.MuxFrame) *grpcstatus.Status {
 	l.mu.Lock()
 	if l.ended {
 		l.mu.Unlock()
@@ -195,7 +195,7 @@ func (l *muxLink) open(f grpcwire.MuxFrame) *status.Status {
 	}
 	if f.Stream <= l.last {
 		l.mu.Unlock()
-		return status.Newf(codes.InvalidArgument, "grpc-mux: HEADERS for stream %d, after stream %d", f.Stream, l.last)
+		return grpcstatus.Newf(codes.InvalidArgument, "grpc-mux: HEADERS for stream %d, after stream %d", f.Stream, l.last)
 	}
 	l.last = f.Stream
 	gs := &muxGuestStream{l: l, gid: f.Stream}
@@ -203,7 +203,7 @@ func (l *muxLink) open(f grpcwire.MuxFrame) *status.Status {
 	l.mu.Unlock()
 	if err := l.mc.openGuest(gs, f); err != nil {
 		l.remove(gs)
-		st := status.Convert(err)
+		st := grpcstatus.Convert(err)
 		l.queue(func(b []byte) []byte { return grpcwire.AppendMuxCancel(b, gs.gid, st) })
 	}
 	return nil
@@ -219,7 +219,7 @@ func (mc *muxConn) openGuest(gs *muxGuestStream, f grpcwire.MuxFrame) error {
 	case mc.err != nil || mc.draining:
 		return unavailable("the page's socket takes no new streams: it is closing")
 	case uint32(len(mc.streams)) >= mc.peer.MaxStreams:
-		return status.Errorf(codes.ResourceExhausted, "grpc-mux: the page's socket has the %d streams open the server allows", mc.peer.MaxStreams)
+		return grpcstatus.Errorf(codes.ResourceExhausted, "grpc-mux: the page's socket has the %d streams open the server allows", mc.peer.MaxStreams)
 	case mc.nextID > grpcwire.MuxMaxStreamID:
 		return unavailable("the page's socket has used all its stream ids")
 	}
@@ -238,7 +238,7 @@ func (mc *muxConn) openGuest(gs *muxGuestStream, f grpcwire.MuxFrame) error {
 
 // handle implements muxEndpoint: the server's frame goes to the guest
 // under its id.
-func (gs *muxGuestStream) handle(f grpcwire.MuxFrame) *status.Status {
+func (gs *muxGuestStream) handle(f grpcwire.MuxFrame) *grpcstatus.Status {
 	gs.l.queue(func(b []byte) []byte { return grpcwire.AppendMuxFrame(b, f.Type, f.Flags, gs.gid, f.Payload) })
 	if f.Type == grpcwire.MuxTypeTrailers || f.Type == grpcwire.MuxTypeCancel {
 		gs.l.mc.detach(gs.id, gs)
@@ -250,10 +250,10 @@ func (gs *muxGuestStream) handle(f grpcwire.MuxFrame) *status.Status {
 // linkStatus is err, why the socket or a stream ended, as the status a
 // linked program's stream ends with: an Unavailable one unless err says
 // otherwise.
-func linkStatus(err error) *status.Status {
-	st := status.Convert(err)
+func linkStatus(err error) *grpcstatus.Status {
+	st := grpcstatus.Convert(err)
 	if st.Code() == codes.OK || st.Code() == codes.Unknown {
-		st = status.New(codes.Unavailable, err.Error())
+		st = grpcstatus.New(codes.Unavailable, err.Error())
 	}
 	return st
 }
@@ -276,7 +276,7 @@ func (l *muxLink) remove(gs *muxGuestStream) {
 
 // goAway tells the guest the socket takes no new streams: its streams go
 // on (those the server refused were aborted already).
-func (l *muxLink) goAway(st *status.Status) {
+func (l *muxLink) goAway(st *grpcstatus.Status) {
 	l.mu.Lock()
 	last := l.last
 	l.mu.Unlock()
@@ -286,7 +286,7 @@ func (l *muxLink) goAway(st *status.Status) {
 // end ends the link, once: its streams still open are cancelled on the
 // server, and the guest is told report (a connection error it made), if
 // not nil, before the link closes.
-func (l *muxLink) end(report *status.Status) {
+func (l *muxLink) end(report *grpcstatus.Status) {
 	l.mu.Lock()
 	if l.ended {
 		l.mu.Unlock()
@@ -301,7 +301,7 @@ func (l *muxLink) end(report *status.Status) {
 	mc.mu.Lock()
 	delete(mc.links, l)
 	mc.mu.Unlock()
-	gone := status.New(codes.Canceled, "the program that made the call left the page's socket")
+	gone := grpcstatus.New(codes.Canceled, "the program that made the call left the page's socket")
 	for _, gs := range streams {
 		mc.mu.Lock()
 		id := gs.id

@@ -9,8 +9,8 @@ import (
 	"syscall/js"
 
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
+	"github.com/grpcplay/playground/proto/grpcstatus"
 	"github.com/grpcplay/playground/proto/grpcwire"
 )
 
@@ -120,7 +120,7 @@ func (c *portConn) onMessage(data js.Value) {
 		js.CopyBytesToGo(b, a)
 		c.push(b)
 	default:
-		c.end(status.Error(codes.Internal, "grpc-mux: a message on the page's socket link that is neither frames nor its end"))
+		c.end(grpcstatus.Error(codes.Internal, "grpc-mux: a message on the page's socket link that is neither frames nor its end"))
 	}
 }
 

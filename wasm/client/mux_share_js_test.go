@@ -13,6 +13,7 @@ import (
 	"github.com/grpcplay/playground/pb"
 	"github.com/grpcplay/playground/proto/grpcwire"
 	"github.com/grpcplay/playground/wasm/client"
+	"github.com/grpcplay/playground/wasm/client/protocodec"
 )
 
 // TestJSMuxShare runs the page's one socket (WithPageSocket) under Node:
@@ -29,7 +30,7 @@ func TestJSMuxShare(t *testing.T) {
 	conn := checkMuxShare(t, ctx, url, "js", client.WithPageSocket)
 	upgrades := func(c *client.Conn) uint32 { return muxProbe(t, ctx, c, muxMethodUpgrades, "") }
 	dial := func(opts ...client.DialOption) *client.Conn {
-		c, err := client.Dial(url, append([]client.DialOption{client.WithMultiplexing(client.MultiplexAlways)}, opts...)...)
+		c, err := client.Dial(url, append([]client.DialOption{client.WithMultiplexing(client.MultiplexAlways), client.WithCodec(protocodec.Codec{})}, opts...)...)
 		if err != nil {
 			t.Fatal(err)
 		}

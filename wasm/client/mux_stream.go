@@ -10,8 +10,8 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
 
+	"github.com/grpcplay/playground/proto/grpcstatus"
 	"github.com/grpcplay/playground/proto/grpcwire"
 )
 
@@ -67,7 +67,7 @@ func (s *Stream) openMux(required bool) error {
 			if !required {
 				return err
 			}
-			return status.Error(codes.Unavailable, err.Error())
+			return grpcstatus.Error(codes.Unavailable, err.Error())
 		}
 		return s.transportError("grpc-mux", err)
 	}
@@ -127,9 +127,9 @@ func (s *muxStream) start(body []byte, end bool) ([]byte, error) {
 		mc, err = s.pool.get(s.ctx)
 		if err != nil {
 			if errors.Is(err, errMuxDeclined) {
-				return nil, status.Error(codes.Unavailable, err.Error())
+				return nil, grpcstatus.Error(codes.Unavailable, err.Error())
 			}
-			if _, ok := status.FromError(err); ok {
+			if _, ok := grpcstatus.FromError(err); ok {
 				return nil, err
 			}
 			return nil, unavailable("%v", err)
@@ -232,13 +232,13 @@ func (s *muxStream) Finish([]byte) {
 // Stop implements requestSender: it ends the stream, as the call's
 // context ending does.
 func (s *muxStream) Stop() {
-	s.end(codes.Canceled, status.Error(codes.Canceled, "grpc-mux: the stream was stopped"))
+	s.end(codes.Canceled, grpcstatus.Error(codes.Canceled, "grpc-mux: the stream was stopped"))
 }
 
 // handle takes a frame of the stream from the connection's reader. It
 // returns a connection error, for the server; a stream error ends the call
 // and cancels the stream.
-func (s *muxStream) handle(f grpcwire.MuxFrame) *status.Status {
+func (s *muxStream) handle(f grpcwire.MuxFrame) *grpcstatus.Status {
 	s.mu.Lock()
 	var streamErr error
 	ended := false
@@ -247,26 +247,26 @@ func (s *muxStream) handle(f grpcwire.MuxFrame) *status.Status {
 		md, err := grpcwire.ParseHeaderBlock(f.Payload)
 		switch {
 		case s.header != nil:
-			streamErr = status.Error(codes.Internal, "grpc-mux: a second HEADERS frame in the response")
+			streamErr = grpcstatus.Error(codes.Internal, "grpc-mux: a second HEADERS frame in the response")
 		case err != nil:
-			streamErr = status.Errorf(codes.Internal, "grpc-mux: malformed response headers: %v", err)
+			streamErr = grpcstatus.Errorf(codes.Internal, "grpc-mux: malformed response headers: %v", err)
 		default:
 			s.header = md
 		}
 	case grpcwire.MuxTypeData:
 		if err := s.recvWin.Receive(len(f.Payload)); err != nil {
 			s.mu.Unlock()
-			return status.Convert(err)
+			return grpcstatus.Convert(err)
 		}
 		if s.header == nil {
-			streamErr = status.Error(codes.Internal, "grpc-mux: response message before the response headers")
+			streamErr = grpcstatus.Error(codes.Internal, "grpc-mux: response message before the response headers")
 		} else if s.err == nil {
 			s.chunks = append(s.chunks, bytes.Clone(f.Payload))
 		}
 	case grpcwire.MuxTypeTrailers:
 		md, err := grpcwire.ParseHeaderBlock(f.Payload)
 		if err != nil {
-			streamErr = status.Errorf(codes.Internal, "grpc-mux: malformed trailers: %v", err)
+			streamErr = grpcstatus.Errorf(codes.Internal, "grpc-mux: malformed trailers: %v", err)
 			break
 		}
 		s.trailer = md
@@ -280,7 +280,7 @@ func (s *muxStream) handle(f grpcwire.MuxFrame) *status.Status {
 	case grpcwire.MuxTypeWindowUpdate:
 		if err := s.sendWin.Grant(f.Increment()); err != nil {
 			s.mu.Unlock()
-			return status.Convert(err)
+			return grpcstatus.Convert(err)
 		}
 	}
 	if streamErr != nil && s.err == nil {
@@ -303,7 +303,7 @@ func (s *muxStream) handle(f grpcwire.MuxFrame) *status.Status {
 // the server with a CANCEL.
 func (s *muxStream) cancelOn(mc *muxConn, code codes.Code) {
 	if mc.detach(s.id, s) {
-		st := status.New(code, "the client cancelled the call")
+		st := grpcstatus.New(code, "the client cancelled the call")
 		mc.queue(func(b []byte) []byte { return grpcwire.AppendMuxCancel(b, s.id, st) })
 	}
 }
@@ -323,7 +323,7 @@ func (s *muxStream) abort(err error) {
 // release runs when the call's context ends: its end, or the caller's
 // cancel or deadline.
 func (s *muxStream) release() {
-	st := status.FromContextError(s.ctx.Err())
+	st := grpcstatus.FromContextError(s.ctx.Err())
 	s.end(st.Code(), st.Err())
 }
 
@@ -349,7 +349,7 @@ func (s *muxStream) next() (event, error) {
 	if !s.headerDone {
 		if !s.opened && !s.clientStreams && s.err == nil {
 			s.mu.Unlock()
-			return event{}, status.Error(codes.Internal, "a call whose client does not stream needs its one request message (SendMsg) before its response")
+			return event{}, grpcstatus.Error(codes.Internal, "a call whose client does not stream needs its one request message (SendMsg) before its response")
 		}
 		for s.header == nil && s.trailer == nil && s.err == nil {
 			s.cond.Wait()
@@ -400,7 +400,7 @@ func (s *muxStream) next() (event, error) {
 		}
 		return event{kind: evMessage, msg: p}, nil
 	}
-	return event{}, status.Error(codes.Internal, fmt.Sprintf("response frame with unknown flags %#x", f.Flag))
+	return event{}, grpcstatus.Error(codes.Internal, fmt.Sprintf("response frame with unknown flags %#x", f.Flag))
 }
 
 // Read hands the response's bytes to the frame reader, and returns window

@@ -16,10 +16,10 @@ import (
 	"github.com/gorilla/websocket"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/grpcplay/playground/pb"
+	"github.com/grpcplay/playground/proto/grpcstatus"
 	"github.com/grpcplay/playground/proto/grpcwire"
 	"github.com/grpcplay/playground/wasm/client"
 	"github.com/grpcplay/playground/wasm/internal/jstest"
@@ -195,7 +195,7 @@ func TestMuxKeepaliveDeadServer(t *testing.T) {
 	}
 	err = s.RecvMsg(new(pb.User))
 	wantCode(t, err, codes.Unavailable)
-	if !strings.Contains(status.Convert(err).Message(), "keepalive") {
+	if !strings.Contains(grpcstatus.Convert(err).Message(), "keepalive") {
 		t.Errorf("error %v does not say keepalive", err)
 	}
 	if err := c.Invoke(ctx, muxMethodEcho, &pb.User{Id: 1}, new(pb.User)); err != nil {
@@ -228,7 +228,7 @@ func TestMuxServerBreaksProtocol(t *testing.T) {
 	}
 	err = s.RecvMsg(new(pb.User))
 	wantCode(t, err, codes.Unavailable)
-	if !strings.Contains(status.Convert(err).Message(), "window") {
+	if !strings.Contains(grpcstatus.Convert(err).Message(), "window") {
 		t.Errorf("error %v does not name the window", err)
 	}
 	if err := c.Invoke(ctx, muxMethodEcho, &pb.User{Id: 1}, new(pb.User)); err != nil {
@@ -305,7 +305,7 @@ func TestMuxFallback(t *testing.T) {
 	always := dial(t, url, client.WithMultiplexing(client.MultiplexAlways))
 	err = always.Invoke(ctx, peerEcho, &pb.UserRequest{Id: 1}, new(pb.UserRequest))
 	wantCode(t, err, codes.Unavailable)
-	if !strings.Contains(status.Convert(err).Message(), grpcwire.MuxProtocol) {
+	if !strings.Contains(grpcstatus.Convert(err).Message(), grpcwire.MuxProtocol) {
 		t.Errorf("error %v does not name the protocol", err)
 	}
 }

@@ -21,6 +21,7 @@ type dialOptions struct {
 	keepalive time.Duration // grpc-mux: ping after this long without a frame
 	pongWait  time.Duration // grpc-mux: the socket is dead after this long without an answer
 	maxSize   int
+	codec     Codec         // WithCodec; DefaultCodec unless set
 	board     muxBoard      // WithPageSocket: where the page's programs share one socket; nil: not shared
 	native    nativeOptions // the native build's own settings; empty in the browser
 }
@@ -123,8 +124,9 @@ type CallOption struct {
 type callOptions struct {
 	header  *metadata.MD
 	trailer *metadata.MD
-	maxRecv int // the call's response message limit; 0: the Conn's
-	maxSend int // the call's request message limit; 0: the Conn's
+	maxRecv int   // the call's response message limit; 0: the Conn's
+	maxSend int   // the call's request message limit; 0: the Conn's
+	codec   Codec // ForceCodec; nil: the Conn's
 	// compressor is the encoding of the call's requests (UseCompressor),
 	// "" for none once NewStream checked it; compress compresses them.
 	compressor string

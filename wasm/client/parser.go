@@ -7,8 +7,8 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
 
+	"github.com/grpcplay/playground/proto/grpcstatus"
 	"github.com/grpcplay/playground/proto/grpcwire"
 )
 
@@ -75,12 +75,12 @@ func (p *parser) next() (event, error) {
 			return event{}, err
 		}
 	default:
-		return event{}, status.Error(codes.Internal, fmt.Sprintf("response frame with unknown flags %#x", f.Flag))
+		return event{}, grpcstatus.Error(codes.Internal, fmt.Sprintf("response frame with unknown flags %#x", f.Flag))
 	}
 	if f.IsTrailer() {
 		md, err := grpcwire.ParseHeaderBlock(payload)
 		if err != nil {
-			return event{}, status.Error(codes.Internal, "malformed header block in response: "+err.Error())
+			return event{}, grpcstatus.Error(codes.Internal, "malformed header block in response: "+err.Error())
 		}
 		if p.wantHeaders {
 			p.wantHeaders = false
@@ -93,7 +93,7 @@ func (p *parser) next() (event, error) {
 		return event{kind: evTrailers, md: md}, nil
 	}
 	if p.wantHeaders {
-		return event{}, status.Error(codes.Internal, "response message before the response headers")
+		return event{}, grpcstatus.Error(codes.Internal, "response message before the response headers")
 	}
 	return event{kind: evMessage, msg: payload}, nil
 }

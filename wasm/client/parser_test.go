@@ -11,8 +11,8 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
 
+	"github.com/grpcplay/playground/proto/grpcstatus"
 	"github.com/grpcplay/playground/proto/grpcwire"
 )
 
@@ -37,7 +37,7 @@ func parseAll(p *parser) []string {
 			case err == errNoTrailers:
 				out = append(out, "no trailers")
 			default:
-				out = append(out, "error "+status.Code(err).String())
+				out = append(out, "error "+grpcstatus.Code(err).String())
 			}
 			return out
 		}
@@ -196,7 +196,7 @@ func FuzzResponseParser(f *testing.F) {
 					t.Fatalf("after the trailers: %v, want io.EOF", err)
 				}
 				if err != io.EOF && err != errNoTrailers {
-					st, ok := status.FromError(err)
+					st, ok := grpcstatus.FromError(err)
 					if !ok || (st.Code() != codes.Internal && st.Code() != codes.ResourceExhausted) {
 						t.Fatalf("error %v is not an Internal or ResourceExhausted status", err)
 					}

@@ -9,12 +9,13 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/grpcplay/playground/pb"
+	"github.com/grpcplay/playground/proto/grpcstatus"
 	"github.com/grpcplay/playground/proto/grpcwire"
 	"github.com/grpcplay/playground/wasm/client"
+	"github.com/grpcplay/playground/wasm/client/protocodec"
 )
 
 // These scenarios run natively and, in the js test under Node, through the
@@ -26,10 +27,10 @@ func wantCode(t *testing.T, err error, want codes.Code) {
 	if err == nil {
 		t.Fatalf("got no error, want %v", want)
 	}
-	if _, ok := status.FromError(err); !ok {
+	if _, ok := grpcstatus.FromError(err); !ok {
 		t.Fatalf("error %v (%T) is not a status error", err, err)
 	}
-	if got := status.Code(err); got != want {
+	if got := grpcstatus.Code(err); got != want {
 		t.Fatalf("got %v (%v), want %v", got, err, want)
 	}
 }
@@ -137,7 +138,7 @@ func checkAllFive(t *testing.T, ctx context.Context, conn *client.Conn, newID ui
 		var tr metadata.MD
 		_, err = addUser(ctx, conn, &pb.User{Id: 0, Nickname: "x", MailAddress: "x@example.com", UserType: pb.User_NORMAL}, client.Trailer(&tr))
 		wantCode(t, err, codes.InvalidArgument)
-		if status.Convert(err).Message() == "" {
+		if grpcstatus.Convert(err).Message() == "" {
 			t.Error("InvalidArgument without a message")
 		}
 		if grpcwire.First(tr, grpcwire.HeaderStatus) != "3" {
@@ -248,7 +249,7 @@ func checkAllFive(t *testing.T, ctx context.Context, conn *client.Conn, newID ui
 // show: metadata both ways, delivery of a message while the response is
 // still open, and HTTP errors without grpc-status.
 func checkPeer(t *testing.T, ctx context.Context, peerURL string, gateName string) {
-	conn, err := client.Dial(peerURL)
+	conn, err := client.Dial(peerURL, client.WithCodec(protocodec.Codec{}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,8 +15,8 @@ import (
 	"github.com/gorilla/websocket"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
 
+	"github.com/grpcplay/playground/proto/grpcstatus"
 	"github.com/grpcplay/playground/proto/grpcwire"
 	"github.com/grpcplay/playground/server"
 	"github.com/grpcplay/playground/server/servertest"
@@ -172,14 +172,14 @@ func (p *peer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case <-p.gate(grpcwire.First(reqMD, "x-test-gate")):
 		case <-time.After(10 * time.Second):
 			late := metadata.MD{}
-			grpcwire.AppendStatus(late, status.New(codes.DeadlineExceeded, "the gate stayed closed"))
+			grpcwire.AppendStatus(late, grpcstatus.New(codes.DeadlineExceeded, "the gate stayed closed"))
 			w.Write(grpcwire.AppendFrame(nil, grpcwire.FlagTrailer, grpcwire.AppendHeaderBlock(nil, late)))
 			return
 		}
 		w.Write(grpcwire.AppendFrame(nil, grpcwire.FlagData, msg))
 	default:
 		unknown := metadata.MD{}
-		grpcwire.AppendStatus(unknown, status.New(codes.Unimplemented, "unknown test method "+r.URL.Path))
+		grpcwire.AppendStatus(unknown, grpcstatus.New(codes.Unimplemented, "unknown test method "+r.URL.Path))
 		w.Write(grpcwire.AppendFrame(nil, grpcwire.FlagTrailer, grpcwire.AppendHeaderBlock(nil, unknown)))
 		return
 	}

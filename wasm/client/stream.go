@@ -10,9 +10,8 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/proto"
 
+	"github.com/grpcplay/playground/proto/grpcstatus"
 	"github.com/grpcplay/playground/proto/grpcwire"
 )
 
@@ -68,10 +67,10 @@ type Stream struct {
 // (Header or RecvMsg), after SendMsg gave it its one request message.
 func (c *Conn) NewStream(ctx context.Context, desc StreamDesc, method string, opts ...CallOption) (*Stream, error) {
 	if !strings.HasPrefix(method, "/") || strings.ContainsAny(method, "?# \r\n") {
-		return nil, status.Errorf(codes.Internal, "malformed method name %q", method)
+		return nil, grpcstatus.Errorf(codes.Internal, "malformed method name %q", method)
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, status.FromContextError(err).Err()
+		return nil, grpcstatus.FromContextError(err).Err()
 	}
 	md, err := requestMetadata(ctx)
 	if err != nil {
@@ -90,6 +89,9 @@ func (c *Conn) NewStream(ctx context.Context, desc StreamDesc, method string, op
 	}
 	if o.maxSend == 0 {
 		o.maxSend = c.opts.maxSize
+	}
+	if o.codec == nil {
+		o.codec = c.opts.codec
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	s := &Stream{
@@ -139,20 +141,16 @@ func (s *Stream) Context() context.Context { return s.ctx }
 // sender (a grpcwire.BatchWriter: messages queued while it writes leave in
 // one WebSocket message) and returns; it waits only while a full batch is
 // queued already. A failed write shows in RecvMsg.
-func (s *Stream) SendMsg(m proto.Message) error {
-	n := proto.Size(m)
-	if n > s.opts.maxSend {
-		return status.Errorf(codes.ResourceExhausted, "request message of %d bytes is larger than the limit of %d", n, s.opts.maxSend)
-	}
+func (s *Stream) SendMsg(m any) error {
 	s.sendMu.Lock()
 	defer s.sendMu.Unlock()
 	if s.sendDone {
-		return status.Error(codes.Internal, "SendMsg called after CloseSend")
+		return grpcstatus.Error(codes.Internal, "SendMsg called after CloseSend")
 	}
 	if s.sender == nil {
-		b, err := s.appendRequest(nil, m, n)
+		b, err := s.appendRequest(nil, m)
 		if err != nil {
-			return status.Error(codes.Internal, "marshal request: "+err.Error())
+			return err
 		}
 		s.reqBody = b
 		s.sendDone = true
@@ -160,12 +158,12 @@ func (s *Stream) SendMsg(m proto.Message) error {
 	}
 	var marshalErr error
 	err := s.sender.Add(func(b []byte) ([]byte, error) {
-		b, marshalErr = s.appendRequest(b, m, n)
+		b, marshalErr = s.appendRequest(b, m)
 		return b, marshalErr
 	})
 	switch {
 	case marshalErr != nil:
-		return status.Error(codes.Internal, "marshal request: "+marshalErr.Error())
+		return marshalErr
 	case err != nil:
 		return io.EOF // the call is over: RecvMsg says how
 	}
@@ -220,7 +218,7 @@ func (s *Stream) Trailer() metadata.MD {
 // otherwise. For a call whose server does not stream it receives the one
 // message and the status together: nil means both arrived and the status
 // is OK.
-func (s *Stream) RecvMsg(m proto.Message) error {
+func (s *Stream) RecvMsg(m any) error {
 	s.recvLock <- struct{}{}
 	defer func() { <-s.recvLock }()
 	if s.desc.ServerStreams {
@@ -235,7 +233,7 @@ func (s *Stream) RecvMsg(m proto.Message) error {
 	// report as Unimplemented. (grpc-go's client says Internal.)
 	if err := s.recvInto(m); err != nil {
 		if err == io.EOF {
-			return status.Error(codes.Unimplemented, "cardinality violation: the server ended the call with status OK but sent no response message")
+			return grpcstatus.Error(codes.Unimplemented, "cardinality violation: the server ended the call with status OK but sent no response message")
 		}
 		return err
 	}
@@ -246,19 +244,19 @@ func (s *Stream) RecvMsg(m proto.Message) error {
 		}
 		return err
 	}
-	err := status.Error(codes.Unimplemented, "cardinality violation: the server sent more than one response message to a call whose server does not stream")
+	err := grpcstatus.Error(codes.Unimplemented, "cardinality violation: the server sent more than one response message to a call whose server does not stream")
 	s.end(nil, err)
 	return err
 }
 
 // recvInto receives the next message into m; the caller holds recvLock.
-func (s *Stream) recvInto(m proto.Message) error {
+func (s *Stream) recvInto(m any) error {
 	b, err := s.nextMsgLocked()
 	if err != nil {
 		return err
 	}
-	if err := proto.Unmarshal(b, m); err != nil {
-		err = status.Error(codes.Internal, "unmarshal response: "+err.Error())
+	if err := s.opts.codec.Unmarshal(b, m); err != nil {
+		err = grpcstatus.Error(codes.Internal, "unmarshal response: "+err.Error())
 		s.end(nil, err)
 		return err
 	}
@@ -282,7 +280,7 @@ func (s *Stream) nextMsgLocked() ([]byte, error) {
 		if ctxErr := s.ctx.Err(); ctxErr != nil {
 			// The caller cancelled (or the deadline passed): whatever the
 			// server may still send, the call ends so, as grpc-go's do.
-			s.end(nil, status.FromContextError(ctxErr).Err())
+			s.end(nil, grpcstatus.FromContextError(ctxErr).Err())
 			continue
 		}
 		if s.p == nil {
@@ -336,7 +334,7 @@ func (s *Stream) awaitHeaderLocked() {
 			s.setHeader(ev.md, nil)
 			s.endWithTrailers(ev.md)
 		default:
-			s.end(nil, status.Error(codes.Internal, "response message before the response headers"))
+			s.end(nil, grpcstatus.Error(codes.Internal, "response message before the response headers"))
 		}
 	}
 }
@@ -350,7 +348,7 @@ func (s *Stream) post() {
 	s.sendDone = true
 	s.sendMu.Unlock()
 	if body == nil {
-		s.end(nil, status.Error(codes.Internal, "a call whose client does not stream needs its one request message (SendMsg) before its response"))
+		s.end(nil, grpcstatus.Error(codes.Internal, "a call whose client does not stream needs its one request message (SendMsg) before its response"))
 		return
 	}
 	resp, err := s.c.tr.post(s.ctx, s.c.base+s.method, requestHeader(s.reqMD), body)
@@ -383,12 +381,12 @@ func (s *Stream) post() {
 		resp.header = withoutStatus(resp.header)
 	}
 	if resp.status != 200 {
-		st := status.Newf(grpcwire.CodeFromHTTP(resp.status), "HTTP status %d without grpc-status", resp.status)
+		st := grpcstatus.Newf(grpcwire.CodeFromHTTP(resp.status), "HTTP status %d without grpc-status", resp.status)
 		s.end(nil, st.Err())
 		return
 	}
 	if ct := grpcwire.First(resp.header, grpcwire.HeaderContentType); !isGRPCWebProto(ct) {
-		s.end(nil, status.Errorf(codes.Unknown, "response content-type %q is not gRPC-Web", ct))
+		s.end(nil, grpcstatus.Errorf(codes.Unknown, "response content-type %q is not gRPC-Web", ct))
 		return
 	}
 	s.setHeader(resp.header, nil)
@@ -477,7 +475,7 @@ func (s *Stream) end(trailer metadata.MD, err error) {
 func (s *Stream) readError(err error) error {
 	if err == errNoTrailers {
 		if ctxErr := s.ctx.Err(); ctxErr != nil {
-			return status.FromContextError(ctxErr).Err()
+			return grpcstatus.FromContextError(ctxErr).Err()
 		}
 		return grpcwire.StatusFromTrailers(nil).Err()
 	}
@@ -488,17 +486,17 @@ func (s *Stream) readError(err error) error {
 // context's when it ended, a status the glue already chose, or Unavailable.
 func (s *Stream) transportError(op string, err error) error {
 	if ctxErr := s.ctx.Err(); ctxErr != nil {
-		return status.FromContextError(ctxErr).Err()
+		return grpcstatus.FromContextError(ctxErr).Err()
 	}
 	if d, ok := s.ctx.Deadline(); ok && !time.Now().Before(d) {
 		// The socket's deadline, which is the context's, fired a moment
 		// before the context's own timer.
-		return status.FromContextError(context.DeadlineExceeded).Err()
+		return grpcstatus.FromContextError(context.DeadlineExceeded).Err()
 	}
-	if _, ok := err.(interface{ GRPCStatus() *status.Status }); ok {
+	if _, ok := grpcstatus.FromError(err); ok {
 		return err
 	}
-	return status.Error(codes.Unavailable, op+": "+err.Error())
+	return grpcstatus.Error(codes.Unavailable, op+": "+err.Error())
 }
 
 // isGRPCWebProto reports whether a response's content type is binary
@@ -508,19 +506,39 @@ func isGRPCWebProto(s string) bool {
 	return ok && ct.Web && !ct.Text && ct.Codec == grpcwire.CodecProto
 }
 
-// appendRequest appends m, n bytes marshaled (proto.Size), as a request
-// frame: the prefix, then the message marshaled in place; or, for a call
-// that compresses, the message compressed.
-func (s *Stream) appendRequest(b []byte, m proto.Message, n int) ([]byte, error) {
-	marshal := proto.MarshalOptions{UseCachedSize: true}
+// appendRequest appends m as a request frame: the prefix, then the message
+// marshaled in place; or, for a call that compresses, the message
+// compressed. Its errors are status errors, and leave b as it was.
+func (s *Stream) appendRequest(b []byte, m any) ([]byte, error) {
+	start := len(b)
 	if s.opts.compressor == "" {
-		return marshal.MarshalAppend(grpcwire.AppendPrefix(b, grpcwire.FlagData, n), m)
+		out, err := s.opts.codec.MarshalAppend(grpcwire.AppendPrefix(b, grpcwire.FlagData, 0), m)
+		if err != nil {
+			return b[:start], grpcstatus.Error(codes.Internal, "marshal request: "+err.Error())
+		}
+		n := len(out) - start - grpcwire.PrefixLen
+		if err := s.checkSend(n); err != nil {
+			return b[:start], err
+		}
+		grpcwire.AppendPrefix(out[:start], grpcwire.FlagData, n) // the length, now known, in place
+		return out, nil
 	}
-	msg, err := marshal.MarshalAppend(make([]byte, 0, n), m)
+	msg, err := s.opts.codec.MarshalAppend(nil, m)
 	if err != nil {
+		return b, grpcstatus.Error(codes.Internal, "marshal request: "+err.Error())
+	}
+	if err := s.checkSend(len(msg)); err != nil {
 		return b, err
 	}
 	return s.opts.compress(s.c, b, msg)
+}
+
+// checkSend refuses a request message of n bytes over the call's limit.
+func (s *Stream) checkSend(n int) error {
+	if n > s.opts.maxSend {
+		return grpcstatus.Errorf(codes.ResourceExhausted, "request message of %d bytes is larger than the limit of %d", n, s.opts.maxSend)
+	}
+	return nil
 }
 
 // wsBatchSize is how many bytes of requests may wait for a stream's sender

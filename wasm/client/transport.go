@@ -5,8 +5,8 @@ import (
 	"io"
 
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
 
+	"github.com/grpcplay/playground/proto/grpcstatus"
 	"github.com/grpcplay/playground/proto/grpcwire"
 )
 
@@ -39,10 +39,12 @@ type httpResponse struct {
 // browser, which shows no status, any handshake that fails before the
 // socket opens is one. Its status is the call's when nothing else is
 // tried.
-type handshakeRefused struct{ st *status.Status }
+type handshakeRefused struct{ st *grpcstatus.Status }
 
-func (e *handshakeRefused) Error() string              { return e.st.Message() }
-func (e *handshakeRefused) GRPCStatus() *status.Status { return e.st }
+func (e *handshakeRefused) Error() string { return e.st.Message() }
+
+// Unwrap gives the status to grpcstatus.FromError.
+func (e *handshakeRefused) Unwrap() error { return e.st.Err() }
 
 // wsConn is an open WebSocket. send may run concurrently with recv, and
 // close with both.

@@ -15,8 +15,8 @@ import (
 	"github.com/gorilla/websocket"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
 
+	"github.com/grpcplay/playground/proto/grpcstatus"
 	"github.com/grpcplay/playground/proto/grpcwire"
 )
 
@@ -33,7 +33,7 @@ func WithHTTPClient(hc *http.Client) DialOption {
 
 // pageOrigin is the browser's; a native program has none.
 func pageOrigin() (string, error) {
-	return "", status.Error(codes.InvalidArgument, "client: an empty target means the page's origin, and only a browser has one")
+	return "", grpcstatus.Error(codes.InvalidArgument, "client: an empty target means the page's origin, and only a browser has one")
 }
 
 // nativeTransport carries gRPC-Web over net/http and the bridge over a
@@ -65,7 +65,7 @@ func (t *nativeTransport) close() {
 func (t *nativeTransport) post(ctx context.Context, url string, header metadata.MD, body []byte) (*httpResponse, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
-		return nil, status.Error(codes.Internal, "build request: "+err.Error())
+		return nil, grpcstatus.Error(codes.Internal, "build request: "+err.Error())
 	}
 	for k, vs := range header {
 		req.Header[k] = vs // names are lower case already: HTTP takes them so
@@ -90,7 +90,7 @@ func (t *nativeTransport) dial(ctx context.Context, url, subprotocol string) (ws
 	c, resp, err := d.DialContext(ctx, url, nil)
 	if err != nil {
 		if resp != nil && errors.Is(err, websocket.ErrBadHandshake) {
-			st := status.Newf(grpcwire.CodeFromHTTP(resp.StatusCode), "websocket handshake: HTTP %s", resp.Status)
+			st := grpcstatus.Newf(grpcwire.CodeFromHTTP(resp.StatusCode), "websocket handshake: HTTP %s", resp.Status)
 			if st.Code() == codes.Unavailable {
 				return nil, st.Err() // the server is there but busy: not a refusal
 			}
@@ -100,7 +100,7 @@ func (t *nativeTransport) dial(ctx context.Context, url, subprotocol string) (ws
 	}
 	if c.Subprotocol() != subprotocol {
 		c.Close()
-		return nil, &handshakeRefused{status.Newf(codes.Unavailable, "websocket: server did not accept subprotocol %q", subprotocol)}
+		return nil, &handshakeRefused{grpcstatus.Newf(codes.Unavailable, "websocket: server did not accept subprotocol %q", subprotocol)}
 	}
 	return &nativeWS{c: c}, nil
 }
@@ -131,7 +131,7 @@ func (w *nativeWS) recv() ([]byte, error) {
 				return nil, err
 			}
 			if typ != websocket.BinaryMessage {
-				return nil, status.Error(codes.Internal, "websocket: a text message; gRPC travels in binary messages")
+				return nil, grpcstatus.Error(codes.Internal, "websocket: a text message; gRPC travels in binary messages")
 			}
 			w.cur = r
 		}

@@ -10,13 +10,14 @@ import (
 	"syscall/js"
 
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
+
+	"github.com/grpcplay/playground/proto/grpcstatus"
 )
 
 func (jsTransport) dial(ctx context.Context, url, subprotocol string) (wsConn, error) {
 	ctor := js.Global().Get("WebSocket")
 	if ctor.Type() != js.TypeFunction {
-		return nil, status.Error(codes.Unavailable, "websocket: this JavaScript environment has no WebSocket")
+		return nil, grpcstatus.Error(codes.Unavailable, "websocket: this JavaScript environment has no WebSocket")
 	}
 	ws, err := jsCall(func() js.Value { return ctor.New(url, subprotocol) })
 	if err != nil {
@@ -35,14 +36,14 @@ func (jsTransport) dial(ctx context.Context, url, subprotocol string) (wsConn, e
 	case <-c.wake: // closed before it opened
 		_, err := c.recv()
 		c.close()
-		return nil, &handshakeRefused{status.Newf(codes.Unavailable, "websocket: could not connect to %s: %v", url, err)}
+		return nil, &handshakeRefused{grpcstatus.Newf(codes.Unavailable, "websocket: could not connect to %s: %v", url, err)}
 	case <-ctx.Done():
 		c.close()
 		return nil, ctx.Err()
 	}
 	if p := ws.Get("protocol").String(); p != subprotocol {
 		c.close()
-		return nil, &handshakeRefused{status.Newf(codes.Unavailable, "websocket: server chose subprotocol %q, not %q", p, subprotocol)}
+		return nil, &handshakeRefused{grpcstatus.Newf(codes.Unavailable, "websocket: server chose subprotocol %q, not %q", p, subprotocol)}
 	}
 	return c, nil
 }
@@ -71,7 +72,7 @@ func (c *jsWS) handle(event string, f func(js.Value)) {
 func (c *jsWS) onMessage(ev js.Value) {
 	data := ev.Get("data")
 	if data.Type() == js.TypeString {
-		c.end(status.Error(codes.Internal, "websocket: a text message; gRPC travels in binary messages"))
+		c.end(grpcstatus.Error(codes.Internal, "websocket: a text message; gRPC travels in binary messages"))
 		return
 	}
 	a := js.Global().Get("Uint8Array").New(data)

@@ -68,7 +68,7 @@ func (c *Conn) Invoke(ctx context.Context, method string, args, reply any, opts 
 	if o.trailer != nil {
 		*o.trailer = publicMD(trl)
 	}
-	return err
+	return grpcError(err)
 }
 
 // NewStream starts a call of method: a client.Stream, behaving as
@@ -86,7 +86,7 @@ func (c *Conn) NewStream(ctx context.Context, desc *grpc.StreamDesc, method stri
 	s, err := c.c.NewStream(ctx, d, method, o.core...)
 	if err != nil {
 		abort()
-		return nil, err
+		return nil, grpcError(err)
 	}
 	context.AfterFunc(s.Context(), abort)
 	return &clientStream{s: s, desc: d, abort: abort, header: o.header, trailer: o.trailer}, nil

@@ -5,6 +5,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	"github.com/grpcplay/playground/wasm/client"
+	"github.com/grpcplay/playground/wasm/client/protocodec"
 )
 
 // callOptions are the grpc.CallOptions that take effect here (see the
@@ -18,9 +19,13 @@ type callOptions struct {
 	core []client.CallOption
 }
 
+// protoCodec is the core option of every call: messages are protobuf-go's,
+// which the client's DefaultCodec leaves to protocodec in the browser build.
+var protoCodec = []client.CallOption{client.ForceCodec(protocodec.Codec{})}
+
 // callOptionsOf maps opts onto callOptions, ignoring the rest.
 func callOptionsOf(opts []grpc.CallOption) callOptions {
-	var o callOptions
+	o := callOptions{core: protoCodec[:1:1]} // an append copies it
 	for _, opt := range opts {
 		switch v := opt.(type) {
 		case grpc.HeaderCallOption:

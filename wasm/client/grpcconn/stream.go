@@ -76,7 +76,7 @@ func (cs *clientStream) SendMsg(m any) error {
 	case io.EOF:
 		return cs.sendEOF()
 	default:
-		return cs.abortWith(err)
+		return cs.abortWith(grpcError(err))
 	}
 }
 
@@ -94,7 +94,7 @@ func (cs *clientStream) RecvMsg(m any) error {
 	err := cs.abortErr()
 	if err == nil {
 		pm, ok := response(m)
-		err = cs.s.RecvMsg(pm)
+		err = grpcError(cs.s.RecvMsg(pm))
 		if err == nil && !ok {
 			err = cs.abortWith(unmarshalError(m))
 		} else if err != nil {
