@@ -9,12 +9,13 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/descriptorpb"
 
 	rpb "github.com/grpcplay/playground/pb/reflection/v1"
+	"github.com/grpcplay/playground/proto/grpcstatus"
 	"github.com/grpcplay/playground/wasm/client"
+	"github.com/grpcplay/playground/wasm/client/protocodec"
 )
 
 // The reflection versions Load speaks. Their messages are the same on the
@@ -23,6 +24,11 @@ const (
 	V1      = "v1"
 	V1alpha = "v1alpha"
 )
+
+// reflectionCodec encodes the reflection messages, protobuf-go's, whatever
+// codec the caller's Conn was dialed with: in the browser, DefaultCodec
+// takes only generated marshalling code.
+var reflectionCodec = client.ForceCodec(protocodec.Codec{})
 
 // reflectionMethod is the ServerReflectionInfo method of each version.
 func reflectionMethod(version string) string {
@@ -73,7 +79,7 @@ func Load(ctx context.Context, conn *client.Conn, opts LoadOptions) (*Schema, er
 func loadWith(ctx context.Context, conn *client.Conn, version string) (*Schema, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	s, err := conn.NewStream(ctx, client.StreamDesc{ClientStreams: true, ServerStreams: true}, reflectionMethod(version))
+	s, err := conn.NewStream(ctx, client.StreamDesc{ClientStreams: true, ServerStreams: true}, reflectionMethod(version), reflectionCodec)
 	if err != nil {
 		return nil, err
 	}
@@ -200,12 +206,12 @@ func (r *reflector) ask(reqs []*rpb.ServerReflectionRequest) ([]*rpb.ServerRefle
 		resp := new(rpb.ServerReflectionResponse)
 		if err := r.s.RecvMsg(resp); err != nil {
 			if err == io.EOF {
-				err = status.Error(codes.Internal, "the server ended the reflection stream before answering")
+				err = grpcstatus.Error(codes.Internal, "the server ended the reflection stream before answering")
 			}
 			return nil, err
 		}
 		if resp.GetMessageResponse() == nil {
-			return nil, status.Error(codes.Internal, "the server sent an empty reflection response")
+			return nil, grpcstatus.Error(codes.Internal, "the server sent an empty reflection response")
 		}
 		out = append(out, resp)
 	}
@@ -223,9 +229,9 @@ func (r *reflector) close() {
 // unexpected is the error for an answer of the wrong kind.
 func unexpected(question string, resp *rpb.ServerReflectionResponse) error {
 	if e := resp.GetErrorResponse(); e != nil {
-		return status.Error(codes.Code(e.GetErrorCode()), e.GetErrorMessage())
+		return grpcstatus.Error(codes.Code(e.GetErrorCode()), e.GetErrorMessage())
 	}
-	return status.Errorf(codes.Internal, "the server answered %s with something else", question)
+	return grpcstatus.Errorf(codes.Internal, "the server answered %s with something else", question)
 }
 
 // errorResponseText describes an error_response: its code name and message.
@@ -236,6 +242,6 @@ func errorResponseText(e *rpb.ErrorResponse) string {
 // errorText describes a call's error as the page shows statuses: the code
 // name, then the message.
 func errorText(err error) string {
-	st := status.Convert(err)
+	st := grpcstatus.Convert(err)
 	return st.Code().String() + ": " + st.Message()
 }

@@ -13,11 +13,10 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
-
 	"google.golang.org/grpc/metadata"
 
 	pb "github.com/grpcplay/playground/pb/browserpb"
+	"github.com/grpcplay/playground/proto/grpcstatus"
 )
 
 // card is one method's section of the page (data-method="NAME") and the
@@ -249,7 +248,7 @@ func (c *card) end(err error, header, trailer metadata.MD) {
 		err = nil
 	}
 	grown := c.put() // everything received shows before the status does
-	st := status.Convert(err)
+	st := grpcstatus.Convert(err)
 	code := st.Code().String()
 	c.status.setText(code)
 	c.status.setAttr("data-code", code)

@@ -14,10 +14,10 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/emptypb"
 
+	"github.com/grpcplay/playground/proto/grpcstatus"
 	"github.com/grpcplay/playground/wasm/client"
 	"github.com/grpcplay/playground/wasm/explorer"
 )
@@ -310,7 +310,7 @@ func (x *explorerView) finish(call *explorerCall, err error, header, trailer met
 		x.mu.Unlock()
 	}
 	x.idle()
-	x.addHistory(call, status.Code(ignoreEOF(err)).String())
+	x.addHistory(call, grpcstatus.Code(ignoreEOF(err)).String())
 	if code == codes.Unavailable {
 		x.res.logf("the server, or its backend, is not answering")
 	}

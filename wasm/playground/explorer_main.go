@@ -10,10 +10,14 @@ import (
 	"syscall/js"
 
 	"github.com/grpcplay/playground/wasm/client"
+	"github.com/grpcplay/playground/wasm/client/protocodec"
 )
 
 func main() {
-	conn, err := client.Dial("", client.WithPageSocket()) // one socket for the page: shared with main.wasm
+	// One socket for the page: shared with main.wasm. The explorer's
+	// messages are protobuf-go's (dynamicpb, built from the schema), which
+	// the browser build's DefaultCodec does not encode.
+	conn, err := client.Dial("", client.WithPageSocket(), client.WithCodec(protocodec.Codec{}))
 	x := newExplorerView(conn)
 	if err != nil {
 		x.setSchemaStatus("error", "", "The explorer could not start: "+err.Error())

@@ -14,9 +14,9 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/dynamicpb"
 
+	"github.com/grpcplay/playground/proto/grpcstatus"
 	"github.com/grpcplay/playground/wasm/explorer"
 )
 
@@ -325,7 +325,7 @@ func (r *resultView) end(err error, header, trailer metadata.MD) codes.Code {
 		err = nil
 	}
 	r.draw()
-	st := status.Convert(err)
+	st := grpcstatus.Convert(err)
 	code := st.Code().String()
 	r.mu.Lock()
 	r.cancel = nil

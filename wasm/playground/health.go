@@ -8,10 +8,9 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protowire"
-	"google.golang.org/protobuf/types/known/emptypb"
 
+	"github.com/grpcplay/playground/proto/grpcstatus"
 	"github.com/grpcplay/playground/wasm/client"
 )
 
@@ -43,32 +42,48 @@ func (p *page) checkHealth() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	// HealthCheckRequest{service: ""} encodes as no bytes at all, and the
-	// reply's status (field 1) lands in an Empty's unknown fields: the page
-	// needs no generated health code.
+	// reply's status (field 1) is read from its bytes: the page needs no
+	// generated health code.
 	st, err := p.health.NewStream(ctx, client.StreamDesc{}, "/grpc.health.v1.Health/Check")
 	if err == nil {
-		err = st.SendMsg(&emptypb.Empty{})
+		err = st.SendMsg(new(rawMessage))
 	}
-	reply := new(emptypb.Empty)
+	reply := new(rawMessage)
 	if err == nil {
 		err = st.RecvMsg(reply)
 	}
-	switch code := status.Code(err); {
+	switch code := grpcstatus.Code(err); {
 	case code == codes.Unimplemented:
 		p.up() // a server without health: it answered
 	case err != nil:
 		if p.backend != "" && code != codes.Unavailable {
-			p.down("The front answers, but its health check failed: " + status.Convert(err).Message())
+			p.down("The front answers, but its health check failed: " + grpcstatus.Convert(err).Message())
 			return
 		}
 		p.down(notAnswering)
-	case healthStatus(reply.ProtoReflect().GetUnknown()) == healthServing:
+	case healthStatus(*reply) == healthServing:
 		p.up()
 	case p.backend != "":
 		p.down("The backend " + p.backend + " is down: the front cannot reach it (health NOT_SERVING). Calls fail until it is back.")
 	default:
 		p.down("The server says it is not serving (health NOT_SERVING): its store may be unreachable.")
 	}
+}
+
+// rawMessage is a message the page writes and reads as its encoded bytes,
+// through the client's DefaultCodec (client.VTMessage).
+type rawMessage []byte
+
+// SizeVT returns the encoding's length.
+func (m *rawMessage) SizeVT() int { return len(*m) }
+
+// MarshalToSizedBufferVT copies the encoding into b, of SizeVT bytes.
+func (m *rawMessage) MarshalToSizedBufferVT(b []byte) (int, error) { return copy(b, *m), nil }
+
+// UnmarshalVT keeps a copy of b.
+func (m *rawMessage) UnmarshalVT(b []byte) error {
+	*m = append((*m)[:0], b...)
+	return nil
 }
 
 // healthStatus reads field 1 (status) of an encoded HealthCheckResponse.

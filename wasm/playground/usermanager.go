@@ -30,7 +30,8 @@ const (
 // google.golang.org/grpc, taking main.wasm from 2.0 MB gzip to about 4.4,
 // over its budget; TestBrowserBuildImports keeps grpc out of the page. For
 // the same reason its messages are pb/browserpb's, user.proto's messages
-// generated alone, which the page links instead of pb.
+// generated alone by protoc-gen-go-lite, which the client's DefaultCodec
+// encodes without protobuf-go (TestPageLinksNoProtobuf).
 type userManager struct {
 	c *client.Conn
 }
