@@ -39,11 +39,12 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/types/known/emptypb"
 
+	"github.com/grpcplay/playground/proto/grpcstatus"
 	"github.com/grpcplay/playground/wasm/client"
+	"github.com/grpcplay/playground/wasm/client/protocodec"
 )
 
 // outcome is what the page reports.
@@ -69,7 +70,9 @@ func main() {
 	if v, err := strconv.Atoi(q.Get("streams")); err == nil && v > 0 {
 		n = v
 	}
-	var opts []client.DialOption
+	// The messages are protobuf-go's Empty, which the browser build's
+	// DefaultCodec does not encode.
+	opts := []client.DialOption{client.WithCodec(protocodec.Codec{})}
 	if q.Get("mux") == "never" {
 		opts = append(opts, client.WithMultiplexing(client.MultiplexNever))
 	}
@@ -139,7 +142,7 @@ func run(n int, wait time.Duration, opts []client.DialOption) outcome {
 			for err == nil {
 				err = s.RecvMsg(first)
 			}
-			if status.Code(err) == codes.Canceled {
+			if grpcstatus.Code(err) == codes.Canceled {
 				drained.Add(1)
 			} else {
 				addError(i, fmt.Errorf("after the cancel: %w", err))
