@@ -31,7 +31,7 @@ func goList(t *testing.T, js bool, args ...string) []string {
 // TestBrowserBuildImports keeps the page's wasm small: the browser build of
 // the playground and of package explorer must not link net/http (fetch and
 // WebSocket come through syscall/js) nor package google.golang.org/grpc
-// (only its light status and codes packages), which would each add
+// (only its light codes and metadata packages), which would each add
 // megabytes to main.wasm.
 func TestBrowserBuildImports(t *testing.T) {
 	for _, dep := range goList(t, true, "-deps", "../playground", "../explorer") {
