@@ -78,7 +78,6 @@ window.mainWasm = compileWasm("bare.wasm");</script>
 		"/":                  {"text/html; charset=utf-8", "", []byte(fmt.Sprintf(page, compileWasmJS(tb)))},
 		"/wasm/wasm_exec.js": {"text/javascript; charset=utf-8", "zstd", zstded(tb, execJS)}, // as the playground serves it to Chromium
 		"/wasm/bare.wasm.gz": {"application/gzip", "", gzipped(tb, wasm)},
-		"/inflate.js":        {"text/javascript; charset=utf-8", "", staticFile(tb, "inflate.js")},
 	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f, ok := files[r.URL.Path]
@@ -111,15 +110,6 @@ func compileWasmJS(tb testing.TB) string {
 		tb.Fatalf("index.html defines no %s...%q", start, end)
 	}
 	return string(html[i : i+j+len(end)])
-}
-
-// staticFile is the page's file name, as the binary embeds it.
-func staticFile(tb testing.TB, name string) []byte {
-	b, err := fs.ReadFile(static.FS, name)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return b
 }
 
 // gzipped is b compressed as make wasm compresses main.wasm.gz (gzip -9).

@@ -27,7 +27,7 @@ const phasesJS = `(() => {
 	const w = res.find(e => e.name.endsWith("/%[1]s") || e.name.endsWith("/%[1]s.gz"));
 	const call = res.find(e => e.name.includes("/GetUser"));
 	const mark = n => performance.getEntriesByName(n)[0]?.startTime ?? -1;
-	return [w ? w.responseEnd : mark("%[1]s-fetched"), mark("%[2]s-compiled"), mark("%[2]s-instantiated"),
+	return [w ? w.responseEnd : -1, mark("%[2]s-compiled"), mark("%[2]s-instantiated"),
 		mark("%[3]s"), window.bareReady ?? mark("playground-ready"),
 		call ? call.startTime : -1, call ? call.responseEnd : -1, window.firstGetUserResult ?? -1];
 })()`

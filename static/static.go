@@ -8,5 +8,5 @@ import "embed"
 
 // FS holds the page assets, rooted at this folder.
 //
-//go:embed index.html style.css boot.js inflate.js wasm
+//go:embed index.html style.css boot.js wasm
 var FS embed.FS
