@@ -132,13 +132,24 @@ func echoed(t *testing.T, s *client.Stream, m *pb.User) {
 	}
 }
 
+// muxDialer returns a function that dials url with opts, every call on the
+// multiplexed socket, protobuf-go's messages encoded; t's end closes the
+// Conns.
+func muxDialer(t *testing.T, url string) func(opts ...client.DialOption) *client.Conn {
+	return func(opts ...client.DialOption) *client.Conn {
+		c, err := client.Dial(url, append([]client.DialOption{client.WithMultiplexing(client.MultiplexAlways), client.WithCodec(protocodec.Codec{})}, opts...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+}
+
 // checkMux runs the scenarios on a Conn dialed with opts; name keeps the
 // gates of runs apart.
 func checkMux(t *testing.T, ctx context.Context, url, name string, opts ...client.DialOption) {
-	c, err := client.Dial(url, append([]client.DialOption{client.WithMultiplexing(client.MultiplexAlways), client.WithCodec(protocodec.Codec{})}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := muxDialer(t, url)(opts...)
 	defer c.Close()
 	upgrades := func() uint32 { return muxProbe(t, ctx, c, muxMethodUpgrades, "") }
 	serverWindow := int(grpcwire.DefaultMuxSettings().InitialWindow) // the test server's
@@ -461,14 +472,7 @@ func checkMux(t *testing.T, ctx context.Context, url, name string, opts ...clien
 // programs, the first to open the socket owning it, the others linked to
 // it. It returns one of two Conns that share the socket.
 func checkMuxShare(t *testing.T, ctx context.Context, url, name string, share func() client.DialOption) *client.Conn {
-	dial := func(opts ...client.DialOption) *client.Conn {
-		c, err := client.Dial(url, append([]client.DialOption{client.WithMultiplexing(client.MultiplexAlways), client.WithCodec(protocodec.Codec{})}, opts...)...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		return c
-	}
+	dial := muxDialer(t, url)
 	upgrades := func(c *client.Conn) uint32 { return muxProbe(t, ctx, c, muxMethodUpgrades, "") }
 
 	// Two Conns whose first calls go together open one socket: one owns

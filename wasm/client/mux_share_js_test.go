@@ -13,7 +13,6 @@ import (
 	"github.com/grpcplay/playground/pb"
 	"github.com/grpcplay/playground/proto/grpcwire"
 	"github.com/grpcplay/playground/wasm/client"
-	"github.com/grpcplay/playground/wasm/client/protocodec"
 )
 
 // TestJSMuxShare runs the page's one socket (WithPageSocket) under Node:
@@ -29,14 +28,7 @@ func TestJSMuxShare(t *testing.T) {
 	defer cancel()
 	conn := checkMuxShare(t, ctx, url, "js", client.WithPageSocket)
 	upgrades := func(c *client.Conn) uint32 { return muxProbe(t, ctx, c, muxMethodUpgrades, "") }
-	dial := func(opts ...client.DialOption) *client.Conn {
-		c, err := client.Dial(url, append([]client.DialOption{client.WithMultiplexing(client.MultiplexAlways), client.WithCodec(protocodec.Codec{})}, opts...)...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		return c
-	}
+	dial := muxDialer(t, url)
 	share := js.Global().Get(client.PageSocketProperty)
 	if share.Type() != js.TypeObject || share.Get("url").String() != strings.Replace(url, "http://", "ws://", 1)+grpcwire.MuxPath {
 		t.Fatalf("globalThis.%s = %v after the owner's socket opened", client.PageSocketProperty, share)
