@@ -184,7 +184,7 @@ func httpCall(t *testing.T, w way, id uint32) pathResult {
 		body = webFrames(t, &pb.UserRequest{Id: id})
 	}
 	res := w.post(t, "/paths.Probe/Call", body)
-	st := grpcwire.StatusFromTrailers(res.trailer)
+	st := grpcwire.StatusFromTrailers(res.trailer).GRPC()
 	r := pathResult{code: st.Code(), message: st.Message(), details: len(st.Details()), header: probeMD(headerMD(t, res.resp.Header)), trailer: probeMD(res.trailer)}
 	if len(res.messages) == 1 {
 		out := new(pb.UserResponse)

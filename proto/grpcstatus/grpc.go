@@ -17,7 +17,7 @@ func (e *StatusError) GRPCStatus() *status.Status { return e.s.GRPC() }
 
 // GRPC returns the status as grpc-go's. Not in the browser build.
 func (s *Status) GRPC() *status.Status {
-	if s.Code() == 0 {
+	if s == nil {
 		return nil
 	}
 	return grpcgo.Status(s.code, s.message, s.details)
