@@ -239,11 +239,18 @@ func (t *httpCall) endReads(r *http.Request) {
 	exhausted := t.reqBody.eof.Load()
 	t.readMu.Lock()
 	t.readDone = true
-	if !exhausted {
-		t.rc.SetReadDeadline(time.Now()) // wakes a read in progress
+	// Only a read in progress is woken: a read that times out leaves the
+	// body broken for good (a chunked body keeps its error), and the drain
+	// below would then fail at once and close a connection that could
+	// have served on.
+	idle := t.bodyMu.TryLock()
+	if !exhausted && !idle {
+		t.rc.SetReadDeadline(time.Now()) // wakes the read in progress
 	}
 	t.readMu.Unlock()
-	t.bodyMu.Lock()
+	if !idle {
+		t.bodyMu.Lock()
+	}
 	t.bodyMu.Unlock()
 	if !exhausted && r.ProtoMajor == 1 {
 		// net/http reads what is left (up to 256 KiB) before it answers:
