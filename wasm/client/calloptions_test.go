@@ -56,3 +56,16 @@ func TestPerCallMessageSize(t *testing.T) {
 		})
 	}
 }
+
+// A nil codec, for the Conn or for a call, keeps the one it replaces,
+// rather than failing at the first message.
+func TestNilCodecKeepsDefault(t *testing.T) {
+	url := startServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	conn := dial(t, url, client.WithCodec(nil))
+	r, err := getUser(ctx, conn, 1, client.ForceCodec(nil))
+	if err != nil || r.GetUser().GetId() != 1 {
+		t.Fatalf("GetUser with nil codecs = %v, %v", r, err)
+	}
+}

@@ -64,12 +64,21 @@ func errNoCodec(m any) error {
 }
 
 // WithCodec has the Conn's calls encode their messages with c instead of
-// DefaultCodec.
+// DefaultCodec. A nil c keeps DefaultCodec.
 func WithCodec(c Codec) DialOption {
-	return DialOption{func(o *dialOptions) { o.codec = c }}
+	return DialOption{func(o *dialOptions) {
+		if c != nil {
+			o.codec = c
+		}
+	}}
 }
 
-// ForceCodec has one call encode its messages with c.
+// ForceCodec has one call encode its messages with c. A nil c keeps the
+// Conn's.
 func ForceCodec(c Codec) CallOption {
-	return CallOption{func(o *callOptions) { o.codec = c }}
+	return CallOption{func(o *callOptions) {
+		if c != nil {
+			o.codec = c
+		}
+	}}
 }
