@@ -5,6 +5,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -101,5 +103,69 @@ func TestFrontBackendEndsFirst(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+// TestFrontBackendEndsFirstH1KeepsConnection: over HTTP/1.1, the backend
+// ends a client stream while its client is still sending (the front's
+// request copier waits in a read of the body). The client, which sends
+// its rest a moment later, gets the backend's status on a connection that
+// stays open and serves its next call: the read in progress is given the
+// time the rest of the body has, not cut. (Cut, the body broke and the
+// connection closed while the client was still writing: a conformance
+// client then got a broken pipe.)
+func TestFrontBackendEndsFirstH1KeepsConnection(t *testing.T) {
+	gs := grpc.NewServer()
+	gs.RegisterService(earlyDesc(), struct{}{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go gs.Serve(ln)
+	t.Cleanup(gs.Stop)
+	fr := startFront(t, server.Config{}, front.Backend{Addr: ln.Addr().String()})
+
+	client := h1Client()
+	frame := webFrames(t, &pb.UserRequest{Id: 1})
+	var reused []bool
+	for i := range 3 {
+		pr, pw := io.Pipe()
+		go func() {
+			pw.Write(frame)
+			// The backend answers the first message; the copier is
+			// waiting in a read when the front's handler returns.
+			time.Sleep(100 * time.Millisecond)
+			pw.Write(frame)
+			pw.Close()
+		}()
+		req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(t.Context(), &httptrace.ClientTrace{
+			GotConn: func(ci httptrace.GotConnInfo) { reused = append(reused, ci.Reused) },
+		}), http.MethodPost, fr.URL+"/race.Early/Stream", pr)
+		req.Header.Set("Content-Type", grpcwire.ContentTypeProto)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatalf("call %d: reading the response: %v", i, err)
+		}
+		md := headerMD(t, resp.Header)
+		rr := grpcwire.NewResponseReader(bytes.NewReader(body), 1<<20)
+		for f, err := rr.Next(); err == nil; f, err = rr.Next() {
+			if f.IsTrailer() {
+				md, _ = grpcwire.ParseHeaderBlock(f.Payload)
+			}
+		}
+		if st := grpcwire.StatusFromTrailers(md); st.Code() != codes.FailedPrecondition {
+			t.Fatalf("call %d: %v; want FailedPrecondition", i, st)
+		}
+		if resp.Close {
+			t.Fatalf("call %d: the response closes the connection (Connection: close)", i)
+		}
+	}
+	if want := []bool{false, true, true}; !slices.Equal(reused, want) {
+		t.Errorf("connection reused per call: %v; want %v", reused, want)
 	}
 }

@@ -225,8 +225,9 @@ func (t *httpCall) doneReading() {
 //
 //   - a read still in progress, on a goroutine the handler left behind (a
 //     proxy's request copier whose backend ended the call first, say), is
-//     woken and waited for, and later reads fail at once without touching
-//     the request, which net/http takes back when ServeHTTP returns;
+//     waited for, and later reads fail at once without touching the
+//     request, which net/http takes back when ServeHTTP returns. On HTTP/2
+//     it is woken at once; on HTTP/1.1 it has the drain's time (below);
 //   - on HTTP/1.1 a body not read to its end is closed now, its rest
 //     given abandonDrain to arrive: net/http would otherwise read (or wait
 //     for) the rest of a declared Content-Length before it writes the
@@ -237,31 +238,37 @@ func (t *httpCall) doneReading() {
 //     requests.
 func (t *httpCall) endReads(r *http.Request) {
 	exhausted := t.reqBody.eof.Load()
+	drain := r.ProtoMajor == 1 && !exhausted
+	var drainBy time.Time
+	if drain {
+		// net/http reads what is left (up to 256 KiB) before it answers:
+		// a client still sending gets a moment to finish, so that it reads
+		// the answer instead of a reset (a call refused before it read
+		// anything, the time its message had); a stalled one, no more.
+		drainBy = time.Now().Add(abandonDrain)
+		if d := messageDeadline(t.c.begin, t.messageTimeout, 0); d.After(drainBy) {
+			drainBy = d
+		}
+	}
 	t.readMu.Lock()
 	t.readDone = true
 	// Only a read in progress is woken: a read that times out leaves the
-	// body broken for good (a chunked body keeps its error), and the drain
-	// below would then fail at once and close a connection that could
-	// have served on.
+	// body broken for good (a chunked body keeps its error), and the
+	// connection then closes after the response. So on HTTP/1.1 the read
+	// in progress gets the drain's time, as the rest of the body does: a
+	// client still sending gets its answer on a connection that serves
+	// on, instead of a reset in the middle of its request.
 	idle := t.bodyMu.TryLock()
 	if !exhausted && !idle {
-		t.rc.SetReadDeadline(time.Now()) // wakes the read in progress
+		t.rc.SetReadDeadline(cmp.Or(drainBy, time.Now()))
 	}
 	t.readMu.Unlock()
 	if !idle {
 		t.bodyMu.Lock()
 	}
 	t.bodyMu.Unlock()
-	if !exhausted && r.ProtoMajor == 1 {
-		// net/http reads what is left (up to 256 KiB) before it answers:
-		// a client still sending gets a moment to finish, so that it reads
-		// the answer instead of a reset (a call refused before it read
-		// anything, the time its message had); a stalled one, no more.
-		drain := time.Now().Add(abandonDrain)
-		if d := messageDeadline(t.c.begin, t.messageTimeout, 0); d.After(drain) {
-			drain = d
-		}
-		t.rc.SetReadDeadline(drain)
+	if drain {
+		t.rc.SetReadDeadline(drainBy)
 		if r.Body.Close() != nil {
 			return // the connection closes after the response
 		}
