@@ -102,10 +102,11 @@ func dropFiles(paths ...string) chromedp.Action[chromedp.Void] {
 }
 
 // waitPageSchema waits until the explorer shows a schema from files given
-// to the page whose status says text.
+// to the page whose status says text, a method's request in its editors.
 func waitPageSchema(text string) chromedp.Action[chromedp.Void] {
 	return waitJS(`(() => { const e = document.querySelector('[data-explorer] [data-role="schema-status"]');
-		return e.dataset.source === "page" && e.dataset.state === "ready" && e.textContent.startsWith(` + fmt.Sprintf("%q", text) + `); })()`)
+		return e.dataset.source === "page" && e.dataset.state === "ready" && e.textContent.startsWith(` + fmt.Sprintf("%q", text) + `) &&
+			e.closest("[data-explorer]").hasAttribute("data-current"); })()`)
 }
 
 // getFeature calls GetFeature at the first feature's place through the

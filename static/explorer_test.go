@@ -44,9 +44,15 @@ func exSet(name, value string) chromedp.Action[chromedp.Void] {
 	})
 }
 
-// schemaReady waits until the explorer has read the server's schema.
+// schemaReady waits until the explorer has read the server's schema and
+// its editors hold a method's request (data-current), or says why it could
+// not read it.
 func schemaReady() chromedp.Action[chromedp.Void] {
-	return waitJS(`["ready", "error"].includes(document.querySelector('[data-explorer] [data-role="schema-status"]')?.dataset.state)`)
+	return waitJS(`(() => {
+		const x = document.querySelector('[data-explorer]');
+		const state = x?.querySelector('[data-role="schema-status"]')?.dataset.state;
+		return state === "error" || state === "ready" && x.hasAttribute("data-current");
+	})()`)
 }
 
 // openExplorer loads the page at #explorer and waits for the schema.

@@ -36,14 +36,9 @@ func FromDescriptorSet(set []byte, source string) (*Schema, error) {
 	if len(fds.GetFile()) == 0 {
 		return nil, fmt.Errorf("%s is not a FileDescriptorSet: it holds no file descriptor", source)
 	}
-	fb, err := fallbackFiles()
-	if err != nil {
-		return nil, err // the embedded set is ours: a test keeps it sound
-	}
 	b := &schemaBuilder{
 		protos:   make(map[string]*descriptorpb.FileDescriptorProto),
 		notFound: make(map[string]string),
-		fallback: fb,
 		lacks:    source + " does not hold",
 	}
 	var services []string

@@ -2,11 +2,15 @@ package explorer
 
 import (
 	_ "embed"
+	"errors"
+	"sync"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protodesc"
+	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/descriptorpb"
+	"google.golang.org/protobuf/types/dynamicpb"
 )
 
 //go:generate go run ./internal/fallbackgen -o fallback.binpb
@@ -19,13 +23,87 @@ import (
 //go:embed fallback.binpb
 var fallbackSet []byte
 
-// fallbackFiles builds the fallback files, with google/protobuf/descriptor.proto
-// from package descriptorpb, which protodesc links anyway.
-func fallbackFiles() (*protoregistry.Files, error) {
+// fallbackFiles returns the fallback files, built once and only when
+// needed: a file a schema lacks, a type its files do not declare (Types).
+// The build takes a tenth of a second or more in a browser, so a schema
+// is listed without it; PrepareFallback builds it once the page is idle.
+var fallbackFiles = sync.OnceValues(func() (*protoregistry.Files, error) {
 	set := new(descriptorpb.FileDescriptorSet)
 	if err := proto.Unmarshal(fallbackSet, set); err != nil {
 		return nil, err
 	}
+	// descriptor.proto from package descriptorpb, which protodesc links
+	// anyway.
 	set.File = append(set.File, protodesc.ToFileDescriptorProto(descriptorpb.File_google_protobuf_descriptor_proto))
 	return protodesc.NewFiles(set)
+})
+
+// fallbackTypes resolves the fallback files' messages and extensions.
+var fallbackTypes = sync.OnceValue(func() *dynamicpb.Types {
+	files, err := fallbackFiles()
+	if err != nil {
+		return nil // the embedded set is ours: a test keeps it sound
+	}
+	return dynamicpb.NewTypes(files)
+})
+
+// PrepareFallback builds the fallback files and their types now, if that
+// was not done yet: for a page to call when it is idle, so that the first
+// call whose reply or status details need them does not wait for it.
+func PrepareFallback() { fallbackTypes() }
+
+// Types resolves the messages and extensions of a schema's files, and
+// then of the fallback files (Any's and status details' types of
+// google.rpc and the well-known files, which servers seldom send). The
+// schema's own declarations come first.
+type Types struct {
+	own *dynamicpb.Types
+}
+
+func newTypes(files *protoregistry.Files) *Types {
+	return &Types{own: dynamicpb.NewTypes(files)}
+}
+
+// FindMessageByName implements protoregistry.MessageTypeResolver.
+func (t *Types) FindMessageByName(name protoreflect.FullName) (protoreflect.MessageType, error) {
+	mt, err := t.own.FindMessageByName(name)
+	if errors.Is(err, protoregistry.NotFound) {
+		if fb := fallbackTypes(); fb != nil {
+			return fb.FindMessageByName(name)
+		}
+	}
+	return mt, err
+}
+
+// FindMessageByURL implements protoregistry.MessageTypeResolver.
+func (t *Types) FindMessageByURL(url string) (protoreflect.MessageType, error) {
+	mt, err := t.own.FindMessageByURL(url)
+	if errors.Is(err, protoregistry.NotFound) {
+		if fb := fallbackTypes(); fb != nil {
+			return fb.FindMessageByURL(url)
+		}
+	}
+	return mt, err
+}
+
+// FindExtensionByName implements protoregistry.ExtensionTypeResolver.
+func (t *Types) FindExtensionByName(name protoreflect.FullName) (protoreflect.ExtensionType, error) {
+	xt, err := t.own.FindExtensionByName(name)
+	if errors.Is(err, protoregistry.NotFound) {
+		if fb := fallbackTypes(); fb != nil {
+			return fb.FindExtensionByName(name)
+		}
+	}
+	return xt, err
+}
+
+// FindExtensionByNumber implements protoregistry.ExtensionTypeResolver.
+func (t *Types) FindExtensionByNumber(message protoreflect.FullName, field protoreflect.FieldNumber) (protoreflect.ExtensionType, error) {
+	xt, err := t.own.FindExtensionByNumber(message, field)
+	if errors.Is(err, protoregistry.NotFound) {
+		if fb := fallbackTypes(); fb != nil {
+			return fb.FindExtensionByNumber(message, field)
+		}
+	}
+	return xt, err
 }

@@ -100,14 +100,9 @@ func loadWith(ctx context.Context, conn *client.Conn, version string) (*Schema, 
 	}
 	slices.Sort(services)
 
-	fb, err := fallbackFiles()
-	if err != nil {
-		return nil, err // the embedded set is ours: a test keeps it sound
-	}
 	b := &schemaBuilder{
 		protos:   make(map[string]*descriptorpb.FileDescriptorProto),
 		notFound: make(map[string]string),
-		fallback: fb,
 	}
 	var problems []string
 	serviceErrs := make(map[string]string)

@@ -58,11 +58,12 @@ type Schema struct {
 	// Problems name each file that could not be built and why, such as
 	// "reflection did not return google/rpc/status.proto, needed by x.proto".
 	Problems []string
-	// Files holds every file built, with the fallback files the server did
-	// not send.
+	// Files holds every file built: the server's, and the fallback files
+	// that stood in for those it imports and did not send.
 	Files *protoregistry.Files
-	// Types resolves the messages of Files, for protojson and Any.
-	Types *dynamicpb.Types
+	// Types resolves the messages of Files, then of every fallback file,
+	// for protojson, Any and status details.
+	Types *Types
 }
 
 // Service is one service the server listed.
@@ -153,8 +154,6 @@ type schemaBuilder struct {
 	protos map[string]*descriptorpb.FileDescriptorProto
 	// notFound says why reflection could not return a file, by name.
 	notFound map[string]string
-	// fallback holds the well-known and google.rpc files.
-	fallback *protoregistry.Files
 	// lacks words a missing file's source, as missingFile.lacks.
 	lacks string
 
@@ -186,17 +185,7 @@ func (b *schemaBuilder) build(services []string, serviceErrs map[string]string) 
 			problems = append(problems, err.Error())
 		}
 	}
-	// The fallback files the server did not send, so that Any and status
-	// details of those types resolve too. One whose names the server's
-	// files took already stays out.
-	b.fallback.RangeFiles(func(fd protoreflect.FileDescriptor) bool {
-		if _, err := b.files.FindFileByPath(fd.Path()); err != nil {
-			b.files.RegisterFile(fd)
-		}
-		return true
-	})
-
-	s := &Schema{Problems: problems, Files: b.files, Types: dynamicpb.NewTypes(b.files)}
+	s := &Schema{Problems: problems, Files: b.files, Types: newTypes(b.files)}
 	for _, name := range services {
 		svc := &Service{Name: name}
 		s.Services = append(s.Services, svc)
@@ -236,7 +225,11 @@ func (b *schemaBuilder) file(name, neededBy string) error {
 func (b *schemaBuilder) buildFile(name, neededBy string) error {
 	fdp, ok := b.protos[name]
 	if !ok || isPlaceholder(fdp) {
-		if fd, err := b.fallback.FindFileByPath(name); err == nil {
+		fallback, err := fallbackFiles()
+		if err != nil {
+			return &buildError{name, err.Error()} // the embedded set is ours: a test keeps it sound
+		}
+		if fd, err := fallback.FindFileByPath(name); err == nil {
 			if err := b.files.RegisterFile(fd); err != nil {
 				return &buildError{name, err.Error()}
 			}

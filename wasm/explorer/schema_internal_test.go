@@ -1,10 +1,12 @@
 package explorer
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/descriptorpb"
 )
 
@@ -12,10 +14,6 @@ import (
 // empty stand-in (a name, nothing else), as older grpc-go did: a
 // well-known one is taken from the fallbacks, any other is named missing.
 func TestPlaceholderFiles(t *testing.T) {
-	fb, err := fallbackFiles()
-	if err != nil {
-		t.Fatal(err)
-	}
 	msgField := func(name string, num int32, typeName string) *descriptorpb.FieldDescriptorProto {
 		return &descriptorpb.FieldDescriptorProto{
 			Name: proto.String(name), Number: proto.Int32(num), TypeName: proto.String(typeName),
@@ -41,7 +39,6 @@ func TestPlaceholderFiles(t *testing.T) {
 			"google/protobuf/timestamp.proto": {Name: proto.String("google/protobuf/timestamp.proto")},
 		},
 		notFound: map[string]string{},
-		fallback: fb,
 	}
 	s := b.build([]string{"acme.Clock", "acme.Orders", "acme.Gone"}, map[string]string{"acme.Gone": "NotFound: no such symbol"})
 	want := "reflection did not return acme/shared.proto, needed by acme/orders.proto (the server sent an empty placeholder for it)"
@@ -53,5 +50,40 @@ func TestPlaceholderFiles(t *testing.T) {
 	}
 	if s.Services[1].Err != want || !strings.HasPrefix(s.Services[2].Err, "reflection could not describe acme.Gone: NotFound") {
 		t.Fatalf("errors %q, %q", s.Services[1].Err, s.Services[2].Err)
+	}
+}
+
+// TestTypesFallBack: a schema's Types resolve the server's own messages
+// first, then the fallback files' (status details the server never sent),
+// and say NotFound for what neither declares.
+func TestTypesFallBack(t *testing.T) {
+	own := &descriptorpb.FileDescriptorProto{
+		Name: proto.String("mine/status.proto"), Package: proto.String("google.rpc"), Syntax: proto.String("proto3"),
+		MessageType: []*descriptorpb.DescriptorProto{{Name: proto.String("Status"), Field: []*descriptorpb.FieldDescriptorProto{{
+			Name: proto.String("mine"), Number: proto.Int32(1), JsonName: proto.String("mine"),
+			Type: descriptorpb.FieldDescriptorProto_TYPE_STRING.Enum(), Label: descriptorpb.FieldDescriptorProto_LABEL_OPTIONAL.Enum(),
+		}}}},
+		Service: []*descriptorpb.ServiceDescriptorProto{{Name: proto.String("S"), Method: []*descriptorpb.MethodDescriptorProto{{
+			Name: proto.String("M"), InputType: proto.String(".google.rpc.Status"), OutputType: proto.String(".google.rpc.Status"),
+		}}}},
+	}
+	set, err := proto.Marshal(&descriptorpb.FileDescriptorSet{File: []*descriptorpb.FileDescriptorProto{own}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := FromDescriptorSet(set, "mine.protoset")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.Types.FindMessageByName("google.rpc.Status")
+	if err != nil || st.Descriptor().Fields().ByName("mine") == nil {
+		t.Fatalf("google.rpc.Status: %v, %v; want the schema's own", st, err)
+	}
+	br, err := s.Types.FindMessageByURL("type.googleapis.com/google.rpc.BadRequest")
+	if err != nil || br.Descriptor().Fields().ByName("field_violations") == nil {
+		t.Fatalf("google.rpc.BadRequest: %v, %v; want the fallback's", br, err)
+	}
+	if _, err := s.Types.FindMessageByName("acme.Nothing"); !errors.Is(err, protoregistry.NotFound) {
+		t.Fatalf("acme.Nothing: %v; want NotFound", err)
 	}
 }

@@ -99,6 +99,36 @@ func (f *frames) queue(c drawer) {
 	f.queued = append(f.queued, c)
 }
 
+// afterPaint returns once the browser has painted what the page holds: in
+// the task after the next animation frame. A hidden page has no frames,
+// so it waits a quarter of a second at most.
+func afterPaint() {
+	done := make(chan struct{})
+	global := js.Global()
+	var frame, task js.Func
+	var frameID, soonID, laterID js.Value
+	// Callbacks run one at a time, on the page's thread: the first task
+	// to run cancels what is still pending, then lets both functions go.
+	task = js.FuncOf(func(js.Value, []js.Value) any {
+		global.Call("cancelAnimationFrame", frameID)
+		global.Call("clearTimeout", laterID)
+		if !soonID.IsUndefined() {
+			global.Call("clearTimeout", soonID)
+		}
+		frame.Release()
+		task.Release()
+		close(done)
+		return nil
+	})
+	frame = js.FuncOf(func(js.Value, []js.Value) any {
+		soonID = global.Call("setTimeout", task, 0)
+		return nil
+	})
+	frameID = global.Call("requestAnimationFrame", frame)
+	laterID = global.Call("setTimeout", task, 250)
+	<-done
+}
+
 // on runs fn in a goroutine of its own for every event of that kind: calls
 // block until the network answers, and a js callback must never block.
 func (e elem) on(event string, fn func()) {

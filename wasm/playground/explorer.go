@@ -340,6 +340,18 @@ func (x *explorerView) showSchema(s *explorer.Schema, source string) {
 	x.setSchemaStatus("ready", s.Version, text)
 	x.schemaStatus.setAttr("data-source", source)
 
+	// The list is on the screen before the editors take the method's
+	// template, which may take a few frames to build: unless, meanwhile,
+	// a method was picked or another schema came. Until then the root has
+	// no data-current.
+	x.root.removeAttr("data-current")
+	afterPaint()
+	x.mu.Lock()
+	moved := x.schema != s || x.current != prev
+	x.mu.Unlock()
+	if moved {
+		return
+	}
 	switch {
 	case x.applyPending():
 	case prev != nil && s.Method(prev.Path) != nil:
@@ -348,6 +360,12 @@ func (x *explorerView) showSchema(s *explorer.Schema, source string) {
 		x.selectMethod(firstMethod(s), nil)
 	}
 	js.Global().Get("performance").Call("mark", "explorer-ready")
+	// Then, the editors on the screen, the types that stand in for files
+	// servers seldom send (status details, Any), before a call needs them.
+	go func() {
+		afterPaint()
+		explorer.PrepareFallback()
+	}()
 }
 
 // infrastructure reports whether a service is reflection or health, which
@@ -424,6 +442,8 @@ func (x *explorerView) selectMethod(path string, req *explorer.Shared) {
 		}
 	}
 	x.mu.Unlock()
+	// Tests and scripts wait for this: the editors hold path's request.
+	defer x.root.setAttr("data-current", path)
 	if m == nil {
 		if path == "" {
 			x.info.setText("The schema has no method that can be called: its problems are named above.")
