@@ -19,6 +19,7 @@ import (
 	"github.com/grpcplay/playground/proto/grpcwire"
 	"github.com/grpcplay/playground/server"
 	"github.com/grpcplay/playground/server/front"
+	"github.com/grpcplay/playground/server/servertest"
 )
 
 // earlyDesc is a backend service whose client stream ends the call after
@@ -36,13 +37,8 @@ func earlyDesc() *grpc.ServiceDesc {
 	}
 }
 
-// TestFrontBackendEndsFirst: the backend ends calls while their clients are
-// still sending, over gRPC-Web on h2c (where net/http's response writer is
-// let go the moment the handler returns), many at once. The front answers
-// each with the backend's status, and its request copier never touches a
-// finished request: under -race, a touch is a reported race or a panic
-// that takes the test binary down.
-func TestFrontBackendEndsFirst(t *testing.T) {
+// earlyFront starts a front before a backend of earlyDesc.
+func earlyFront(t *testing.T) *servertest.Server {
 	gs := grpc.NewServer()
 	gs.RegisterService(earlyDesc(), struct{}{})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -51,7 +47,17 @@ func TestFrontBackendEndsFirst(t *testing.T) {
 	}
 	go gs.Serve(ln)
 	t.Cleanup(gs.Stop)
-	fr := startFront(t, server.Config{}, front.Backend{Addr: ln.Addr().String()})
+	return startFront(t, server.Config{}, front.Backend{Addr: ln.Addr().String()})
+}
+
+// TestFrontBackendEndsFirst: the backend ends calls while their clients are
+// still sending, over gRPC-Web on h2c (where net/http's response writer is
+// let go the moment the handler returns), many at once. The front answers
+// each with the backend's status, and its request copier never touches a
+// finished request: under -race, a touch is a reported race or a panic
+// that takes the test binary down.
+func TestFrontBackendEndsFirst(t *testing.T) {
+	fr := earlyFront(t)
 
 	client := h2cClient()
 	frame := webFrames(t, &pb.UserRequest{Id: 1})
@@ -115,15 +121,7 @@ func TestFrontBackendEndsFirst(t *testing.T) {
 // connection closed while the client was still writing: a conformance
 // client then got a broken pipe.)
 func TestFrontBackendEndsFirstH1KeepsConnection(t *testing.T) {
-	gs := grpc.NewServer()
-	gs.RegisterService(earlyDesc(), struct{}{})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go gs.Serve(ln)
-	t.Cleanup(gs.Stop)
-	fr := startFront(t, server.Config{}, front.Backend{Addr: ln.Addr().String()})
+	fr := earlyFront(t)
 
 	client := h1Client()
 	frame := webFrames(t, &pb.UserRequest{Id: 1})

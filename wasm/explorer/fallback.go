@@ -66,44 +66,41 @@ func newTypes(files *protoregistry.Files) *Types {
 
 // FindMessageByName implements protoregistry.MessageTypeResolver.
 func (t *Types) FindMessageByName(name protoreflect.FullName) (protoreflect.MessageType, error) {
-	mt, err := t.own.FindMessageByName(name)
-	if errors.Is(err, protoregistry.NotFound) {
-		if fb := fallbackTypes(); fb != nil {
-			return fb.FindMessageByName(name)
-		}
-	}
-	return mt, err
+	return orFallback(t.own.FindMessageByName(name))(func(fb *dynamicpb.Types) (protoreflect.MessageType, error) {
+		return fb.FindMessageByName(name)
+	})
 }
 
 // FindMessageByURL implements protoregistry.MessageTypeResolver.
 func (t *Types) FindMessageByURL(url string) (protoreflect.MessageType, error) {
-	mt, err := t.own.FindMessageByURL(url)
-	if errors.Is(err, protoregistry.NotFound) {
-		if fb := fallbackTypes(); fb != nil {
-			return fb.FindMessageByURL(url)
-		}
-	}
-	return mt, err
+	return orFallback(t.own.FindMessageByURL(url))(func(fb *dynamicpb.Types) (protoreflect.MessageType, error) {
+		return fb.FindMessageByURL(url)
+	})
 }
 
 // FindExtensionByName implements protoregistry.ExtensionTypeResolver.
 func (t *Types) FindExtensionByName(name protoreflect.FullName) (protoreflect.ExtensionType, error) {
-	xt, err := t.own.FindExtensionByName(name)
-	if errors.Is(err, protoregistry.NotFound) {
-		if fb := fallbackTypes(); fb != nil {
-			return fb.FindExtensionByName(name)
-		}
-	}
-	return xt, err
+	return orFallback(t.own.FindExtensionByName(name))(func(fb *dynamicpb.Types) (protoreflect.ExtensionType, error) {
+		return fb.FindExtensionByName(name)
+	})
 }
 
 // FindExtensionByNumber implements protoregistry.ExtensionTypeResolver.
 func (t *Types) FindExtensionByNumber(message protoreflect.FullName, field protoreflect.FieldNumber) (protoreflect.ExtensionType, error) {
-	xt, err := t.own.FindExtensionByNumber(message, field)
-	if errors.Is(err, protoregistry.NotFound) {
-		if fb := fallbackTypes(); fb != nil {
-			return fb.FindExtensionByNumber(message, field)
+	return orFallback(t.own.FindExtensionByNumber(message, field))(func(fb *dynamicpb.Types) (protoreflect.ExtensionType, error) {
+		return fb.FindExtensionByNumber(message, field)
+	})
+}
+
+// orFallback returns a lookup in the schema's own types, unless it found
+// nothing: then the same lookup in the fallback types.
+func orFallback[T any](v T, err error) func(find func(*dynamicpb.Types) (T, error)) (T, error) {
+	return func(find func(*dynamicpb.Types) (T, error)) (T, error) {
+		if errors.Is(err, protoregistry.NotFound) {
+			if fb := fallbackTypes(); fb != nil {
+				return find(fb)
+			}
 		}
+		return v, err
 	}
-	return xt, err
 }
