@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/grpcplay/playground/pb"
+	"github.com/grpcplay/playground/proto/grpcstatus"
 	"github.com/grpcplay/playground/proto/grpcwire"
 	"github.com/grpcplay/playground/server"
 	"github.com/grpcplay/playground/server/front"
@@ -35,6 +36,19 @@ func earlyDesc() *grpc.ServiceDesc {
 			return status.Error(codes.FailedPrecondition, "enough")
 		}}},
 	}
+}
+
+// webStatus is the status of a gRPC-Web response: its trailer frame's, or
+// its headers' for a trailers-only response.
+func webStatus(t *testing.T, header http.Header, body []byte) *grpcstatus.Status {
+	md := headerMD(t, header)
+	rr := grpcwire.NewResponseReader(bytes.NewReader(body), 1<<20)
+	for f, err := rr.Next(); err == nil; f, err = rr.Next() {
+		if f.IsTrailer() {
+			md, _ = grpcwire.ParseHeaderBlock(f.Payload)
+		}
+	}
+	return grpcwire.StatusFromTrailers(md)
 }
 
 // earlyFront starts a front before a backend of earlyDesc.
@@ -92,14 +106,7 @@ func TestFrontBackendEndsFirst(t *testing.T) {
 				body, rerr := io.ReadAll(resp.Body)
 				resp.Body.Close()
 				close(stop)
-				md := headerMD(t, resp.Header)
-				fr := grpcwire.NewResponseReader(bytes.NewReader(body), 1<<20)
-				for f, err := fr.Next(); err == nil; f, err = fr.Next() {
-					if f.IsTrailer() {
-						md, _ = grpcwire.ParseHeaderBlock(f.Payload)
-					}
-				}
-				if st := grpcwire.StatusFromTrailers(md); st.Code() != codes.FailedPrecondition {
+				if st := webStatus(t, resp.Header, body); st.Code() != codes.FailedPrecondition {
 					errs <- status.Errorf(st.Code(), "%s; want FailedPrecondition (HTTP %d, %d body bytes, read error %v, headers %v)", st.Message(), resp.StatusCode, len(body), rerr, resp.Header)
 				}
 			}
@@ -149,14 +156,7 @@ func TestFrontBackendEndsFirstH1KeepsConnection(t *testing.T) {
 		if err != nil {
 			t.Fatalf("call %d: reading the response: %v", i, err)
 		}
-		md := headerMD(t, resp.Header)
-		rr := grpcwire.NewResponseReader(bytes.NewReader(body), 1<<20)
-		for f, err := rr.Next(); err == nil; f, err = rr.Next() {
-			if f.IsTrailer() {
-				md, _ = grpcwire.ParseHeaderBlock(f.Payload)
-			}
-		}
-		if st := grpcwire.StatusFromTrailers(md); st.Code() != codes.FailedPrecondition {
+		if st := webStatus(t, resp.Header, body); st.Code() != codes.FailedPrecondition {
 			t.Fatalf("call %d: %v; want FailedPrecondition", i, st)
 		}
 		if resp.Close {
