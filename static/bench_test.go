@@ -191,7 +191,8 @@ func median(vs []float64) float64 {
 // loadBare loads the bare wasm page at url and returns the time from
 // navigation to its DOM change, on the page's clock.
 func loadBare(ctx context.Context, b *testing.B, url string) float64 {
-	run(ctx, b, "load the bare page", chromedp.Navigate(url), waitJS(`window.bareReady > 0`))
+	whenSet(ctx, b, "bareReady")
+	run(ctx, b, "load the bare page", chromedp.Navigate(url), awaitSet("bareReady"))
 	ms, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`window.bareReady`))
 	if err != nil {
 		b.Fatal(err)

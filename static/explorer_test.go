@@ -456,7 +456,8 @@ func BenchmarkExplorerLoad(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		run(ctx, b, "load the explorer", chromedp.Navigate(url+"#explorer"), waitJS(`window.explorerShown > 0`))
+		whenSet(ctx, b, "explorerShown")
+		run(ctx, b, "load the explorer", chromedp.Navigate(url+"#explorer"), awaitSet("explorerShown"))
 		ms, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`window.explorerShown`))
 		if err != nil {
 			b.Fatal(err)

@@ -58,8 +58,9 @@ func BenchmarkLoadPhases(b *testing.B) {
 			})))
 			page = append(page, steps(coldLoadValues(b, func(ctx context.Context) []float64 {
 				callGetUserWhenReady(ctx, b)
-				run(ctx, b, "load the page and call GetUser", chromedp.Navigate(url),
-					waitFor(in("GetUser", `[data-role="response"][data-user-id="1"]`)))
+				whenSet(ctx, b, "firstGetUserResult")
+				run(ctx, b, "load the page and call GetUser", chromedp.Navigate(url), awaitSet("firstGetUserResult"),
+					waitPresent(in("GetUser", `[data-role="response"][data-user-id="1"]`)))
 				return read(ctx, fmt.Sprintf(phasesJS, "main.wasm", "playground-wasm", "playground-main"))
 			})))
 		}
