@@ -80,7 +80,9 @@ func (b *jsBody) Read(p []byte) (int, error) {
 		if b.eof {
 			return 0, io.EOF
 		}
-		res, err := await(b.reader.Call("read"))
+		var res js.Value
+		var err error
+		b.pace.wait(func() { res, err = await(b.reader.Call("read")) })
 		if err != nil {
 			return 0, err
 		}

@@ -86,6 +86,6 @@ func (q *inbox) recv() ([]byte, error) {
 			return nil, err
 		}
 		q.mu.Unlock()
-		<-q.wake
+		q.pace.wait(func() { <-q.wake })
 	}
 }

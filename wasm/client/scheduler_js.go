@@ -11,24 +11,47 @@ import (
 // pacer hands the page its event loop back between time slices of a
 // reader's work. The slice counts what the caller does with the bytes too:
 // a chunk of a response body can hold thousands of messages, and the page
-// needs its turn while they are handled, not only between chunks.
-type pacer struct{ start time.Time }
+// needs its turn while they are handled, not only between chunks. A long
+// wait for bytes (wait) is not work: the page had its turns meanwhile, so
+// a reply whose body comes some milliseconds after its headers is read
+// without one more turn in between.
+type pacer struct {
+	start time.Time     // when the current stretch of work began; zero before the first check
+	work  time.Duration // the slice's work before start
+}
 
 // readSlice is how long a reader runs before the page gets a turn: short
 // enough for input to be handled and frames to be painted on time.
 const readSlice = 8 * time.Millisecond
 
+// longWait is how long a wait for bytes lasts at least when the page ran
+// meanwhile. Bytes already buffered come back in a chain of microtasks,
+// in which the page does not run, in tens of microseconds: such a wait is
+// counted as work.
+const longWait = time.Millisecond
+
 // check yields to the page when the current slice is over. A reader's
-// first slice starts at its first check: a short body (a unary reply) is
-// read without waiting for a turn of the page.
+// first slice starts at its first check.
 func (p *pacer) check() {
+	now := time.Now()
 	if p.start.IsZero() {
-		p.start = time.Now()
+		p.start = now
 		return
 	}
-	if time.Since(p.start) >= readSlice {
+	if p.work+now.Sub(p.start) >= readSlice {
 		yieldToPage()
-		p.start = time.Now()
+		p.start, p.work = time.Now(), 0
+	}
+}
+
+// wait runs f, a wait for more bytes. A long one leaves the slice out:
+// it keeps the work done before f, and goes on from f's return.
+func (p *pacer) wait(f func()) {
+	before := time.Now()
+	f()
+	if after := time.Now(); after.Sub(before) >= longWait && !p.start.IsZero() {
+		p.work += before.Sub(p.start)
+		p.start = after
 	}
 }
 
@@ -39,6 +62,7 @@ var yielder struct {
 	port    js.Value // the sending end of a MessageChannel
 	mu      sync.Mutex
 	waiting []chan struct{}
+	turns   int // turns taken, for the tests
 }
 
 // yieldToPage waits for one turn of the page's event loop. A body whose
@@ -59,6 +83,7 @@ func yieldToPage() {
 			if len(yielder.waiting) > 0 {
 				close(yielder.waiting[0])
 				yielder.waiting = yielder.waiting[1:]
+				yielder.turns++
 			}
 			yielder.mu.Unlock()
 			return nil

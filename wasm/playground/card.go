@@ -43,6 +43,9 @@ type card struct {
 	newResponses strings.Builder
 	newLog       []string
 	newProgress  string
+	// The lists that grew since the last frame, scrolled to their newest
+	// entry at the next one.
+	grown []elem
 }
 
 // maxLogLines bounds a call's log; the oldest lines go first.
@@ -190,15 +193,22 @@ func (c *card) queueLocked() {
 }
 
 // draw puts what arrived since the last frame on the page (put), then
-// scrolls the lists that grew to their newest entry.
-func (c *card) draw() { scrollToEnd(c.put()) }
+// scrolls the lists that grew to their newest entry, once all is written:
+// reading a list's height lays the page out, so each read between two
+// writes would lay it out again (the frame lays it out anyway).
+func (c *card) draw() {
+	grown := c.put()
+	c.mu.Lock()
+	grown = append(grown, c.grown...)
+	c.grown = nil
+	c.mu.Unlock()
+	scrollToEnd(grown)
+}
 
 // put puts what arrived since the last frame on the page: new responses
 // and log lines in one DOM call each, the responses past the newest
 // shownResponses hidden, the log trimmed to maxLogLines. It returns the
-// lists that grew, for the caller to scroll once it has written all it
-// has: reading a list's height lays the page out, so each read between
-// two writes would lay it out again.
+// lists that grew, for the caller to scroll.
 func (c *card) put() (grown []elem) {
 	c.mu.Lock()
 	c.queued = false
@@ -258,8 +268,13 @@ func (c *card) end(err error, header, trailer metadata.MD) {
 	}
 	c.headers.setText(formatMD("headers", header))
 	c.trailers.setText(formatMD("trailers", trailer))
+	// The status's log line, and the scrolling of the lists that grew, at
+	// the next frame: the page is laid out once, not once per list here
+	// and once more for the frame.
+	c.mu.Lock()
+	c.grown = append(c.grown, grown...)
+	c.mu.Unlock()
 	c.logf("status " + code + messageSuffix(st.Message()))
-	scrollToEnd(append(grown, c.put()...))
 	c.page.observe(st.Code())
 	c.mu.Lock()
 	c.cancel = nil
