@@ -346,6 +346,15 @@ func TestPlaygroundInChromium(t *testing.T) {
 		if later := count(ctx, t, in("GetUsersByType", `[data-role="response"]`)); later != got {
 			t.Fatalf("users kept arriving after the cancel: %d, then %d", got, later)
 		}
+		// The list shows its newest user: a card scrolls the lists that
+		// grew at the frame after the call ends.
+		atEnd, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => {
+			const l = document.querySelector('[data-method="GetUsersByType"] [data-role="responses"]');
+			return l.scrollHeight > l.clientHeight && l.scrollTop + l.clientHeight >= l.scrollHeight - 1;
+		})()`))
+		if err != nil || !atEnd {
+			t.Fatalf("the cancelled stream's list is not scrolled to its newest user (%v)", err)
+		}
 		t.Logf("cancelled after %d of %d users", got, bigUsers)
 	})
 
