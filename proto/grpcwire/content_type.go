@@ -1,9 +1,6 @@
 package grpcwire
 
-import (
-	"mime"
-	"strings"
-)
+import "strings"
 
 // Content types and the WebSocket subprotocol.
 const (
@@ -35,13 +32,16 @@ type ContentType struct {
 	Codec string
 }
 
-// ParseContentType parses a gRPC or gRPC-Web content type, parameters
-// ignored. ok is false for anything else, the empty string included.
+// ParseContentType parses a gRPC or gRPC-Web content type, in any case,
+// parameters ignored. ok is false for anything else, the empty string
+// included.
 func ParseContentType(s string) (ct ContentType, ok bool) {
-	base, _, err := mime.ParseMediaType(s)
-	if err != nil {
+	base, _, _ := strings.Cut(s, ";")
+	base = strings.Trim(base, " \t")
+	if !isMediaType(base) {
 		return ContentType{}, false
 	}
+	base = strings.ToLower(base) // ASCII, as a token is
 	rest, found := strings.CutPrefix(base, "application/grpc")
 	if !found {
 		return ContentType{}, false
@@ -61,6 +61,27 @@ func ParseContentType(s string) (ct ContentType, ok bool) {
 		return ContentType{}, false
 	}
 	return ct, true
+}
+
+// isMediaType reports whether s is a media type without parameters: two
+// tokens (RFC 2045) around a slash. Package mime would say the same, and
+// it is not linked into the wasm programs for it.
+func isMediaType(s string) bool {
+	typ, sub, found := strings.Cut(s, "/")
+	return found && isToken(typ) && isToken(sub)
+}
+
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`()<>@,;:\"/[]?=`, c) >= 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // String returns the content type's canonical form, as responses carry it.

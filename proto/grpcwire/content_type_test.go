@@ -29,6 +29,12 @@ func TestParseContentType(t *testing.T) {
 		{"application/grpcx", false, grpcwire.ContentType{}},
 		{"application/grpc-web+", false, grpcwire.ContentType{}},
 		{"text/html", false, grpcwire.ContentType{}},
+		{" application/grpc-web+proto ; charset=utf-8", true, grpcwire.ContentType{Web: true, Codec: "proto"}},
+		{"application/grpc-web+pro to", false, grpcwire.ContentType{}},
+		{"application/grpc-web+a/b", false, grpcwire.ContentType{}},
+		{"application/grpc\x00", false, grpcwire.ContentType{}},
+		{"application/grpc+ü", false, grpcwire.ContentType{}},
+		{"application/grpc+\u212aproto", false, grpcwire.ContentType{}}, // the Kelvin sign, whose lower case is k
 	} {
 		got, ok := grpcwire.ParseContentType(tc.in)
 		if ok != tc.ok || got != tc.want {
