@@ -30,6 +30,8 @@ type card struct {
 	root elem
 	// The automation hooks and views inside the card.
 	status, duration, responses, message, log, headers, trailers, sent, progress, overflow elem
+	// actions holds the card's buttons, by data-action, as found once.
+	actions map[string]elem
 
 	mu     sync.Mutex
 	start  time.Time
@@ -75,15 +77,30 @@ func newCardAt(p *page, root elem) *card {
 	} {
 		*v.e = root.find(`[data-role="` + v.role + `"]`)
 	}
+	c.actions = make(map[string]elem, len(cardActions))
+	for _, a := range cardActions {
+		c.actions[a] = root.find(`[data-action="` + a + `"]`)
+	}
 	return c
 }
 
-func (c *card) button(action string) elem { return c.root.find(`[data-action="` + action + `"]`) }
-func (c *card) field(name string) elem    { return c.root.find(`[name="` + name + `"]`) }
+// cardActions are the data-action names of a card's buttons.
+var cardActions = []string{"call", "open", "send", "close-send", "cancel"}
+
+// button returns the card's button for action; its v is null when the
+// card has none.
+func (c *card) button(action string) elem {
+	if b, ok := c.actions[action]; ok {
+		return b
+	}
+	return c.root.find(`[data-action="` + action + `"]`)
+}
+
+func (c *card) field(name string) elem { return c.root.find(`[name="` + name + `"]`) }
 
 // buttons enables exactly the named actions of this card.
 func (c *card) buttons(enabled ...string) {
-	for _, a := range []string{"call", "open", "send", "close-send", "cancel"} {
+	for _, a := range cardActions {
 		if b := c.button(a); !b.v.IsNull() {
 			b.setEnabled(slices.Contains(enabled, a))
 		}

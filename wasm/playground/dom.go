@@ -10,7 +10,42 @@ import (
 // elem is a DOM element. Its methods are the few the page needs.
 type elem struct{ v js.Value }
 
-func document() js.Value { return js.Global().Get("document") }
+// documentValue is the page's document, asked for once: each js.Value Go
+// receives from JavaScript costs a finalizer (syscall/js), and the first
+// hundreds of finalizers have the runtime's code optimized again while the
+// page loads.
+var documentValue = js.Global().Get("document")
+
+func document() js.Value { return documentValue }
+
+// selectors holds, for the first maxSelectors CSS selectors the page looks
+// up, their JavaScript strings: each Go string passed to JavaScript is
+// another JavaScript value, with its finalizer, and the cards and the
+// explorer look up the same few selectors again and again.
+var selectors struct {
+	sync.Mutex
+	m map[string]js.Value
+}
+
+const maxSelectors = 256
+
+// selector returns sel as a JavaScript string, the same value each time
+// for the selectors selectors holds.
+func selector(sel string) js.Value {
+	selectors.Lock()
+	defer selectors.Unlock()
+	if v, ok := selectors.m[sel]; ok {
+		return v
+	}
+	v := js.ValueOf(sel)
+	if len(selectors.m) < maxSelectors {
+		if selectors.m == nil {
+			selectors.m = make(map[string]js.Value)
+		}
+		selectors.m[sel] = v
+	}
+	return v
+}
 
 // byID returns the element with that id.
 func byID(id string) elem { return elem{document().Call("getElementById", id)} }
@@ -28,7 +63,7 @@ func create(tag, class, text string) elem {
 }
 
 // find returns the first descendant matching a CSS selector.
-func (e elem) find(sel string) elem { return elem{e.v.Call("querySelector", sel)} }
+func (e elem) find(sel string) elem { return elem{e.v.Call("querySelector", selector(sel))} }
 
 func (e elem) setText(s string)        { e.v.Set("textContent", s) }
 func (e elem) setAttr(name, v string)  { e.v.Call("setAttribute", name, v) }
