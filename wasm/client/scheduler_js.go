@@ -16,8 +16,16 @@ import (
 // a reply whose body comes some milliseconds after its headers is read
 // without one more turn in between.
 type pacer struct {
-	start time.Time     // when the current stretch of work began; zero before the first check
-	work  time.Duration // the slice's work before start
+	start time.Time        // when the current stretch of work began; zero before the first check
+	work  time.Duration    // the slice's work before start
+	clock func() time.Time // time.Now when nil; a test's own clock
+}
+
+func (p *pacer) now() time.Time {
+	if p.clock != nil {
+		return p.clock()
+	}
+	return time.Now()
 }
 
 // readSlice is how long a reader runs before the page gets a turn: short
@@ -33,23 +41,23 @@ const longWait = time.Millisecond
 // check yields to the page when the current slice is over. A reader's
 // first slice starts at its first check.
 func (p *pacer) check() {
-	now := time.Now()
+	now := p.now()
 	if p.start.IsZero() {
 		p.start = now
 		return
 	}
 	if p.work+now.Sub(p.start) >= readSlice {
 		yieldToPage()
-		p.start, p.work = time.Now(), 0
+		p.start, p.work = p.now(), 0
 	}
 }
 
 // wait runs f, a wait for more bytes. A long one leaves the slice out:
 // it keeps the work done before f, and goes on from f's return.
 func (p *pacer) wait(f func()) {
-	before := time.Now()
+	before := p.now()
 	f()
-	if after := time.Now(); after.Sub(before) >= longWait && !p.start.IsZero() {
+	if after := p.now(); after.Sub(before) >= longWait && !p.start.IsZero() {
 		p.work += before.Sub(p.start)
 		p.start = after
 	}
