@@ -62,8 +62,7 @@ func newCard(p *page, method string) *card {
 	return newCardAt(p, elem{document().Call("querySelector", `[data-method="`+method+`"]`)})
 }
 
-// newCardAt returns the card whose hooks are under root: a method's card,
-// or the explorer's result area.
+// newCardAt returns the card whose hooks are under root.
 func newCardAt(p *page, root elem) *card {
 	c := &card{page: p, root: root}
 	for _, v := range []struct {
