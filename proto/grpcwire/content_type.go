@@ -64,8 +64,8 @@ func ParseContentType(s string) (ct ContentType, ok bool) {
 }
 
 // isMediaType reports whether s is a media type without parameters: two
-// tokens (RFC 2045) around a slash. Package mime would say the same, and
-// it is not linked into the wasm programs for it.
+// tokens (RFC 2045) around a slash, as package mime reads one; mime is not
+// linked into the wasm programs for it. Parameters are not checked.
 func isMediaType(s string) bool {
 	typ, sub, found := strings.Cut(s, "/")
 	return found && isToken(typ) && isToken(sub)

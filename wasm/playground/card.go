@@ -86,14 +86,9 @@ func newCardAt(p *page, root elem) *card {
 // cardActions are the data-action names of a card's buttons.
 var cardActions = []string{"call", "open", "send", "close-send", "cancel"}
 
-// button returns the card's button for action; its v is null when the
-// card has none.
-func (c *card) button(action string) elem {
-	if b, ok := c.actions[action]; ok {
-		return b
-	}
-	return c.root.find(`[data-action="` + action + `"]`)
-}
+// button returns the card's button for action, one of cardActions; its v
+// is null when the card has none.
+func (c *card) button(action string) elem { return c.actions[action] }
 
 func (c *card) field(name string) elem { return c.root.find(`[name="` + name + `"]`) }
 
